@@ -1,0 +1,1 @@
+"""Learning, crystallizing, verifying and compiling bilinear matrix-multiplication schemes."""

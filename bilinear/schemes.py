@@ -1,0 +1,324 @@
+"""Matrix-multiplication schemes: tensors, exact verification, canonical form and scheme files.
+
+Convention (the project's only one): a scheme for the format <n,m,p> (an n x m matrix A times an
+m x p matrix B) at rank R is three arrays
+
+    U  (R, n*m)   coefficients of vec(A), row-major
+    V  (R, m*p)   coefficients of vec(B), row-major
+    W  (n*p, R)   coefficients that rebuild vec(C), row-major
+
+with  vec(C) = W @ ((U @ vec(A)) * (V @ vec(B))).  Coefficients are exact rationals, stored as
+numpy object arrays of ``fractions.Fraction``.  Other conventions are converted in
+:func:`load_npz_scheme`, and nowhere else.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+
+CONVENTION = "vec(C) = W @ ((U @ vec(A)) * (V @ vec(B))), row-major vec; U: R x nm, V: R x mp, W: np x R"
+SCHEME_FILE_VERSION = 1
+
+
+class SchemeFormatError(ValueError):
+    """A scheme file or array set that cannot be read as a scheme (malformed, wrong shapes, ...)."""
+
+
+@dataclass
+class Scheme:
+    """A bilinear matrix-multiplication scheme with exact rational coefficients."""
+
+    fmt: tuple[int, int, int]
+    U: np.ndarray
+    V: np.ndarray
+    W: np.ndarray
+    provenance: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.fmt = tuple(int(x) for x in self.fmt)
+        if len(self.fmt) != 3 or min(self.fmt) < 1:
+            raise SchemeFormatError(f"format must be three positive integers, got {self.fmt}")
+        self.U = to_fractions(self.U, "U")
+        self.V = to_fractions(self.V, "V")
+        self.W = to_fractions(self.W, "W")
+        n, m, p = self.fmt
+        rank = self.U.shape[0] if self.U.ndim == 2 else -1
+        expected = {"U": (rank, n * m), "V": (rank, m * p), "W": (n * p, rank)}
+        for name, shape in expected.items():
+            got = getattr(self, name).shape
+            if got != shape:
+                raise SchemeFormatError(
+                    f"{name} has shape {got}, expected {shape} for format {n}x{m}x{p}"
+                )
+
+    @property
+    def rank(self) -> int:
+        """Number of products (slots)."""
+        return int(self.U.shape[0])
+
+    def as_float(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """U, V, W as float64 arrays."""
+        return tuple(np.asarray(x, dtype=np.float64) for x in (self.U, self.V, self.W))
+
+    def is_integral(self) -> bool:
+        """True when every coefficient is an integer."""
+        return all(x.denominator == 1 for t in (self.U, self.V, self.W) for x in t.flat)
+
+    def nonzeros(self) -> int:
+        """Number of nonzero coefficients over U, V and W."""
+        return int(sum(x != 0 for t in (self.U, self.V, self.W) for x in t.flat))
+
+
+def to_fractions(values, name: str = "array") -> np.ndarray:
+    """Convert an array-like of ints, floats, Fractions or 'p/q' strings to an exact Fraction array.
+
+    Floats are converted exactly (binary value); non-finite or non-numeric entries raise
+    :class:`SchemeFormatError`.
+    """
+    arr = np.asarray(values, dtype=object)
+    if arr.ndim != 2:
+        raise SchemeFormatError(f"{name} must be a 2-D array, got {arr.ndim} dimension(s)")
+    if arr.size == 0:
+        raise SchemeFormatError(f"{name} is empty")
+    return np.frompyfunc(lambda x: _fraction(x, name), 1, 1)(arr).astype(object)
+
+
+def _fraction(x, name: str) -> Fraction:
+    if isinstance(x, bool | np.bool_):
+        raise SchemeFormatError(f"{name} holds a boolean, not a number")
+    if isinstance(x, Fraction):
+        return x
+    if isinstance(x, int | np.integer):
+        return Fraction(int(x))
+    if isinstance(x, float | np.floating):
+        if not math.isfinite(float(x)):
+            raise SchemeFormatError(f"{name} holds a non-finite value {x}")
+        return Fraction(float(x))
+    if isinstance(x, str):
+        try:
+            return Fraction(x)
+        except (ValueError, ZeroDivisionError):
+            raise SchemeFormatError(f"{name} holds a non-numeric value {x!r}") from None
+    raise SchemeFormatError(f"{name} holds a non-numeric value {x!r}")
+
+
+def matmul_tensor(n: int, m: int, p: int) -> np.ndarray:
+    """The <n,m,p> matrix-multiplication tensor T (nm, mp, np) in the project's convention.
+
+    T[i*m+j, j*p+k, i*p+k] = 1: entry (i,k) of C receives A[i,j] * B[j,k].
+    """
+    T = np.zeros((n * m, m * p, n * p), dtype=np.int64)
+    for i in range(n):
+        for j in range(m):
+            for k in range(p):
+                T[i * m + j, j * p + k, i * p + k] = 1
+    return T
+
+
+def _integer_scaled(arr: np.ndarray) -> tuple[np.ndarray, int]:
+    """Return (integer object array, d) with arr == integer array / d exactly."""
+    dens = np.frompyfunc(lambda x: x.denominator, 1, 1)(arr)
+    d = math.lcm(*(int(x) for x in set(dens.flat))) if arr.size else 1
+    return np.frompyfunc(lambda x: int(x * d), 1, 1)(arr).astype(object), d
+
+
+def _integer_residual(scheme: Scheme) -> tuple[np.ndarray, int]:
+    """(D, s) with D / s the exact residual; D is an int64 array when that is overflow-safe."""
+    n, m, p = scheme.fmt
+    (iu, du), (iv, dv), (iw, dw) = (_integer_scaled(t) for t in (scheme.U, scheme.V, scheme.W))
+    scale = du * dv * dw
+    bound = (max(1, _max_abs(iu)) * max(1, _max_abs(iv)) * max(1, _max_abs(iw)) * scheme.rank
+             + scale)
+    target = matmul_tensor(n, m, p)
+    if bound < 2**53:  # every partial sum is an integer float64 represents exactly: use BLAS
+        u, v, w = (x.astype(np.float64) for x in (iu, iv, iw))
+        outer = (u[:, :, None] * v[:, None, :]).reshape(scheme.rank, -1)
+        prod = (w @ outer).reshape(n * p, n * m, m * p).transpose(1, 2, 0)
+        return np.rint(prod).astype(np.int64) - scale * target, scale
+    prod = np.einsum("ri,rj,kr->ijk", iu, iv, iw)  # exact big-integer object arithmetic
+    return prod - scale * target.astype(object), scale
+
+
+def _max_abs(arr: np.ndarray) -> int:
+    return max((abs(int(x)) for x in arr.flat), default=0)
+
+
+def residual(scheme: Scheme) -> np.ndarray:
+    """Exact Brent-equation residual sum_r U[r] (x) V[r] (x) W[:,r] - T as a Fraction array."""
+    diff, scale = _integer_residual(scheme)
+    return np.frompyfunc(lambda v: Fraction(int(v), scale), 1, 1)(diff).astype(object)
+
+
+def verify(scheme: Scheme) -> bool:
+    """True iff the scheme satisfies every Brent equation exactly (no tolerance)."""
+    diff, _ = _integer_residual(scheme)
+    return not np.any(diff != 0)
+
+
+def strassen() -> Scheme:
+    """Strassen's 1969 scheme for <2,2,2> at rank 7 (vec order a11 a12 a21 a22)."""
+    U = [[1, 0, 0, 1], [0, 0, 1, 1], [1, 0, 0, 0], [0, 0, 0, 1],
+         [1, 1, 0, 0], [-1, 0, 1, 0], [0, 1, 0, -1]]
+    V = [[1, 0, 0, 1], [1, 0, 0, 0], [0, 1, 0, -1], [-1, 0, 1, 0],
+         [0, 0, 0, 1], [1, 1, 0, 0], [0, 0, 1, 1]]
+    W = [[1, 0, 0, 1, -1, 0, 1],
+         [0, 0, 1, 0, 1, 0, 0],
+         [0, 1, 0, 1, 0, 0, 0],
+         [1, -1, 1, 0, 0, 1, 0]]
+    return Scheme((2, 2, 2), U, V, W, {"source": "Strassen 1969"})
+
+
+def naive(n: int, m: int, p: int) -> Scheme:
+    """The classical scheme with n*m*p products."""
+    rank = n * m * p
+    U = np.zeros((rank, n * m), dtype=np.int64)
+    V = np.zeros((rank, m * p), dtype=np.int64)
+    W = np.zeros((n * p, rank), dtype=np.int64)
+    r = 0
+    for i in range(n):
+        for j in range(m):
+            for k in range(p):
+                U[r, i * m + j] = V[r, j * p + k] = W[i * p + k, r] = 1
+                r += 1
+    return Scheme((n, m, p), U, V, W, {"source": "classical"})
+
+
+def canonical(scheme: Scheme) -> Scheme:
+    """The canonical form: within each slot the first nonzero of U and of V is positive (signs
+    moved into W), then slots are sorted by (U row, V row, W column)."""
+    U, V, W = scheme.U.copy(), scheme.V.copy(), scheme.W.copy()
+    for r in range(scheme.rank):
+        for X in (U, V):
+            nz = [x for x in X[r] if x != 0]
+            if nz and nz[0] < 0:
+                X[r] = -X[r]
+                W[:, r] = -W[:, r]
+    order = sorted(range(scheme.rank), key=lambda r: (tuple(U[r]), tuple(V[r]), tuple(W[:, r])))
+    return Scheme(scheme.fmt, U[order], V[order], W[:, order], dict(scheme.provenance))
+
+
+def _encode(x: Fraction):
+    return int(x) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
+
+
+def scheme_to_json(scheme: Scheme) -> str:
+    """Canonical JSON text of a scheme: same algorithm and provenance give the same bytes.
+
+    Keys are sorted and each matrix row sits on one line, so diffs of scheme files read well.
+    """
+    c = canonical(scheme)
+    doc = {
+        "U": [[_encode(x) for x in row] for row in c.U],
+        "V": [[_encode(x) for x in row] for row in c.V],
+        "W": [[_encode(x) for x in row] for row in c.W],
+        "convention": CONVENTION,
+        "format": list(c.fmt),
+        "provenance": c.provenance,
+        "rank": c.rank,
+        "version": SCHEME_FILE_VERSION,
+    }
+    parts = []
+    for key in sorted(doc):
+        value = doc[key]
+        if key in ("U", "V", "W"):
+            rows = ",\n".join("  " + json.dumps(row) for row in value)
+            parts.append(f" {json.dumps(key)}: [\n{rows}\n ]")
+        else:
+            parts.append(f" {json.dumps(key)}: {json.dumps(value, sort_keys=True)}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def scheme_from_dict(doc) -> Scheme:
+    """Build a scheme from a parsed scheme-file document, validating every field."""
+    if not isinstance(doc, dict):
+        raise SchemeFormatError("scheme file must hold a JSON object")
+    missing = [k for k in ("format", "U", "V", "W") if k not in doc]
+    if missing:
+        raise SchemeFormatError(f"scheme file lacks key(s) {', '.join(missing)}")
+    fmt = doc["format"]
+    if not (isinstance(fmt, list) and len(fmt) == 3
+            and all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in fmt)):
+        raise SchemeFormatError(f"'format' must be three positive integers, got {fmt!r}")
+    for key in ("U", "V", "W"):
+        rows = doc[key]
+        if not (isinstance(rows, list) and rows and all(isinstance(r, list) for r in rows)
+                and len({len(r) for r in rows}) == 1):
+            raise SchemeFormatError(f"'{key}' must be a non-empty rectangular list of lists")
+    scheme = Scheme(tuple(fmt), doc["U"], doc["V"], doc["W"], doc.get("provenance") or {})
+    if "rank" in doc and doc["rank"] != scheme.rank:
+        raise SchemeFormatError(f"'rank' is {doc['rank']!r} but U has {scheme.rank} rows")
+    return scheme
+
+
+def load_scheme(path: str | Path) -> Scheme:
+    """Read a scheme JSON file; raises SchemeFormatError with one clear line if it is invalid."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SchemeFormatError(f"cannot read {path}: {exc}") from None
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SchemeFormatError(f"{path} is not valid JSON: {exc}") from None
+    return scheme_from_dict(doc)
+
+
+def save_scheme(path: str | Path, scheme: Scheme) -> None:
+    """Write a scheme file canonically and atomically."""
+    from bilinear.io import atomic_write_text
+
+    atomic_write_text(path, scheme_to_json(scheme))
+
+
+def npz_keys(path: str | Path) -> list[str]:
+    """Format keys ('2x2x3', ...) of an npz file in the shared plain format."""
+    with _open_npz(path) as data:
+        return sorted({k.rsplit("_", 1)[0] for k in data.files if k.endswith("_u")})
+
+
+def _open_npz(path: str | Path):
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise SchemeFormatError(f"cannot read {path} as npz: {exc}") from None
+
+
+def load_npz_scheme(path: str | Path, key: str) -> Scheme:
+    """Load one format of an npz in the shared plain (transposed-output) convention.
+
+    The file stores u (nm, R), v (mp, R) and w (pn, R) with w indexing (A B)^T, i.e. w[k*n+i]
+    belongs to C[i, k].  This is the one place where that convention is converted.  Arrays that
+    would need pickle to load are refused, never loaded.
+    """
+    try:
+        n, m, p = (int(x) for x in key.split("x"))
+    except ValueError:
+        raise SchemeFormatError(f"key must look like '2x2x3', got {key!r}") from None
+    with _open_npz(path) as data:
+        names = [f"{key}_{s}" for s in "uvw"]
+        missing = [nm for nm in names if nm not in data.files]
+        if missing:
+            raise SchemeFormatError(f"{path} has no array(s) {', '.join(missing)}")
+        try:
+            u, v, w = (data[nm] for nm in names)
+        except ValueError as exc:  # object arrays need pickle: refused
+            raise SchemeFormatError(f"{path}: {exc}") from None
+    for name, arr in zip("uvw", (u, v, w), strict=True):
+        if arr.dtype.kind not in "iuf":
+            raise SchemeFormatError(f"{key}_{name} has non-numeric dtype {arr.dtype}")
+        if arr.ndim != 2:
+            raise SchemeFormatError(f"{key}_{name} must be 2-D, got shape {arr.shape}")
+    if w.shape[0] != n * p:
+        raise SchemeFormatError(f"{key}_w has {w.shape[0]} rows, expected {n * p}")
+    rank = w.shape[1]
+    W = np.empty((n * p, rank), dtype=w.dtype)
+    for i in range(n):
+        for k in range(p):
+            W[i * p + k] = w[k * n + i]
+    return Scheme((n, m, p), u.T, v.T, W, {"source": f"{Path(path).name}:{key}"})
