@@ -16,8 +16,7 @@ from bilinear.equivalence import (
     equivalent_to_strassen,
 )
 from bilinear.schemes import Scheme, load_npz_scheme, naive, strassen, verify
-
-NPZ = "/work/shared/schemes/alphatensor_r_plain.npz"
+from tests.test_schemes import known_schemes_npz
 
 
 def winograd() -> Scheme:
@@ -97,7 +96,7 @@ def test_witness_to_other_target():
 
 
 def test_alphatensor_2x2x2_is_equivalent():
-    assert equivalent_to_strassen(load_npz_scheme(NPZ, "2x2x2")) is True
+    assert equivalent_to_strassen(load_npz_scheme(known_schemes_npz(), "2x2x2")) is True
 
 
 def test_broken_scheme_is_not_equivalent():
