@@ -33,7 +33,7 @@ ABS_TOL = 1e-24  # float64 rounding of an exact scheme leaves eigenvalues ~1e-30
 
 def _as_runs(x, ndim: int) -> torch.Tensor:
     """float64 tensor with a leading run axis (added when x has ndim - 1 dimensions)."""
-    t = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x).to(torch.float64)
+    t = (x.detach() if torch.is_tensor(x) else torch.as_tensor(np.asarray(x))).to(torch.float64)
     return t.unsqueeze(0) if t.ndim == ndim - 1 else t
 
 

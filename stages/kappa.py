@@ -56,11 +56,11 @@ def main() -> int:
         return 2
     try:
         checkpoints = load_checkpoints()
+        train = load_npz("data/train.npz")
+        samples = tuple(torch.from_numpy(np.asarray(train[k], dtype=np.float64)) for k in "abc")
     except (OSError, SchemeFormatError, ValueError, KeyError) as exc:
-        print(f"error: cannot load the checkpoints: {exc}", file=sys.stderr)
+        print(f"error: cannot load the inputs: {exc}", file=sys.stderr)
         return 2
-    train = load_npz("data/train.npz")
-    samples = tuple(torch.from_numpy(np.asarray(train[k], dtype=np.float64)) for k in "abc")
     n = samples[0].shape[0] if cfg["max_samples"] is None else min(cfg["max_samples"],
                                                                     samples[0].shape[0])
     report = {}

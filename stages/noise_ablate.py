@@ -50,10 +50,10 @@ def summarize(results: dict, cfg: dict) -> dict:
         for reading, body in res.items():
             entry = {**body, "threshold": noise.threshold(body["sigma"], cfg["level"])}
             if reading == "unrounded":
-                slope = noise.error_slope(body["sigma"])
+                ok = body["baseline"]["success"]  # else the baseline error hides the slope
+                slope = noise.error_slope(body["sigma"]) if ok else None
                 entry["error_per_sigma"] = slope
-                entry["sigma_at_tolerance_linear"] = (
-                    cfg["tolerance"] / slope if slope and body["baseline"]["success"] else None)
+                entry["sigma_at_tolerance_linear"] = cfg["tolerance"] / slope if slope else None
             readings.setdefault(reading, {})[subject] = entry
             thresholds.setdefault(reading, {})[subject] = entry["threshold"]
     return {"readings": readings, "thresholds": thresholds, "sigmas": cfg["sigmas"],
@@ -72,7 +72,7 @@ def csv_rows(results: dict) -> list[dict]:
     return rows
 
 
-def figure(rows: list[dict], tolerance: float, path: str) -> None:
+def figure(rows: list[dict], tolerance: float, trials: int, path: str) -> None:
     """plots/noise.png: success rate of each reading vs sigma (log x) with Wilson bands, and the
     unrounded relative error vs sigma."""
     import matplotlib
@@ -94,7 +94,8 @@ def figure(rows: list[dict], tolerance: float, path: str) -> None:
                             mfc="none", label=subject)
             ax.fill_between(x, [r["ci_low"] for r in sel], [r["ci_high"] for r in sel],
                             color=line.get_color(), alpha=0.2)
-        ax.set(xscale="log", xlabel="noise sigma", ylabel="success rate", ylim=(-0.03, 1.03),
+        ax.set(xscale="log", xlabel="noise sigma", ylim=(-0.03, 1.03),
+               ylabel=f"success rate ({trials} trials, Wilson 95% band)",
                title=titles[reading])
         ax.legend(fontsize=8)
     ax = axes[2]
@@ -125,11 +126,11 @@ def main() -> int:
     seed, cfg = params["seed"], params["noise"]
     try:
         fmt, subjects = load_subjects()
+        test = load_npz("data/test.npz")
+        test = tuple(np.asarray(test[k], dtype=np.float64) for k in "abc")
     except (OSError, SchemeFormatError, ValueError, KeyError) as exc:
         print(f"error: cannot load the inputs: {exc}", file=sys.stderr)
         return 2
-    test = load_npz("data/test.npz")
-    test = (test["a"], test["b"], test["c"])
     results = {}
     with tqdm(total=len(subjects) * len(cfg["sigmas"]), desc="noise", file=sys.stderr) as bar:
         for name, weights in subjects.items():
@@ -140,7 +141,7 @@ def main() -> int:
     rows = csv_rows(results)
     write_json("metrics/noise.json", metrics)
     write_csv("plots/noise.csv", rows, COLUMNS)
-    figure(rows, cfg["tolerance"], "plots/noise.png")
+    figure(rows, cfg["tolerance"], cfg["trials"], "plots/noise.png")
     t = metrics["thresholds"]
     print(f"noise_ablate: largest sigma with >= {cfg['level']:.0%} success: (a) round_verify "
           f"{t['round_verify']}; (b) unrounded {t['unrounded']}")
