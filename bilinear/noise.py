@@ -17,8 +17,6 @@ from statsmodels.stats.proportion import proportion_confint
 
 from bilinear.schemes import Scheme, strassen, verify
 
-READINGS = ("round_verify", "unrounded")
-
 
 def typo_scheme() -> Scheme:
     """Strassen's scheme with the reference code's typo: the product (a11 + a22)(b11 + b22) has
