@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 # Fixed offsets: one independent random stream per purpose, all derived from one seed.
-PURPOSES = {"train_data": 1, "test_data": 2, "init": 3, "shuffle": 4}
+PURPOSES = {"train_data": 1, "test_data": 2, "init": 3, "shuffle": 4, "finetune": 5}
 
 
 def derived_seed(seed: int, purpose: str) -> int:
@@ -31,7 +31,8 @@ def gaussian_pairs(fmt: tuple[int, int, int], count: int, seed: int,
     A = rng.standard_normal((count, n, m)) * scale
     B = rng.standard_normal((count, m, p)) * scale
     C = A @ B
-    return {"a": A.reshape(count, n * m), "b": B.reshape(count, m * p), "c": C.reshape(count, n * p)}
+    return {"a": A.reshape(count, n * m), "b": B.reshape(count, m * p),
+            "c": C.reshape(count, n * p)}
 
 
 def make_datasets(fmt: tuple[int, int, int], n_train: int, n_test: int, seed: int,

@@ -161,18 +161,19 @@ class TrainResult:
 def train_runs(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, train: dict, test: dict,
                recipe: Recipe, seeds: Sequence[int],
                callback: Callable[[int, torch.Tensor], None] | None = None,
-               progress: bool = False) -> TrainResult:
+               progress: bool = False, shuffle: str = "shuffle") -> TrainResult:
     """Train R runs at once with AdamW on mini-batches of the training pairs.
 
     train/test: dicts of arrays a, b, c, either shared (N, .) or per run (R, N, .).  Each run
     shuffles the training set every epoch with its own generator (from its seed); a last, smaller
     batch is kept.  After every epoch the full train and test MSE are recorded, and
     callback(epoch, theta) is called if given (epoch counts from 1; theta is live, clone it).
+    `shuffle` names the seed purpose of the shuffling stream (bilinear.data.PURPOSES).
     """
     R, S, nm = U.shape
     npo = W.shape[1]
     mp = V.shape[2]
-    layout = Layout(_format_of(nm, mp, npo), S)
+    layout = Layout(format_of(nm, mp, npo), S)
     if len(seeds) != R:
         raise ValueError(f"{len(seeds)} seeds for {R} runs")
     theta = pack(U, V, W).to(torch.float64)
@@ -181,12 +182,13 @@ def train_runs(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, train: dict, t
     table, n_pairs, stride = _table(train, R)
     test_table, n_test, test_stride = _table(test, R)
     offsets = (torch.arange(R) * stride).unsqueeze(1)
-    full_train = _split(table[(torch.arange(n_pairs) + offsets)], nm, mp)
-    full_test = _split(test_table[(torch.arange(n_test) + (torch.arange(R) * test_stride)
-                                   .unsqueeze(1))], nm, mp)
-    gens = [torch.Generator().manual_seed(derived_seed(s, "shuffle")) for s in seeds]
+    full_train = _split(table[torch.arange(n_pairs) + offsets], nm, mp)
+    full_test = _split(test_table[torch.arange(n_test) + (torch.arange(R) * test_stride)
+                                  .unsqueeze(1)], nm, mp)
+    gens = [torch.Generator().manual_seed(derived_seed(s, shuffle)) for s in seeds]
     losses = torch.empty(2, recipe.epochs, R, dtype=torch.float64)
-    bounds = [(k, min(k + recipe.batch_size, n_pairs)) for k in range(0, n_pairs, recipe.batch_size)]
+    step = recipe.batch_size
+    bounds = [(k, min(k + step, n_pairs)) for k in range(0, n_pairs, step)]
     for epoch in tqdm(range(recipe.epochs), desc="train", disable=not progress, leave=False):
         perm = torch.stack([torch.randperm(n_pairs, generator=g) for g in gens]) + offsets
         for lo, hi in bounds:
@@ -200,11 +202,21 @@ def train_runs(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, train: dict, t
     return TrainResult(U, V, W, losses[0].numpy(), losses[1].numpy())
 
 
+def dataset_mse(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, data: dict) -> np.ndarray:
+    """Per-run MSE (R,) of U, V, W on a whole dataset (arrays a, b, c shared or per run)."""
+    R, _, nm = U.shape
+    layout = Layout(format_of(nm, V.shape[2], W.shape[1]), U.shape[1])
+    table, n_pairs, stride = _table(data, R)
+    rows = table[torch.arange(n_pairs) + (torch.arange(R) * stride).unsqueeze(1)]
+    theta = pack(U, V, W).to(torch.float64)
+    return mse(theta, layout, *_split(rows, nm, V.shape[2])).numpy()
+
+
 def _split(batch: torch.Tensor, nm: int, mp: int) -> tuple[torch.Tensor, ...]:
     return batch[..., :nm], batch[..., nm:nm + mp], batch[..., nm + mp:]
 
 
-def _format_of(nm: int, mp: int, npo: int) -> tuple[int, int, int]:
+def format_of(nm: int, mp: int, npo: int) -> tuple[int, int, int]:
     """Recover <n,m,p> from n*m, m*p and n*p."""
     n = round(math.sqrt(nm * npo / mp))
     m, p = nm // n, npo // n
