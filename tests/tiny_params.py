@@ -9,6 +9,10 @@ TINY = {
     "train": {"epochs": 30, "batch_size": 32},
     "noise": {"sigmas": [1e-3, 0.1, 0.3], "trials": 10},
     "kappa": {"max_samples": 64},
+    "sweep": {"batch_sizes": [16, 32], "n_train": 128, "n_test": 128, "epochs": 20,
+              "eval_epochs": [10, 20], "kappa_samples": 64,
+              "protocols": {"A": {"batch_sizes": [16, 32], "seeds": 2, "replicas": 1},
+                            "B": {"batch_sizes": [32], "seeds": 1, "replicas": 1}}},
 }
 
 

@@ -1,0 +1,262 @@
+"""The batch-size study (paper section 7): design, batched training and crystallization rows.
+
+Design.  A protocol (A, B) lists batch sizes, a number of seeds and a number of replicas; its runs
+are every (batch size, seed, replica).  A run's *seed* fixes its training and test pairs and its
+initial weights; its *replica* fixes only the order of its mini-batches.  Within a protocol, seed s
+is the same at every batch size, so batch sizes are compared from the same data and initial weights;
+the protocols draw from disjoint seed streams (derived from the master seed and the protocol's
+name), so their runs are disjoint.
+
+Training.  All runs of one batch size are trained at once (bilinear.fasttrain: one set of
+arrays, independent AdamW state, bit-identical to training each alone).  During training the weights
+are kept at the evaluation epochs, and the gradient-noise statistics (bilinear.kappa) are taken at
+fixed percentages of training and at its end, on each run's first training pairs.
+
+Rows.  At every evaluation epoch each run is pruned to `prune_slots` slots and crystallized by
+``round`` and ``sparsify``; the unpruned model is also rounded (``phase1_round``: the paper's
+Phase 1 alone).  Every crystallization is a row of :data:`COLUMNS`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+from bilinear import fasttrain
+from bilinear.crystallize import discretize, prune
+from bilinear.data import make_datasets
+from bilinear.equivalence import equivalent_to_strassen
+from bilinear.kappa import gradient_noise
+from bilinear.schemes import Scheme
+from bilinear.training import Recipe, format_of, grokking_epoch, init_runs
+
+METHODS = ("round", "sparsify", "phase1_round")  # the last: unpruned model, rounded (Phase 1 only)
+BASE_COLUMNS = ["protocol", "batch_size", "seed", "replica", "run_id", "method", "epoch", "final",
+                "train_loss", "test_loss", "grokking_epoch", "margin", "exact",
+                "expansion_success", "nonzeros", "equivalent_to_strassen"]
+SEED_TAG = 0x5EED  # entropy word that separates the study's seed streams from the pipeline's
+EXPANSION_SIZES = (2, 4, 8, 16, 32, 64)  # the paper's Definition 4.2
+EXPANSION_TOL = 1e-5
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of the study."""
+
+    protocol: str
+    batch_size: int
+    seed: int
+    replica: int
+    data_seed: int  # training/test pairs and initial weights
+    shuffle_seed: int  # mini-batch order
+
+    @property
+    def run_id(self) -> str:
+        """Unique name, e.g. A-B32-s0-r1."""
+        return f"{self.protocol}-B{self.batch_size}-s{self.seed}-r{self.replica}"
+
+
+def study_seed(master: int, protocol: str, *keys: int) -> int:
+    """A 32-bit seed for (protocol, keys...) derived from the master seed."""
+    name = int.from_bytes(protocol.encode(), "big")
+    return int(np.random.SeedSequence([master, SEED_TAG, name, *keys]).generate_state(1)[0])
+
+
+def design(protocols: dict, master: int) -> list[Run]:
+    """Every run of every protocol, ordered by protocol name, batch size, seed, replica."""
+    runs = []
+    for name in sorted(protocols):
+        spec = protocols[name]
+        for batch in sorted(spec["batch_sizes"]):
+            for s in range(spec["seeds"]):
+                for r in range(spec["replicas"]):
+                    runs.append(Run(name, batch, s, r, study_seed(master, name, s),
+                                    study_seed(master, name, s, 1 + r)))
+    return runs
+
+
+def evaluation_epochs(eval_epochs: Sequence[int], epochs: int) -> list[int]:
+    """Sorted evaluation epochs, always including the last epoch."""
+    if any(not 1 <= e <= epochs for e in eval_epochs):
+        raise ValueError(f"evaluation epochs {list(eval_epochs)} must lie in [1, {epochs}]")
+    return sorted(set(eval_epochs) | {epochs})
+
+
+def columns(percents: Sequence[int] = (5, 10, 25)) -> list[str]:
+    """The CSV columns; kappa_<p>, trace_<p> per percentage of training (default: the contract)."""
+    kappa = [f"{k}_{p}" for p in [*percents, "final"] for k in ("kappa", "trace")]
+    return [*BASE_COLUMNS, *kappa, "degenerate_final"]
+
+
+COLUMNS = columns()
+
+
+def kappa_epochs(percents: Sequence[int], epochs: int) -> dict[str, int]:
+    """{column suffix: epoch}: each percentage of training (at least epoch 1), and 'final'."""
+    out = {str(p): max(1, round(p * epochs / 100)) for p in percents}
+    out["final"] = epochs
+    return out
+
+
+@dataclass
+class Trained:
+    """The record of one batch of runs: weights at evaluation epochs, losses, kappa statistics."""
+
+    runs: list[Run]
+    snapshots: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    history: fasttrain.History
+    kappa: dict[str, dict[str, np.ndarray]]
+
+
+def _stack(sets: list[dict]) -> dict:
+    return {k: np.stack([s[k] for s in sets]) for k in "abc"}
+
+
+def train_batch(runs: list[Run], cfg: dict, progress: bool = False) -> Trained:
+    """Train every run (all of one batch size) at once with the study's recipe (params `sweep`)."""
+    fmt, batch = tuple(cfg["format"]), runs[0].batch_size
+    if any(r.batch_size != batch for r in runs):
+        raise ValueError("train_batch needs runs of one batch size")
+    data = {s: make_datasets(fmt, cfg["n_train"], cfg["n_test"], s, cfg["data_scale"])
+            for s in sorted({r.data_seed for r in runs})}
+    train_set = _stack([data[r.data_seed][0] for r in runs])
+    test_set = _stack([data[r.data_seed][1] for r in runs])
+    U, V, W = init_runs(fmt, cfg["slots"], [r.data_seed for r in runs], cfg["init"],
+                        cfg["init_scale"])
+    recipe = Recipe(epochs=cfg["epochs"], batch_size=batch, lr=cfg["lr"],
+                    weight_decay=cfg["weight_decay"])
+    evals = set(evaluation_epochs(cfg["eval_epochs"], cfg["epochs"]))
+    at_kappa = {e: key for key, e in kappa_epochs(cfg["kappa_percents"], cfg["epochs"]).items()}
+    samples = [torch.from_numpy(train_set[k][:, :cfg["kappa_samples"]]) for k in "abc"]
+    snapshots, kappa = {}, {}
+
+    def record(epoch: int, state: fasttrain.Runs) -> None:
+        if epoch in evals:
+            snapshots[epoch] = state.copies()
+        if epoch in at_kappa:
+            stats = gradient_noise(*(torch.from_numpy(x) for x in state.copies()), *samples)
+            kappa[at_kappa[epoch]] = {k: stats[k].numpy() for k in
+                                      ("kappa", "trace_over_d", "degenerate")}
+
+    state = fasttrain.Runs(U, V, W)
+    history = fasttrain.train(state, train_set, test_set, recipe, [r.shuffle_seed for r in runs],
+                              callback=record, progress=progress, desc=f"train B={batch}")
+    return Trained(runs, snapshots, history, kappa)
+
+
+def crystallization_tasks(trained: Trained, cfg: dict) -> list[tuple]:
+    """(run index, epoch, method, U, V, W) for every row, in row order (run, epoch, METHODS)."""
+    pruned = {e: prune(*(torch.from_numpy(x) for x in snap), cfg["prune_slots"])[:3]
+              for e, snap in trained.snapshots.items()}
+    tasks = []
+    for i in range(len(trained.runs)):
+        for e in sorted(trained.snapshots):
+            weights = {"round": [t[i].numpy() for t in pruned[e]],
+                       "sparsify": [t[i].numpy() for t in pruned[e]],
+                       "phase1_round": [t[i] for t in trained.snapshots[e]]}
+            tasks.extend((i, e, m, *weights[m]) for m in METHODS)
+    return tasks
+
+
+def expands(scheme: Scheme) -> bool:
+    """The paper's Definition 4.2 check: recursive block expansion of the scheme down to scalars
+    multiplies N x N Gaussian matrices (N = 2..64, float32) with relative error < 1e-5."""
+    rng = np.random.default_rng(SEED_TAG)
+    U, V, W = (x.astype(np.float32) for x in scheme.as_float())
+    for size in EXPANSION_SIZES:
+        A, B = (rng.standard_normal((size, size)).astype(np.float32) for _ in range(2))
+        C = _expand(U, V, W, A[None], B[None])[0].astype(np.float64)
+        ref = A.astype(np.float64) @ B.astype(np.float64)
+        if not np.linalg.norm(C - ref) / np.linalg.norm(ref) < EXPANSION_TOL:
+            return False
+    return True
+
+
+def _expand(U, V, W, A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Batched 2x2-block recursion of a <2,2,2> scheme on A, B (batch, N, N), N a power of two."""
+    batch, N, _ = A.shape
+    if N == 1:
+        return A * B
+    h = N // 2
+    blocks_a = A.reshape(batch, 2, h, 2, h).transpose(1, 3, 0, 2, 4).reshape(4, -1)
+    blocks_b = B.reshape(batch, 2, h, 2, h).transpose(1, 3, 0, 2, 4).reshape(4, -1)
+    rank = U.shape[0]
+    left = (U @ blocks_a).reshape(rank * batch, h, h)
+    right = (V @ blocks_b).reshape(rank * batch, h, h)
+    products = _expand(U, V, W, left, right).reshape(rank, -1)
+    C = (W @ products).reshape(2, 2, batch, h, h).transpose(2, 0, 3, 1, 4)
+    return C.reshape(batch, N, N)
+
+
+def crystallize_one(task: tuple, tol: float) -> dict:
+    """Discretize one run's weights with one method and judge the result (one row's outcome)."""
+    _, _, method, U, V, W = task
+    fmt = format_of(U.shape[1], V.shape[1], W.shape[0])
+    crystal = discretize(fmt, U, V, W, "round" if method == "phase1_round" else method, tol)
+    scheme = crystal.scheme
+    expandable = fmt == (2, 2, 2) and crystal.exact and expands(scheme)
+    equivalent = equivalent_to_strassen(scheme) if fmt == (2, 2, 2) else None
+    return {"margin": crystal.margin, "exact": crystal.exact,
+            "expansion_success": expandable, "nonzeros": scheme.nonzeros(),
+            "equivalent_to_strassen": equivalent}
+
+
+def _worker_init() -> None:
+    torch.set_num_threads(1)
+    threadpool_limits(1)
+
+
+def _crystallize_star(args: tuple) -> dict:
+    return crystallize_one(*args)
+
+
+def crystallize_all(tasks: list[tuple], tol: float, workers: int,
+                    progress: bool = False) -> list[dict]:
+    """crystallize_one of every task, in task order; `workers` > 1 uses a process pool."""
+    jobs = [(t, tol) for t in tasks]
+    bar = {"total": len(jobs), "desc": "crystallize", "disable": not progress, "leave": False}
+    if workers <= 1:
+        return [crystallize_one(*j) for j in tqdm(jobs, **bar)]
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
+        return list(tqdm(pool.imap(_crystallize_star, jobs, chunksize=1), **bar))
+
+
+def _cell(x) -> str:
+    """CSV text of a value: '' for None and NaN, True/False, shortest round-trip floats."""
+    if x is None:
+        return ""
+    if isinstance(x, str):
+        return x
+    if isinstance(x, bool | np.bool_):
+        return str(bool(x))
+    if isinstance(x, int | np.integer):
+        return str(int(x))
+    x = float(x)
+    return "" if np.isnan(x) else repr(x)
+
+
+def rows(trained: Trained, tasks: list[tuple], outcomes: list[dict], cfg: dict) -> list[dict]:
+    """One CSV row (strings keyed by :func:`columns`) per crystallization task and its outcome."""
+    epochs, hist = cfg["epochs"], trained.history
+    out = []
+    for (i, e, method, *_), outcome in zip(tasks, outcomes, strict=True):
+        run = trained.runs[i]
+        row = {"protocol": run.protocol, "batch_size": run.batch_size, "seed": run.seed,
+               "replica": run.replica, "run_id": run.run_id, "method": method, "epoch": e,
+               "final": e == epochs, "train_loss": hist.train_loss[e - 1, i],
+               "test_loss": hist.test_loss[e - 1, i],
+               "grokking_epoch": grokking_epoch(hist.train_loss[:e, i], hist.test_loss[:e, i]),
+               **outcome}
+        for key, stats in trained.kappa.items():
+            degenerate = bool(stats["degenerate"][i])
+            row[f"kappa_{key}"] = None if degenerate else stats["kappa"][i]
+            row[f"trace_{key}"] = stats["trace_over_d"][i]
+        row["degenerate_final"] = bool(trained.kappa["final"]["degenerate"][i])
+        out.append({k: _cell(v) for k, v in row.items()})
+    return out

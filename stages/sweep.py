@@ -1,0 +1,108 @@
+"""Stage `sweep@<B>`: every run of the batch-size study at batch size B, trained at once, then
+crystallized at every evaluation epoch -> data/sweep/B<B>.csv.  Usage: python -m stages.sweep B"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import torch
+from threadpoolctl import threadpool_limits
+
+from bilinear import sweep
+from bilinear.io import write_csv
+from bilinear.model import INITS
+from bilinear.params import Field, ParamError, read_sections, validate
+
+SPECS = {
+    "seed": Field(int, low=0),
+    "sweep": {
+        "batch_sizes": Field(list, item=int, low=1, min_len=1),
+        "protocols": Field(dict),
+        "format": Field(list, item=int, low=1, min_len=3),
+        "n_train": Field(int, low=1),
+        "n_test": Field(int, low=1),
+        "data_scale": Field(float, low=1e-12),
+        "slots": Field(int, low=1),
+        "init": Field(str, choices=INITS),
+        "init_scale": Field(float, low=1e-6),
+        "epochs": Field(int, low=1),
+        "lr": Field(float, low=1e-12, high=10.0),
+        "weight_decay": Field(float, low=0.0, high=1.0),
+        "prune_slots": Field(int, low=1),
+        "eval_epochs": Field(list, item=int, low=1, min_len=1),
+        "sparsify_tol": Field(float, low=1e-30, high=1e-6),
+        "kappa_percents": Field(list, item=int, low=1, high=100),
+        "kappa_samples": Field(int, low=2),
+        "workers": Field(int, low=1, high=64),
+    },
+}
+PROTOCOL = {"batch_sizes": Field(list, item=int, low=1, min_len=1), "seeds": Field(int, low=1),
+            "replicas": Field(int, low=1)}
+
+
+def read_params(path: str = "params.yaml") -> tuple[int, dict]:
+    """(master seed, validated `sweep` section); cross-field errors are ParamErrors too."""
+    params = read_sections(SPECS, path)
+    cfg = params["sweep"]
+    cfg["protocols"] = {str(name): validate(f"sweep.protocols.{name}", spec, PROTOCOL)
+                        for name, spec in cfg["protocols"].items()}
+    if not cfg["protocols"]:
+        raise ParamError("sweep.protocols: expected at least one protocol")
+    used = {b for spec in cfg["protocols"].values() for b in spec["batch_sizes"]}
+    if len(set(cfg["batch_sizes"])) != len(cfg["batch_sizes"]) or set(cfg["batch_sizes"]) != used:
+        raise ParamError(f"sweep.batch_sizes: expected each batch size of the protocols once, "
+                         f"{sorted(used)}, got {cfg['batch_sizes']}")
+    if len(cfg["format"]) != 3:
+        raise ParamError(f"sweep.format: expected [n, m, p], got {cfg['format']}")
+    if cfg["prune_slots"] > cfg["slots"]:
+        raise ParamError(f"sweep.prune_slots: {cfg['prune_slots']} exceeds slots {cfg['slots']}")
+    if max(cfg["eval_epochs"]) > cfg["epochs"]:
+        raise ParamError(f"sweep.eval_epochs: {cfg['eval_epochs']} exceed epochs {cfg['epochs']}")
+    if cfg["kappa_samples"] > cfg["n_train"]:
+        raise ParamError(f"sweep.kappa_samples: {cfg['kappa_samples']} exceeds n_train "
+                         f"{cfg['n_train']}")
+    return params["seed"], cfg
+
+
+def run_batch(batch: int, seed: int, cfg: dict, progress: bool = True) -> tuple[list, dict]:
+    """(CSV rows, {'train': s, 'crystallize': s, 'runs': n}) of every run at batch size `batch`."""
+    runs = [r for r in sweep.design(cfg["protocols"], seed) if r.batch_size == batch]
+    with threadpool_limits(1):
+        start = time.perf_counter()
+        trained = sweep.train_batch(runs, cfg, progress)
+        trained_at = time.perf_counter()
+        tasks = sweep.crystallization_tasks(trained, cfg)
+        outcomes = sweep.crystallize_all(tasks, cfg["sparsify_tol"], cfg["workers"], progress)
+        done = time.perf_counter()
+    table = sweep.rows(trained, tasks, outcomes, cfg)
+    return table, {"train": trained_at - start, "crystallize": done - trained_at, "runs": len(runs)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write data/sweep/B<B>.csv for the batch size given on the command line."""
+    args = sys.argv[1:] if argv is None else argv
+    try:
+        if len(args) != 1 or not args[0].isdigit():
+            raise ParamError(f"usage: python -m stages.sweep BATCH_SIZE (got {args})")
+        batch = int(args[0])
+        seed, cfg = read_params()
+        if batch not in cfg["batch_sizes"]:
+            raise ParamError(f"sweep.batch_sizes: {batch} is not one of {cfg['batch_sizes']}")
+    except ParamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(1)
+    table, timing = run_batch(batch, seed, cfg)
+    write_csv(f"data/sweep/B{batch}.csv", table, sweep.columns(cfg["kappa_percents"]))
+    wins = [r["method"] for r in table
+            if r["final"] == r["exact"] == r["expansion_success"] == "True"]
+    rates = ", ".join(f"{m} {wins.count(m)}/{timing['runs']}" for m in sweep.METHODS)
+    print(f"sweep@{batch}: {timing['runs']} runs x {cfg['epochs']} epochs, train "
+          f"{timing['train']:.1f}s, crystallize {timing['crystallize']:.1f}s ({len(table)} rows); "
+          f"final successes {rates}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The batch-size study: design, batched training (== each run alone), rows and their CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+
+from bilinear import fasttrain, sweep
+from bilinear.data import make_datasets
+from bilinear.io import write_csv
+from bilinear.schemes import Scheme, strassen
+from bilinear.training import Recipe, dataset_mse, init_runs, train_runs
+from stages import sweep as stage
+from tests.tiny_params import TINY, apply_overrides
+
+FMT = (2, 2, 2)
+PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+
+
+def _params(**overrides) -> dict:
+    params = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
+    return apply_overrides(params, {"sweep": {**TINY["sweep"], **overrides}})
+
+
+def _tiny(tmp_path, **overrides) -> tuple[int, dict]:
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(_params(**overrides)))
+    return stage.read_params(str(path))
+
+
+def _data(seeds, n_train=64, n_test=32):
+    sets = [make_datasets(FMT, n_train, n_test, s) for s in seeds]
+    return [{k: np.stack([s[i][k] for s in sets]) for k in "abc"} for i in (0, 1)]
+
+
+def test_default_design_matches_the_paper():
+    cfg = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
+    runs = sweep.design(cfg["sweep"]["protocols"], cfg["seed"])
+    counts = {p: sum(r.protocol == p for r in runs) for p in "AB"}
+    assert counts == {"A": 75, "B": 120}
+    assert len({r.run_id for r in runs}) == 195
+    data = {p: {r.data_seed for r in runs if r.protocol == p} for p in "AB"}
+    assert len(data["A"]) == len(data["B"]) == 5 and not data["A"] & data["B"]
+    a0 = [r for r in runs if r.protocol == "A" and r.seed == 0]
+    assert len({r.data_seed for r in a0}) == 1  # a seed: same data and init at every B, replica
+    assert len({r.shuffle_seed for r in a0}) == 3  # a replica: its own mini-batch order
+    assert sorted({r.batch_size for r in runs}) == cfg["sweep"]["batch_sizes"]
+
+
+def test_epochs_helpers():
+    assert sweep.evaluation_epochs([250, 100], 1000) == [100, 250, 1000]
+    assert sweep.kappa_epochs([5, 10, 25], 1000) == {"5": 50, "10": 100, "25": 250, "final": 1000}
+    assert sweep.kappa_epochs([5], 10) == {"5": 1, "final": 10}
+    with pytest.raises(ValueError):
+        sweep.evaluation_epochs([20], 10)
+
+
+def test_fast_training_is_the_library_recipe():
+    seeds = [3, 4, 5]
+    train, test = _data(seeds)
+    U, V, W = init_runs(FMT, 8, seeds)
+    recipe = Recipe(epochs=6, batch_size=8)
+    ref = train_runs(U, V, W, train, test, recipe, seeds)
+    runs = fasttrain.Runs(U, V, W)
+    hist = fasttrain.train(runs, train, test, recipe, seeds)
+    for mine, theirs in zip((runs.U, runs.V, runs.W), (ref.U, ref.V, ref.W), strict=True):
+        np.testing.assert_allclose(mine, theirs.numpy(), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(hist.train_loss, ref.train_loss, rtol=1e-10)
+    np.testing.assert_allclose(hist.test_loss, ref.test_loss, rtol=1e-10)
+
+
+@pytest.mark.parametrize("batch", [7, 16])
+def test_batched_runs_equal_runs_trained_alone(batch):
+    seeds = [11, 12, 13, 14]
+    train, test = _data(seeds, n_train=50)
+    U, V, W = init_runs(FMT, 8, seeds)
+    recipe = Recipe(epochs=5, batch_size=batch)
+    runs = fasttrain.Runs(U, V, W)
+    hist = fasttrain.train(runs, train, test, recipe, seeds)
+    for r in (0, 2, 3):
+        one = fasttrain.Runs(U[r:r + 1], V[r:r + 1], W[r:r + 1])
+        alone = fasttrain.train(one, {k: v[r:r + 1] for k, v in train.items()},
+                                {k: v[r:r + 1] for k, v in test.items()}, recipe, seeds[r:r + 1])
+        assert np.array_equal(one.theta[0], runs.theta[r])
+        assert np.array_equal(alone.train_loss[:, 0], hist.train_loss[:, r])
+        assert np.array_equal(alone.test_loss[:, 0], hist.test_loss[:, r])
+
+
+def test_moment_loss_equals_the_dataset_mse():
+    seeds = [1, 2]
+    train, _ = _data(seeds, n_train=40)
+    U, V, W = init_runs(FMT, 8, seeds)
+    moments = fasttrain.second_moments(train["a"], train["b"])
+    mine = fasttrain.moment_mse(fasttrain.Runs(U, V, W), moments)
+    np.testing.assert_allclose(mine, dataset_mse(U, V, W, train), rtol=1e-12)
+    s = strassen().as_float()
+    exact = fasttrain.Runs(*(torch.from_numpy(x)[None] for x in s))
+    assert fasttrain.moment_mse(exact, moments[:1])[0] == 0.0
+
+
+def test_expansion_check():
+    assert sweep.expands(strassen())
+    s = strassen()
+    W = s.W.copy()
+    W[0, 0] += 1
+    assert not sweep.expands(Scheme(FMT, s.U, s.V, W))
+
+
+@pytest.fixture(scope="module")
+def tiny_rows(tmp_path_factory):
+    seed, cfg = _tiny(tmp_path_factory.mktemp("p"), workers=1)
+    table, timing = stage.run_batch(32, seed, cfg, progress=False)
+    return seed, cfg, table, timing
+
+
+def _csv(table, cfg) -> bytes:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=sweep.columns(cfg["kappa_percents"]),
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(table)
+    return buf.getvalue().encode()
+
+
+def test_tiny_study_rows_follow_the_schema(tiny_rows, tmp_path):
+    _, cfg, table, timing = tiny_rows
+    assert timing["runs"] == 3  # protocol A: 2 seeds, protocol B: 1 seed, 1 replica each
+    assert len(table) == 3 * 2 * len(sweep.METHODS)  # runs x evaluation epochs x methods
+    assert sweep.COLUMNS == list(table[0])
+    write_csv(tmp_path / "B32.csv", table, sweep.COLUMNS)
+    with open(tmp_path / "B32.csv", encoding="utf-8") as fh:
+        back = list(csv.DictReader(fh))
+    assert back == table
+    assert {r["method"] for r in table} == set(sweep.METHODS)
+    assert {r["epoch"] for r in table} == {"10", "20"}
+    assert all((r["final"] == "True") == (r["epoch"] == "20") for r in table)
+    assert {r["protocol"] for r in table} == {"A", "B"}
+    for r in table:
+        assert r["exact"] in ("True", "False") and r["expansion_success"] in ("True", "False")
+        assert r["expansion_success"] == "False" or r["exact"] == "True"
+        assert float(r["train_loss"]) > 0 and float(r["margin"]) >= 0 and int(r["nonzeros"]) > 0
+        assert r["degenerate_final"] == "False" and float(r["kappa_final"]) >= 1
+        assert float(r["trace_5"]) > 0
+        if r["method"] == "phase1_round":
+            assert r["equivalent_to_strassen"] == "False"  # rank 8 is never Strassen's rank 7
+
+
+def test_tiny_study_is_deterministic_with_a_process_pool(tiny_rows):
+    seed, cfg, table, _ = tiny_rows
+    again, _ = stage.run_batch(32, seed, {**cfg, "workers": 2}, progress=False)
+    assert _csv(again, cfg) == _csv(table, cfg)
+
+
+def test_stage_rejects_bad_arguments_and_params(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params()))
+    assert stage.main(["12"]) == 2
+    assert "sweep.batch_sizes" in capsys.readouterr().err
+    assert stage.main([]) == 2
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params(batch_sizes=[16, 32, 64])))
+    assert stage.main(["16"]) == 2
+    assert "each batch size of the protocols" in capsys.readouterr().err
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params(eval_epochs=[30])))
+    assert stage.main(["16"]) == 2
+    assert "sweep.eval_epochs" in capsys.readouterr().err
