@@ -9,6 +9,9 @@ TINY = {
     "train": {"epochs": 30, "batch_size": 32},
     "noise": {"sigmas": [1e-3, 0.1, 0.3], "trials": 10},
     "kappa": {"max_samples": 64},
+    "conditions": {"seeds": 2, "n_test": 64, "recipes": [
+        {"name": "tiny", "batch_size": 16, "weight_decay": 1e-4, "epochs": 5, "n_train": 32},
+        {"name": "untrained", "batch_size": 16, "weight_decay": 0.0, "epochs": 0, "n_train": 32}]},
 }
 
 
