@@ -39,6 +39,7 @@ class ConditionResult:
     grokking_epoch: list[int | None]
     exact: dict[str, list[bool]]
     margin: dict[str, list[float]]
+    phase1_exact: list[bool]
 
 
 def run_condition(fmt: tuple[int, int, int], cond: Condition, seeds: list[int], data_seed: int,
@@ -64,13 +65,17 @@ def run_condition(fmt: tuple[int, int, int], cond: Condition, seeds: list[int], 
     Up, Vp, Wp, _ = prune(U, V, W, pruned_slots)
     exact = {m: [] for m in METHODS}
     margin = {m: [] for m in METHODS}
+    phase1 = []  # the paper's "Phase 1 alone": round the unpruned model
     for r in range(len(seeds)):
+        phase1.append(bool(discretize(fmt, U[r].numpy(), V[r].numpy(), W[r].numpy(),
+                                      "round").exact))
         for method in METHODS:
             crystal = discretize(fmt, Up[r].numpy(), Vp[r].numpy(), Wp[r].numpy(), method)
             exact[method].append(bool(crystal.exact))
             margin[method].append(float(crystal.margin))
     groks = [grokking_epoch(train_loss[:, r], test_loss[:, r]) for r in range(len(seeds))]
-    return ConditionResult(cond, list(seeds), train_loss, test_loss, groks, exact, margin)
+    return ConditionResult(cond, list(seeds), train_loss, test_loss, groks, exact, margin,
+                           phase1)
 
 
 def summarize(res: ConditionResult) -> dict:
@@ -91,6 +96,7 @@ def summarize(res: ConditionResult) -> dict:
         "memorization_plateau_runs": int(sum(_plateau(res.train_loss[:, r], res.test_loss[:, r])
                                              for r in range(runs))),
     }
+    summary["exact_phase1_round"] = int(sum(res.phase1_exact))
     for method in METHODS:
         summary[f"exact_{method}"] = int(sum(res.exact[method]))
         summary[f"median_margin_{method}"] = float(np.median(res.margin[method]))

@@ -22,6 +22,7 @@ def test_outcomes_have_one_entry_per_run(tiny):
     for method in ("round", "sparsify"):
         assert len(tiny.exact[method]) == 2 and len(tiny.margin[method]) == 2
         assert all(isinstance(x, bool) for x in tiny.exact[method])
+    assert len(tiny.phase1_exact) == 2
 
 
 def test_same_inputs_same_outcomes(tiny):
