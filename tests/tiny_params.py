@@ -7,6 +7,8 @@ import copy
 TINY = {
     "data": {"n_train": 128, "n_test": 128},
     "train": {"epochs": 30, "batch_size": 32},
+    "verify": {"sizes": [2, 5, 16], "cutoff": 2, "max_permutations": 120,
+               "permutation_pairs": 16},
 }
 
 
