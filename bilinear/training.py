@@ -1,0 +1,283 @@
+"""The paper's training recipe, batched over R independent runs in one set of tensors.
+
+All R runs live in one flat parameter tensor theta (R, D) = [U | V | W] per row, with
+U (S, n*m), V (S, m*p), W (n*p, S) row-major.  The loss is the per-run mean squared error of
+C = W((U a) * (V b)); its gradient is computed by hand (a handful of bmm calls) and the optimizer is
+a hand-written AdamW whose arithmetic is that of torch.optim.AdamW, applied to every run at once
+with independent state.  Each run draws its initialisation and its per-epoch shuffling from its own
+seed, so a run trained inside a batch gives the same numbers as the same run trained alone.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from bilinear.data import derived_seed
+from bilinear.model import init_model
+from bilinear.schemes import matmul_tensor
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """Optimisation settings (the paper's: AdamW, lr 1e-3, weight decay 1e-4, 1000 epochs)."""
+
+    epochs: int = 1000
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    beta1: float = 0.9
+    beta2: float = 0.999
+    eps: float = 1e-8
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Shapes of one run's parameters inside a row of theta."""
+
+    fmt: tuple[int, int, int]
+    slots: int
+
+    @property
+    def sizes(self) -> tuple[int, int, int]:
+        """Number of entries of U, V and W."""
+        n, m, p = self.fmt
+        return self.slots * n * m, self.slots * m * p, n * p * self.slots
+
+    @property
+    def dim(self) -> int:
+        """Parameters per run, D."""
+        return sum(self.sizes)
+
+
+def pack(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """Flatten U (R,S,nm), V (R,S,mp), W (R,np,S) into one contiguous theta (R, D)."""
+    R = U.shape[0]
+    return torch.cat([U.reshape(R, -1), V.reshape(R, -1), W.reshape(R, -1)], dim=1).contiguous()
+
+
+def unpack(theta, layout: Layout):
+    """Views U (R,S,nm), V (R,S,mp), W (R,np,S) into theta (R, D) (numpy or torch)."""
+    n, m, p = layout.fmt
+    S, R = layout.slots, theta.shape[0]
+    su, sv, _ = layout.sizes
+    U = theta[:, :su].reshape(R, S, n * m)
+    V = theta[:, su:su + sv].reshape(R, S, m * p)
+    W = theta[:, su + sv:].reshape(R, n * p, S)
+    return U, V, W
+
+
+def mse(theta: np.ndarray, layout: Layout, a: np.ndarray, b: np.ndarray,
+        c: np.ndarray) -> np.ndarray:
+    """Per-run mean squared error (R,) of theta (R, D) on a (R,B,nm), b (R,B,mp), c (R,B,np)."""
+    U, V, W = unpack(theta, layout)
+    out = ((a @ _t(U)) * (b @ _t(V))) @ _t(W)
+    out -= c
+    return np.square(out).mean(axis=(1, 2))
+
+
+def pair_moments(data: dict, runs: int) -> np.ndarray:
+    """Second moments M (R, nm*mp, nm*mp) = mean over pairs of (a (x) b)(a (x) b)^T.
+
+    With them the MSE over a whole set of pairs whose c is the exact product A @ B is a quadratic
+    form in the tensor residual (see set_mse): the per-epoch loss costs nothing per pair."""
+    a, b, _ = _per_run(data, runs)
+    ab = (a[:, :, :, None] * b[:, :, None, :]).reshape(runs, a.shape[1], -1)
+    return ab.transpose(0, 2, 1) @ ab / a.shape[1]
+
+
+def set_mse(theta: np.ndarray, layout: Layout, moments: np.ndarray) -> np.ndarray:
+    """Per-run MSE (R,) over a set of pairs with c = A @ B, from its pair_moments: with the
+    residual E = sum_s U_s (x) V_s (x) W_s - T, MSE = sum_k E_k^T M E_k / (n*p)."""
+    U, V, W = unpack(theta, layout)
+    n, m, p = layout.fmt
+    target = matmul_tensor(n, m, p).reshape(n * m * m * p, n * p)
+    E = np.einsum("rsi,rsj,rks->rijk", U, V, W).reshape(len(theta), -1, n * p) - target
+    return np.einsum("rpk,rpq,rqk->r", E, moments, E) / (n * p)
+
+
+def mse_and_grad(theta: np.ndarray, layout: Layout, a: np.ndarray, b: np.ndarray, c: np.ndarray,
+                 grad: np.ndarray | None = None) -> np.ndarray:
+    """Analytic gradient (R, D) of the per-run MSE with respect to theta (R, D), written into
+    `grad` if given.  a (R,B,nm), b (R,B,mp), c (R,B,np) need unit stride in their last axis."""
+    U, V, W = unpack(theta, layout)
+    grad = np.empty_like(theta) if grad is None else grad
+    gU, gV, gW = unpack(grad, layout)
+    ua = a @ _t(U)
+    vb = b @ _t(V)
+    prod = ua * vb
+    err = prod @ _t(W)
+    err -= c
+    err *= 2.0 / (c.shape[1] * c.shape[2])
+    np.matmul(err.transpose(0, 2, 1), prod, out=gW)
+    g_prod = err @ W
+    vb *= g_prod
+    ua *= g_prod
+    np.matmul(vb.transpose(0, 2, 1), a, out=gU)
+    np.matmul(ua.transpose(0, 2, 1), b, out=gV)
+    return grad
+
+
+def _t(X: np.ndarray) -> np.ndarray:
+    """Contiguous transpose of a stack of matrices (fast second operand for matmul)."""
+    return np.ascontiguousarray(X.transpose(0, 2, 1))
+
+
+class BatchedAdamW:
+    """AdamW on one (R, D) tensor, updated in place; element-wise, so every run keeps its own
+    moments.  Same arithmetic, in the same order, as torch.optim.AdamW (amsgrad off)."""
+
+    def __init__(self, theta: torch.Tensor, lr: float, weight_decay: float,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8):
+        self.theta, self.lr, self.weight_decay = theta, lr, weight_decay
+        self.beta1, self.beta2 = betas
+        self.eps = eps
+        self.steps = 0
+        self.exp_avg = torch.zeros_like(theta)
+        self.exp_avg_sq = torch.zeros_like(theta)
+
+    def step(self, grad: torch.Tensor) -> None:
+        """One AdamW update of theta with gradient grad (R, D)."""
+        self.steps += 1
+        step = float(self.steps)
+        self.theta.mul_(1 - self.lr * self.weight_decay)
+        self.exp_avg.lerp_(grad, 1 - self.beta1)
+        self.exp_avg_sq.mul_(self.beta2).addcmul_(grad, grad, value=1 - self.beta2)
+        step_size = self.lr / (1 - self.beta1**step)
+        bias_correction2_sqrt = (1 - self.beta2**step) ** 0.5
+        denom = (self.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(self.eps)
+        self.theta.addcdiv_(self.exp_avg, denom, value=-step_size)
+
+
+def init_runs(fmt: tuple[int, int, int], slots: int, seeds: Sequence[int], init: str = "symmetric",
+              scale: float = 0.5) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Initial U, V, W for one run per seed, each drawn from that seed's own stream."""
+    models = []
+    for seed in seeds:
+        gen = torch.Generator().manual_seed(derived_seed(seed, "init"))
+        models.append(init_model(tuple(fmt), slots, 1, init, scale, gen).arrays())
+    return tuple(torch.cat(parts, dim=0) for parts in zip(*models, strict=True))
+
+
+def _per_run(data: dict, runs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrays a, b, c as (R, N, .) float64 (a read-only broadcast view when data is shared)."""
+    out = []
+    for key in "abc":
+        arr = np.asarray(data[key], dtype=np.float64)
+        if arr.ndim == 2:
+            arr = np.broadcast_to(arr, (runs, *arr.shape))
+        elif arr.shape[0] != runs:
+            raise ValueError(f"per-run data has {arr.shape[0]} runs, expected {runs}")
+        out.append(arr)
+    return tuple(out)
+
+
+def _table(data: dict, runs: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """Rows [a | b | c] of the pairs: (N, .) when shared, (R*N, .) when per run.
+
+    Returns (table, pairs per run, row offset of each run (R, 1))."""
+    a, b, c = (np.asarray(data[k], dtype=np.float64) for k in "abc")
+    table = np.concatenate([a, b, c], axis=-1)
+    if table.ndim == 2:
+        return table, table.shape[0], np.zeros((runs, 1), dtype=np.int64)
+    if table.shape[0] != runs:
+        raise ValueError(f"per-run data has {table.shape[0]} runs, expected {runs}")
+    n = table.shape[1]
+    return table.reshape(runs * n, -1), n, np.arange(runs)[:, None] * n
+
+
+@dataclass
+class TrainResult:
+    """Trained parameters and per-epoch losses (epochs, R) evaluated on the full sets."""
+
+    U: torch.Tensor
+    V: torch.Tensor
+    W: torch.Tensor
+    train_loss: np.ndarray
+    test_loss: np.ndarray
+
+
+def train_runs(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, train: dict, test: dict,
+               recipe: Recipe, seeds: Sequence[int],
+               callback: Callable[[int, torch.Tensor], None] | None = None,
+               progress: bool = False, shuffle: str = "shuffle") -> TrainResult:
+    """Train R runs at once with AdamW on mini-batches of the training pairs.
+
+    train/test: dicts of arrays a, b, c, either shared (N, .) or per run (R, N, .).  Each run
+    shuffles the training set every epoch with its own generator (from its seed); a last, smaller
+    batch is kept.  After every epoch the full train and test MSE are recorded, and
+    callback(epoch, theta) is called if given (epoch counts from 1; theta (R, D) is live: copy it).
+    `shuffle` names the seed purpose of the shuffling stream (bilinear.data.PURPOSES).
+    """
+    R, S, nm = U.shape
+    layout = Layout(format_of(nm, V.shape[2], W.shape[1]), S)
+    if len(seeds) != R:
+        raise ValueError(f"{len(seeds)} seeds for {R} runs")
+    theta_t = pack(U, V, W).to(torch.float64)
+    theta, grad = theta_t.numpy(), np.zeros(theta_t.shape)
+    opt = BatchedAdamW(theta_t, recipe.lr, recipe.weight_decay, (recipe.beta1, recipe.beta2),
+                       recipe.eps)
+    grad_t = torch.from_numpy(grad)
+    table, n_pairs, offsets = _table(train, R)
+    moments = [pair_moments(train, R), pair_moments(test, R)]
+    nm, mp = U.shape[2], V.shape[2]
+    gens = [torch.Generator().manual_seed(derived_seed(s, shuffle)) for s in seeds]
+    losses = np.empty((2, recipe.epochs, R))
+    step = recipe.batch_size
+    bounds = [(k, min(k + step, n_pairs)) for k in range(0, n_pairs, step)]
+    for epoch in tqdm(range(recipe.epochs), desc="train", disable=not progress, leave=False):
+        perm = torch.stack([torch.randperm(n_pairs, generator=g) for g in gens]).numpy()
+        batch = np.take(table, perm + offsets, axis=0)
+        a, b, c = batch[..., :nm], batch[..., nm:nm + mp], batch[..., nm + mp:]
+        for lo, hi in bounds:
+            mse_and_grad(theta, layout, a[:, lo:hi], b[:, lo:hi], c[:, lo:hi], grad)
+            opt.step(grad_t)
+        for k, mom in enumerate(moments):
+            losses[k, epoch] = set_mse(theta, layout, mom)
+        if callback is not None:
+            callback(epoch + 1, theta_t)
+    U, V, W = (t.clone() for t in unpack(theta_t, layout))
+    return TrainResult(U, V, W, losses[0], losses[1])
+
+
+def dataset_mse(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, data: dict) -> np.ndarray:
+    """Per-run MSE (R,) of U, V, W on a whole dataset (arrays a, b, c shared or per run)."""
+    R, S, nm = U.shape
+    layout = Layout(format_of(nm, V.shape[2], W.shape[1]), S)
+    theta = pack(U, V, W).to(torch.float64).numpy()
+    return mse(theta, layout, *_per_run(data, R))
+
+
+def format_of(nm: int, mp: int, npo: int) -> tuple[int, int, int]:
+    """Recover <n,m,p> from n*m, m*p and n*p."""
+    n = round(math.sqrt(nm * npo / mp))
+    m, p = nm // n, npo // n
+    if n * m != nm or m * p != mp or n * p != npo:
+        raise ValueError(f"sizes {nm}, {mp}, {npo} are not n*m, m*p, n*p of any format")
+    return n, m, p
+
+
+def grokking_epoch(train_loss: np.ndarray, test_loss: np.ndarray, plateau: int = 100,
+                   train_below: float = 1e-6, test_above: float = 0.1,
+                   drop_factor: float = 10.0, drop_within: int = 50) -> int | None:
+    """The paper's operational grokking: >= `plateau` epochs with train loss < `train_below` and
+    test loss > `test_above`, then an abrupt drop of the test loss (below test_above / drop_factor
+    within `drop_within` epochs of the plateau's end).  Returns the 1-based epoch at which the
+    test loss first falls to <= test_above after such a plateau, or None."""
+    train_loss, test_loss = np.asarray(train_loss), np.asarray(test_loss)
+    run = 0
+    for e in range(len(test_loss)):
+        if train_loss[e] < train_below and test_loss[e] > test_above:
+            run += 1
+            continue
+        if run >= plateau and test_loss[e] <= test_above:
+            window = test_loss[e:e + drop_within]
+            if window.min() <= test_above / drop_factor:
+                return e + 1
+        run = 0
+    return None
