@@ -193,6 +193,7 @@ class Crystal:
     margin: float
     exact: bool
     method: str
+    input_residual: float = float("nan")
 
 
 def discretize(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.ndarray,
@@ -200,18 +201,21 @@ def discretize(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.nd
     """Discretize one run's U (S,nm), V (S,mp), W (np,S) with `method` and verify exactly.
 
     `sparsify` tries the gauges of GAUGES in turn and keeps the first exact result (else the
-    last attempt)."""
+    last attempt).  The result records input_residual, the largest Brent-equation residual of the
+    continuous input: how far the weights were from any exact scheme before discretizing."""
     U, V, W = (np.asarray(t, dtype=np.float64) for t in (U, V, W))
+    x = np.concatenate([U.ravel(), V.ravel(), W.ravel()])
     if method == "round":
-        x = np.concatenate([U.ravel(), V.ravel(), W.ravel()])
-        return _crystal(fmt, U.shape[0], x, round_clamp(x), method)
-    if method != "sparsify":
+        crystal = _crystal(fmt, U.shape[0], x, round_clamp(x), method)
+    elif method == "sparsify":
+        for gauge in GAUGES:
+            y = sparsify(fmt, U, V, W, tol, gauge)
+            crystal = _crystal(fmt, U.shape[0], y, np.rint(y), method)
+            if crystal.exact:
+                break
+    else:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    for gauge in GAUGES:
-        x = sparsify(fmt, U, V, W, tol, gauge)
-        crystal = _crystal(fmt, U.shape[0], x, np.rint(x), method)
-        if crystal.exact:
-            break
+    crystal.input_residual = float(np.abs(_Brent(fmt, U.shape[0]).residual(x)).max())
     return crystal
 
 

@@ -81,6 +81,8 @@ def test_round_recovers_strassen_from_near_integer_weights():
     noisy = [t + rng.uniform(-0.2, 0.2, size=t.shape) for t in (U, V, W)]
     c = discretize((2, 2, 2), *noisy, "round")
     assert c.exact and c.method == "round" and c.margin <= 0.2
+    assert 0 < c.input_residual < 2
+    assert discretize((2, 2, 2), U, V, W, "round").input_residual == 0
     assert c.scheme.nonzeros() == 36
     far = [t + 0.6 for t in (U, V, W)]
     assert not discretize((2, 2, 2), *far, "round").exact
