@@ -37,20 +37,17 @@ def main() -> int:
     written = strassen() if use_fallback else learned
     save_scheme("models/algorithm.json",
                 Scheme(fmt, written.U, written.V, written.W, provenance))
-    if crystal.exact:
-        equivalent = equivalent_to_strassen(learned)
-    else:
-        equivalent = False if fmt == (2, 2, 2) else None
     metrics = {
         "exact": crystal.exact,
         "fallback": use_fallback,
         "method": cfg["method"],
         "margin": crystal.margin,
+        "input_residual": crystal.input_residual,
         "rank": learned.rank,
         "nonzeros": learned.nonzeros(),
         "coefficients_in_unit_set": all(abs(x) <= 1 for t in (learned.U, learned.V, learned.W)
                                         for x in t.flat),
-        "equivalent_to_strassen": equivalent,
+        "equivalent_to_strassen": equivalent_to_strassen(learned),
     }
     write_json("metrics/discretize.json", metrics)
     print(f"discretize: method {cfg['method']}, exact {crystal.exact}, margin "

@@ -104,12 +104,14 @@ def test_moment_loss_equals_the_dataset_mse():
     assert fasttrain.moment_mse(exact, moments[:1])[0] == 0.0
 
 
-def test_expansion_check():
-    assert sweep.expands(strassen())
+def test_expansion_error_is_cached_per_scheme():
+    assert sweep.expansion_error(strassen()) < sweep.EXPANSION_TOL
     s = strassen()
     W = s.W.copy()
     W[0, 0] += 1
-    assert not sweep.expands(Scheme(FMT, s.U, s.V, W))
+    broken = Scheme(FMT, s.U, s.V, W)
+    assert sweep.expansion_error(broken) > 0.01
+    assert sweep.expansion_error(broken) == sweep.expansion_error(Scheme(FMT, s.U, s.V, W))
 
 
 @pytest.fixture(scope="module")
@@ -144,6 +146,7 @@ def test_tiny_study_rows_follow_the_schema(tiny_rows, tmp_path):
     for r in table:
         assert r["exact"] in ("True", "False") and r["expansion_success"] in ("True", "False")
         assert r["expansion_success"] == "False" or r["exact"] == "True"
+        assert (r["expansion_error"] == "") == (r["exact"] == "False")
         assert float(r["train_loss"]) > 0 and float(r["margin"]) >= 0 and int(r["nonzeros"]) > 0
         assert r["degenerate_final"] == "False" and float(r["kappa_final"]) >= 1
         assert float(r["trace_5"]) > 0
