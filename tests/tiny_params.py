@@ -24,7 +24,8 @@ TINY = {'data': {'n_train': 128, 'n_test': 128},
  'sweep': {'batch_sizes': [16, 32], 'n_train': 128, 'n_test': 128, 'epochs': 20,
            'eval_epochs': [10, 20], 'kappa_samples': 64,
            'protocols': {'A': {'batch_sizes': [16, 32], 'seeds': 2, 'replicas': 1},
-                         'B': {'batch_sizes': [32], 'seeds': 1, 'replicas': 1}}}}
+                         'B': {'batch_sizes': [32], 'seeds': 1, 'replicas': 1}}},
+ 'sweep_bench': {'ratio_epochs': 2}}
 
 
 def apply_overrides(params: dict, overrides: dict) -> dict:

@@ -1,0 +1,161 @@
+"""Benchmark of the batch-size study -> metrics/sweep_bench.json (wall-clock: NOT deterministic).
+
+1. Batched vs one at a time: every run of the study is trained for `sweep_bench.ratio_epochs`
+   epochs (a) all runs of a batch size at once (bilinear.fasttrain, as the sweep stages do), (b)
+   one run at a time with the same code, and (c) one run at a time with the library's torch trainer
+   bilinear.training.train_runs (same recipe).  Ratios are summed times (b)/(a) and (c)/(a); the
+   batched runs are checked bit for bit against (b).
+2. The full study (if `sweep_bench.full_study`): every batch size trained and crystallized exactly
+   as by `dvc repro` of the sweep@B stages (in one process), timed per phase; its rows are compared
+   with the committed data/sweep/B<B>.csv.
+
+Usage: python -m scripts.bench_sweep   (from the repository root; reads params.yaml)
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from threadpoolctl import threadpool_limits
+
+from bilinear import fasttrain, sweep
+from bilinear.data import make_datasets
+from bilinear.io import write_csv, write_json
+from bilinear.params import Field, ParamError, read_sections
+from bilinear.training import Recipe, init_runs, train_runs
+from stages.sweep import read_params, run_batch
+
+SPEC = {"sweep_bench": {"ratio_epochs": Field(int, low=1), "full_study": Field(bool)}}
+OUT = "metrics/sweep_bench.json"
+
+
+def _inputs(runs: list, cfg: dict):
+    fmt = tuple(cfg["format"])
+    sets = [make_datasets(fmt, cfg["n_train"], cfg["n_test"], r.data_seed, cfg["data_scale"])
+            for r in runs]
+    train, test = ({k: np.stack([s[i][k] for s in sets]) for k in "abc"} for i in (0, 1))
+    U, V, W = init_runs(fmt, cfg["slots"], [r.data_seed for r in runs], cfg["init"],
+                        cfg["init_scale"])
+    return U, V, W, train, test
+
+
+def _one(data: dict, r: int) -> dict:
+    return {k: v[r:r + 1] for k, v in data.items()}
+
+
+def ratio(seed: int, cfg: dict, epochs: int) -> dict:
+    """Batched vs one-at-a-time training of every run of the study for `epochs` epochs."""
+    per_batch, identical = {}, True
+    for batch in cfg["batch_sizes"]:
+        runs = [r for r in sweep.design(cfg["protocols"], seed) if r.batch_size == batch]
+        U, V, W, train, test = _inputs(runs, cfg)
+        shuffles = [r.shuffle_seed for r in runs]
+        recipe = Recipe(epochs=epochs, batch_size=batch, lr=cfg["lr"],
+                        weight_decay=cfg["weight_decay"])
+        start = time.perf_counter()
+        batched = fasttrain.Runs(U, V, W)
+        fasttrain.train(batched, train, test, recipe, shuffles)
+        t_batched = time.perf_counter() - start
+        start = time.perf_counter()
+        for r in range(len(runs)):
+            alone = fasttrain.Runs(U[r:r + 1], V[r:r + 1], W[r:r + 1])
+            fasttrain.train(alone, _one(train, r), _one(test, r), recipe, shuffles[r:r + 1])
+            identical &= bool(np.array_equal(alone.theta[0], batched.theta[r]))
+        t_serial = time.perf_counter() - start
+        start = time.perf_counter()
+        for r in range(len(runs)):
+            train_runs(U[r:r + 1], V[r:r + 1], W[r:r + 1], _one(train, r), _one(test, r), recipe,
+                       shuffles[r:r + 1])
+        t_library = time.perf_counter() - start
+        per_batch[str(batch)] = {"runs": len(runs), "batched_s": t_batched, "serial_s": t_serial,
+                                 "serial_library_s": t_library, "ratio": t_serial / t_batched,
+                                 "ratio_library": t_library / t_batched}
+        print(f"ratio B={batch}: {len(runs)} runs, batched {t_batched:.2f}s, one at a time "
+              f"{t_serial:.2f}s (train_runs {t_library:.2f}s)", file=sys.stderr)
+    total = {k: sum(v[k] for v in per_batch.values())
+             for k in ("batched_s", "serial_s", "serial_library_s")}
+    scale = cfg["epochs"] / epochs
+    return {
+        "how": f"every run of the study trained for {epochs} epochs: all runs of a batch size at "
+               "once (bilinear.fasttrain) vs one at a time with the same code vs one at a time "
+               "with bilinear.training.train_runs; one process, 1 thread, same machine, "
+               "side by side",
+        "epochs": epochs, "per_batch_size": per_batch, **total,
+        "ratio": total["serial_s"] / total["batched_s"],
+        "ratio_library": total["serial_library_s"] / total["batched_s"],
+        "batched_identical_to_alone": identical,
+        "extrapolated_to_full_epochs_s": {k: v * scale for k, v in total.items()},
+    }
+
+
+def full_study(seed: int, cfg: dict) -> dict:
+    """Train and crystallize every batch size as the sweep stages do; time it."""
+    per_batch, matches = {}, {}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for batch in cfg["batch_sizes"]:
+            table, timing = run_batch(batch, seed, cfg, progress=True)
+            per_batch[str(batch)] = timing
+            mine, committed = Path(tmp) / f"B{batch}.csv", Path(f"data/sweep/B{batch}.csv")
+            write_csv(mine, table, sweep.columns(cfg["kappa_percents"]))
+            matches[str(batch)] = (committed.read_bytes() == mine.read_bytes()
+                                   if committed.exists() else None)
+            print(f"full study B={batch}: train {timing['train']:.1f}s, crystallize "
+                  f"{timing['crystallize']:.1f}s", file=sys.stderr)
+    total = time.perf_counter() - start
+    return {"runs": sum(t["runs"] for t in per_batch.values()),
+            "train_s": sum(t["train"] for t in per_batch.values()),
+            "crystallize_s": sum(t["crystallize"] for t in per_batch.values()),
+            "total_s": total, "workers": cfg["workers"], "per_batch_size": per_batch,
+            "rows_equal_data_sweep": matches}
+
+
+def machine() -> dict:
+    """Where the timings were taken."""
+    model = next((line.split(":", 1)[1].strip() for line in
+                  Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
+                 platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    return {"platform": platform.platform(), "cpu": model, "cpu_count": os.cpu_count(),
+            "python": platform.python_version(), "numpy": np.__version__,
+            "torch": torch.__version__, "load_average_at_start": list(os.getloadavg())}
+
+
+def main() -> int:
+    """Write metrics/sweep_bench.json."""
+    try:
+        seed, cfg = read_params()
+        bench = read_sections(SPEC)["sweep_bench"]
+    except ParamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(1)
+    info = machine()
+    with threadpool_limits(1):
+        ratios = ratio(seed, cfg, bench["ratio_epochs"])
+    study = full_study(seed, cfg) if bench["full_study"] else None
+    info["load_average_at_end"] = list(os.getloadavg())
+    out = {"note": "wall-clock timings on the machine below: not deterministic",
+           "machine": info, "batched_vs_serial": ratios, "full_study": study,
+           "batched_vs_serial_ratio": ratios["ratio"],
+           "batched_vs_library_serial_ratio": ratios["ratio_library"]}
+    if study:
+        out.update(full_study_train_s=study["train_s"],
+                   full_study_crystallize_s=study["crystallize_s"],
+                   full_study_total_s=study["total_s"])
+    write_json(OUT, out)
+    summary = (f"; full study: {study['runs']} runs, train {study['train_s']:.0f}s, crystallize "
+               f"{study['crystallize_s']:.0f}s, total {study['total_s']:.0f}s" if study else "")
+    print(f"sweep_bench: batched vs one at a time x{ratios['ratio']:.1f} (vs train_runs "
+          f"x{ratios['ratio_library']:.1f}){summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
