@@ -6,7 +6,8 @@ run drawn exactly as there), laid out for speed at the study's sizes (tens of ru
 batches of 8 to 128 pairs), where torch's per-call overhead and its float64 batched matmul dominate:
 
 - each step is seven stacked numpy matmuls in a feature-major layout (samples along the last axis)
-  and in-place updates on preallocated buffers; each epoch's shuffled pairs are gathered once;
+  and in-place updates on preallocated buffers; each epoch's shuffled pairs are gathered once, into
+  one preallocated buffer whose batches are views;
 - the per-epoch dataset losses come from the second moments of the data: for exact products
   c = T*(a, b), MSE = sum_k d_k' M d_k / np with d = T_hat - T* (the model's tensor minus the
   matmul tensor) and M = mean over pairs of (a kron b)(a kron b)', so an epoch's bookkeeping costs
@@ -64,9 +65,11 @@ def second_moments(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def moment_mse(runs: Runs, moments: np.ndarray) -> np.ndarray:
     """Per-run dataset MSE (R,) of exact products c = A B, from the data's second moments."""
     n, m, p = runs.layout.fmt
-    d = np.einsum("rsi,rsj,rks->rijk", runs.U, runs.V, runs.W) - matmul_tensor(n, m, p)
-    d = d.reshape(d.shape[0], -1, n * p)
-    return np.einsum("rpk,rpq,rqk->r", d, moments, d) / (n * p)
+    R, S = runs.U.shape[:2]
+    uv = (runs.U[:, :, :, None] * runs.V[:, :, None, :]).reshape(R, S, -1)
+    target = matmul_tensor(n, m, p).reshape(-1, n * p)
+    d = uv.transpose(0, 2, 1) @ runs.W.transpose(0, 2, 1) - target  # (R, nm*mp, np)
+    return (d * (moments @ d)).reshape(R, -1).sum(axis=1) / (n * p)
 
 
 class _Step:
@@ -74,8 +77,8 @@ class _Step:
 
     def __init__(self, runs: Runs, recipe: Recipe):
         self.runs, self.recipe = runs, recipe
-        self.grad, self.exp_avg, self.exp_avg_sq, self.denom = (
-            np.zeros_like(runs.theta) for _ in range(4))
+        self.grad, self.exp_avg, self.exp_avg_sq, self.denom, self.buf = (
+            np.zeros_like(runs.theta) for _ in range(5))
         self.gU, self.gV, self.gW = runs.views(self.grad)
         self.Wt = runs.W.transpose(0, 2, 1)
         self.steps = 0
@@ -100,16 +103,22 @@ class _Step:
     def _adamw(self) -> None:
         r, g = self.recipe, self.grad
         self.steps += 1
-        theta, m, v, denom = self.runs.theta, self.exp_avg, self.exp_avg_sq, self.denom
+        theta, m, v, denom, buf = (self.runs.theta, self.exp_avg, self.exp_avg_sq, self.denom,
+                                   self.buf)
         theta *= 1 - r.lr * r.weight_decay
-        m += (1 - r.beta1) * (g - m)
+        np.subtract(g, m, out=buf)  # m.lerp_(g, 1 - beta1) = m + (1 - beta1) * (g - m)
+        buf *= 1 - r.beta1
+        m += buf
         v *= r.beta2
-        v += (1 - r.beta2) * g * g
-        step_size = r.lr / (1 - r.beta1 ** self.steps)
+        np.multiply(g, 1 - r.beta2, out=buf)  # v.addcmul_(g, g, 1 - beta2) = v + (1-beta2) g g
+        buf *= g
+        v += buf
         np.sqrt(v, out=denom)
         denom /= (1 - r.beta2 ** self.steps) ** 0.5
         denom += r.eps
-        theta -= step_size * m / denom
+        np.multiply(m, r.lr / (1 - r.beta1 ** self.steps), out=buf)
+        buf /= denom
+        theta -= buf
 
 
 @dataclass
@@ -144,15 +153,18 @@ def train(runs: Runs, train_set: dict, test_set: dict, recipe: Recipe, seeds: Se
     data = _per_run(train_set, R, "train")
     moments = [second_moments(*data[:2]), second_moments(*_per_run(test_set, R, "test")[:2])]
     n_pairs = data[0].shape[1]
+    table = np.ascontiguousarray(np.concatenate(data, axis=2).transpose(0, 2, 1))
+    shuffled = np.empty_like(table)  # feature-major (R, nm + mp + np, N), refilled every epoch
+    x, y, z = np.split(shuffled, np.cumsum([t.shape[2] for t in data])[:2], axis=1)
     gens = [torch.Generator().manual_seed(derived_seed(s, shuffle)) for s in seeds]
     size = recipe.batch_size
     bounds = [(k, min(k + size, n_pairs)) for k in range(0, n_pairs, size)]
-    rows = np.arange(R)[:, None]
     step = _Step(runs, recipe)
     losses = np.empty((2, recipe.epochs, R))
     for epoch in tqdm(range(recipe.epochs), desc=desc, disable=not progress, leave=False):
-        perm = torch.stack([torch.randperm(n_pairs, generator=g) for g in gens]).numpy()
-        x, y, z = (np.ascontiguousarray(t[rows, perm].transpose(0, 2, 1)) for t in data)
+        for r, gen in enumerate(gens):
+            perm = torch.randperm(n_pairs, generator=gen).numpy()
+            np.take(table[r], perm, axis=1, out=shuffled[r])
         for lo, hi in bounds:
             step(x[:, :, lo:hi], y[:, :, lo:hi], z[:, :, lo:hi])
         losses[:, epoch] = [moment_mse(runs, mom) for mom in moments]

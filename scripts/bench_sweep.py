@@ -36,6 +36,19 @@ SPEC = {"sweep_bench": {"ratio_epochs": Field(int, low=1), "full_study": Field(b
 OUT = "metrics/sweep_bench.json"
 
 
+class _Clock:
+    """Wall-clock and CPU time (this process) since the last lap."""
+
+    def __init__(self):
+        self.last = (time.perf_counter(), time.process_time())
+
+    def lap(self) -> tuple[float, float]:
+        """(wall seconds, CPU seconds) since the previous lap."""
+        now = (time.perf_counter(), time.process_time())
+        out, self.last = (now[0] - self.last[0], now[1] - self.last[1]), now
+        return out
+
+
 def _inputs(runs: list, cfg: dict):
     fmt = tuple(cfg["format"])
     sets = [make_datasets(fmt, cfg["n_train"], cfg["n_test"], r.data_seed, cfg["data_scale"])
@@ -59,37 +72,38 @@ def ratio(seed: int, cfg: dict, epochs: int) -> dict:
         shuffles = [r.shuffle_seed for r in runs]
         recipe = Recipe(epochs=epochs, batch_size=batch, lr=cfg["lr"],
                         weight_decay=cfg["weight_decay"])
-        start = time.perf_counter()
+        clock = _Clock()
         batched = fasttrain.Runs(U, V, W)
         fasttrain.train(batched, train, test, recipe, shuffles)
-        t_batched = time.perf_counter() - start
-        start = time.perf_counter()
+        t_batched = clock.lap()
         for r in range(len(runs)):
             alone = fasttrain.Runs(U[r:r + 1], V[r:r + 1], W[r:r + 1])
             fasttrain.train(alone, _one(train, r), _one(test, r), recipe, shuffles[r:r + 1])
             identical &= bool(np.array_equal(alone.theta[0], batched.theta[r]))
-        t_serial = time.perf_counter() - start
-        start = time.perf_counter()
+        t_serial = clock.lap()
         for r in range(len(runs)):
             train_runs(U[r:r + 1], V[r:r + 1], W[r:r + 1], _one(train, r), _one(test, r), recipe,
                        shuffles[r:r + 1])
-        t_library = time.perf_counter() - start
-        per_batch[str(batch)] = {"runs": len(runs), "batched_s": t_batched, "serial_s": t_serial,
-                                 "serial_library_s": t_library, "ratio": t_serial / t_batched,
-                                 "ratio_library": t_library / t_batched}
-        print(f"ratio B={batch}: {len(runs)} runs, batched {t_batched:.2f}s, one at a time "
-              f"{t_serial:.2f}s (train_runs {t_library:.2f}s)", file=sys.stderr)
-    total = {k: sum(v[k] for v in per_batch.values())
-             for k in ("batched_s", "serial_s", "serial_library_s")}
+        t_library = clock.lap()
+        times = {"batched": t_batched, "serial": t_serial, "serial_library": t_library}
+        per_batch[str(batch)] = {"runs": len(runs), **{f"{k}_{unit}": v[i] for k, v in times.items()
+                                                       for i, unit in enumerate(("s", "cpu_s"))}}
+        print(f"ratio B={batch}: {len(runs)} runs, batched {t_batched[0]:.2f}s, one at a time "
+              f"{t_serial[0]:.2f}s (train_runs {t_library[0]:.2f}s)", file=sys.stderr)
+    total = {f"{k}_{unit}": sum(v[f"{k}_{unit}"] for v in per_batch.values())
+             for k in ("batched", "serial", "serial_library") for unit in ("s", "cpu_s")}
     scale = cfg["epochs"] / epochs
     return {
         "how": f"every run of the study trained for {epochs} epochs: all runs of a batch size at "
                "once (bilinear.fasttrain) vs one at a time with the same code vs one at a time "
                "with bilinear.training.train_runs; one process, 1 thread, same machine, "
-               "side by side",
+               "side by side; *_s wall-clock, *_cpu_s CPU time of the process (less sensitive "
+               "to other load); ratios = one-at-a-time time / batched time",
         "epochs": epochs, "per_batch_size": per_batch, **total,
         "ratio": total["serial_s"] / total["batched_s"],
         "ratio_library": total["serial_library_s"] / total["batched_s"],
+        "ratio_cpu": total["serial_cpu_s"] / total["batched_cpu_s"],
+        "ratio_library_cpu": total["serial_library_cpu_s"] / total["batched_cpu_s"],
         "batched_identical_to_alone": identical,
         "extrapolated_to_full_epochs_s": {k: v * scale for k, v in total.items()},
     }
@@ -98,7 +112,7 @@ def ratio(seed: int, cfg: dict, epochs: int) -> dict:
 def full_study(seed: int, cfg: dict) -> dict:
     """Train and crystallize every batch size as the sweep stages do; time it."""
     per_batch, matches = {}, {}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), os.times()
     with tempfile.TemporaryDirectory() as tmp:
         for batch in cfg["batch_sizes"]:
             table, timing = run_batch(batch, seed, cfg, progress=True)
@@ -109,11 +123,14 @@ def full_study(seed: int, cfg: dict) -> dict:
                                    if committed.exists() else None)
             print(f"full study B={batch}: train {timing['train']:.1f}s, crystallize "
                   f"{timing['crystallize']:.1f}s", file=sys.stderr)
-    total = time.perf_counter() - start
+    total, end = time.perf_counter() - start, os.times()
+    cpu_s = sum(getattr(end, k) - getattr(cpu, k)
+                for k in ("user", "system", "children_user", "children_system"))
     return {"runs": sum(t["runs"] for t in per_batch.values()),
             "train_s": sum(t["train"] for t in per_batch.values()),
             "crystallize_s": sum(t["crystallize"] for t in per_batch.values()),
-            "total_s": total, "workers": cfg["workers"], "per_batch_size": per_batch,
+            "total_s": total, "cpu_s_incl_workers": cpu_s, "workers": cfg["workers"],
+            "per_batch_size": per_batch,
             "rows_equal_data_sweep": matches}
 
 
@@ -144,7 +161,9 @@ def main() -> int:
     out = {"note": "wall-clock timings on the machine below: not deterministic",
            "machine": info, "batched_vs_serial": ratios, "full_study": study,
            "batched_vs_serial_ratio": ratios["ratio"],
-           "batched_vs_library_serial_ratio": ratios["ratio_library"]}
+           "batched_vs_library_serial_ratio": ratios["ratio_library"],
+           "batched_vs_serial_ratio_cpu": ratios["ratio_cpu"],
+           "batched_vs_library_serial_ratio_cpu": ratios["ratio_library_cpu"]}
     if study:
         out.update(full_study_train_s=study["train_s"],
                    full_study_crystallize_s=study["crystallize_s"],
