@@ -42,6 +42,8 @@ BASE_COLUMNS = ["protocol", "batch_size", "seed", "replica", "run_id", "method",
                 "train_loss", "test_loss", "grokking_epoch", "margin", "exact",
                 "expansion_success", "nonzeros", "equivalent_to_strassen"]
 SEED_TAG = 0x5EED  # entropy word that separates the study's seed streams from the pipeline's
+SOLVER_FAILED = {"margin": None, "exact": False, "expansion_success": False, "nonzeros": None,
+                 "equivalent_to_strassen": False, "expansion_error": None}  # no scheme: a failure
 EXPANSION_TOL = 1e-5  # the paper's Definition 4.2: relative error below this at N = 2..64
 
 
@@ -183,7 +185,10 @@ def crystallize_one(task: tuple, tol: float) -> dict:
     """Discretize one run's weights with one method and judge the result (one row's outcome)."""
     _, _, method, U, V, W = task
     fmt = format_of(U.shape[1], V.shape[1], W.shape[0])
-    crystal = discretize(fmt, U, V, W, "round" if method == "phase1_round" else method, tol)
+    try:
+        crystal = discretize(fmt, U, V, W, "round" if method == "phase1_round" else method, tol)
+    except np.linalg.LinAlgError:  # sparsify's least squares can meet non-finite iterates
+        return dict(SOLVER_FAILED)
     scheme = crystal.scheme
     error = expansion_error(scheme) if crystal.exact else None
     return {"margin": crystal.margin, "exact": crystal.exact,

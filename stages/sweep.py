@@ -95,12 +95,16 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     table, timing = run_batch(batch, seed, cfg)
     write_csv(f"data/sweep/B{batch}.csv", table, sweep.columns(cfg["kappa_percents"]))
+    failed = [f"{r['run_id']}@{r['epoch']}:{r['method']}" for r in table if r["nonzeros"] == ""]
+    if failed:
+        print(f"warning: the crystallization solver failed (no scheme, counted as failure) on "
+              f"{', '.join(failed)}", file=sys.stderr)
     wins = [r["method"] for r in table
             if r["final"] == r["exact"] == r["expansion_success"] == "True"]
     rates = ", ".join(f"{m} {wins.count(m)}/{timing['runs']}" for m in sweep.METHODS)
     print(f"sweep@{batch}: {timing['runs']} runs x {cfg['epochs']} epochs, train "
           f"{timing['train']:.1f}s, crystallize {timing['crystallize']:.1f}s ({len(table)} rows); "
-          f"final successes {rates}")
+          f"final successes {rates}; solver failures {len(failed)}")
     return 0
 
 

@@ -172,3 +172,14 @@ def test_stage_rejects_bad_arguments_and_params(tmp_path, monkeypatch, capsys):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params(eval_epochs=[30])))
     assert stage.main(["16"]) == 2
     assert "sweep.eval_epochs" in capsys.readouterr().err
+
+
+def test_a_solver_failure_is_a_failed_row(monkeypatch):
+    def broken(*args, **kwargs):
+        raise np.linalg.LinAlgError("SVD did not converge")
+
+    monkeypatch.setattr(sweep, "discretize", broken)
+    U, V, W = (x.astype(float) for x in strassen().as_float())
+    outcome = sweep.crystallize_one((0, 1, "sparsify", U, V, W), 1e-22)
+    assert outcome == sweep.SOLVER_FAILED
+    assert outcome["exact"] is False and outcome["nonzeros"] is None
