@@ -183,3 +183,13 @@ def test_a_solver_failure_is_a_failed_row(monkeypatch):
     outcome = sweep.crystallize_one((0, 1, "sparsify", U, V, W), 1e-22)
     assert outcome == sweep.SOLVER_FAILED
     assert outcome["exact"] is False and outcome["nonzeros"] is None
+
+
+def test_stage_writes_the_csv_and_a_summary(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params(eval_epochs=[20], workers=1)))
+    assert stage.main(["16"]) == 0
+    with open(tmp_path / "data/sweep/B16.csv", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 * len(sweep.METHODS) and list(rows[0]) == sweep.COLUMNS
+    assert capsys.readouterr().out.startswith("sweep@16: 2 runs x 20 epochs")
