@@ -9,12 +9,14 @@ name), so their runs are disjoint.
 
 Training.  All runs of one batch size are trained at once (bilinear.fasttrain: one set of
 arrays, independent AdamW state, bit-identical to training each alone).  During training the weights
-are kept at the evaluation epochs, and the gradient-noise statistics (bilinear.kappa) are taken at
-fixed percentages of training and at its end, on each run's first training pairs.
+are kept at the evaluation epochs, and the gradient-noise statistics (bilinear.kappa) of the
+trained (unpruned) model are taken at fixed percentages of training and at its end, on each run's
+first `kappa_samples` training pairs.
 
 Rows.  At every evaluation epoch each run is pruned to `prune_slots` slots and crystallized by
 ``round`` and ``sparsify``; the unpruned model is also rounded (``phase1_round``: the paper's
-Phase 1 alone).  Every crystallization is a row of :data:`COLUMNS`.
+Phase 1 alone).  Every crystallization is a row of :data:`COLUMNS` (the study's CSV contract plus
+``expansion_error``, the float32 expansion error behind ``expansion_success``).
 """
 
 from __future__ import annotations
