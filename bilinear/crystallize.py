@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from bilinear.schemes import Scheme, matmul_tensor, verify
 
@@ -202,7 +203,13 @@ def discretize(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.nd
 
     `sparsify` tries the gauges of GAUGES in turn and keeps the first exact result (else the
     last attempt).  The result records input_residual, the largest Brent-equation residual of the
-    continuous input: how far the weights were from any exact scheme before discretizing."""
+    continuous input: how far the weights were from any exact scheme before discretizing.
+    BLAS runs single-threaded meanwhile (the matrices are tiny: threads only add contention)."""
+    with threadpool_limits(1):
+        return _discretize(fmt, U, V, W, method, tol)
+
+
+def _discretize(fmt, U, V, W, method: str, tol: float) -> Crystal:
     U, V, W = (np.asarray(t, dtype=np.float64) for t in (U, V, W))
     x = np.concatenate([U.ravel(), V.ravel(), W.ravel()])
     if method == "round":

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from bilinear.data import derived_seed
@@ -215,8 +216,14 @@ def train_runs(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, train: dict, t
     shuffles the training set every epoch with its own generator (from its seed); a last, smaller
     batch is kept.  After every epoch the full train and test MSE are recorded, and
     callback(epoch, theta) is called if given (epoch counts from 1; theta (R, D) is live: copy it).
-    `shuffle` names the seed purpose of the shuffling stream (bilinear.data.PURPOSES).
+    `shuffle` names the seed purpose of the shuffling stream (bilinear.data.PURPOSES).  BLAS runs
+    single-threaded meanwhile (tiny matrices: threads only add contention).
     """
+    with threadpool_limits(1):
+        return _train_runs(U, V, W, train, test, recipe, seeds, callback, progress, shuffle)
+
+
+def _train_runs(U, V, W, train, test, recipe, seeds, callback, progress, shuffle) -> TrainResult:
     R, S, nm = U.shape
     layout = Layout(format_of(nm, V.shape[2], W.shape[1]), S)
     if len(seeds) != R:
