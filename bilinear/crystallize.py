@@ -237,6 +237,7 @@ def _discretize(fmt, U, V, W, method: str, tol: float) -> Crystal:
     elif method == "sparsify":
         for gauge in GAUGES:
             y = sparsify(fmt, U, V, W, tol, gauge)
+            y = np.where(np.isfinite(y), y, 0.0)  # a diverged solve fails verification, not JSON
             crystal = _crystal(fmt, U.shape[0], y, np.rint(y), method)
             if crystal.exact:
                 break
