@@ -22,10 +22,11 @@ def _flat(ckpt: dict) -> np.ndarray:
 def crystallization_snapshots() -> dict[str, np.ndarray]:
     """Coefficients at each saved training epoch, after pruning, and of the final scheme."""
     trained, pruned = load_torch("models/trained.pt"), load_torch("models/pruned.pt")
-    snaps = {f"epoch {e}": np.asarray(v, dtype=np.float64)
+    snaps = {f"epoch {e}": np.asarray(v, dtype=np.float64).ravel()
              for e, v in sorted(trained.get("snapshots", {}).items())}
-    snaps["trained (8 slots)"] = _flat(trained)
-    snaps["pruned (7 slots)"] = _flat(pruned)
+    snaps[f"trained, epoch {trained['recipe']['epochs']} ({trained['U'].shape[1]} slots)"] = _flat(
+        trained)
+    snaps[f"pruned ({pruned['U'].shape[1]} slots)"] = _flat(pruned)
     scheme = load_scheme("models/algorithm.json")
     U, V, W = scheme.as_float()
     snaps[f"crystallized ({scheme.provenance.get('method', '?')})"] = np.concatenate(

@@ -27,6 +27,9 @@ SPECS = {
 }
 
 
+SNAPSHOT_EPOCHS = (1, 10, 100)  # flat weights kept at these epochs (and at 0) in models/trained.pt
+
+
 def recipe_of(cfg: dict) -> Recipe:
     """The optimisation recipe of params `train`."""
     return Recipe(epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=cfg["lr"],
@@ -46,17 +49,22 @@ def main() -> int:
     n, m, p = format_of(train["a"].shape[1], train["b"].shape[1], train["c"].shape[1])
     U, V, W = init_runs((n, m, p), cfg["slots"], [seed], cfg["init"], cfg["init_scale"])
     margins = []  # the paper's delta = max |theta - Q(theta)| of the trained weights, per epoch
+    snapshots = {0: torch.cat([t.reshape(-1) for t in (U, V, W)])}  # for the crystallization plot
+    keep = {e for e in SNAPSHOT_EPOCHS if e < cfg["epochs"]}
 
     def track(epoch: int, theta: torch.Tensor) -> None:
         x = theta.numpy()
         margins.append(margin(x, round_clamp(x)))
+        if epoch in keep:
+            snapshots[epoch] = theta[0].clone()
 
     result = train_runs(U, V, W, train, test, recipe_of(cfg), [seed], callback=track,
                         progress=True)
     tr, te = result.train_loss[:, 0], result.test_loss[:, 0]
     below = [e + 1 for e in range(len(tr)) if tr[e] < 1e-6]
     save_torch("models/trained.pt", {"format": [n, m, p], "U": result.U, "V": result.V,
-                                     "W": result.W, "seed": seed, "recipe": dict(cfg)})
+                                     "W": result.W, "seed": seed, "recipe": dict(cfg),
+                                     "snapshots": snapshots})
     metrics = {
         "epochs": cfg["epochs"],
         "final_train_loss": float(tr[-1]),
