@@ -4,7 +4,8 @@ Two discretizations of one run's U (S, nm), V (S, mp), W (np, S):
 
 - ``round`` (the paper's): round every weight and clamp it to {-1, 0, 1}.
 - ``sparsify`` (ours): polish to an exact real solution of the Brent equations
-  (Levenberg-Marquardt on the tensor residual), greedily set the smallest free coordinate to 0 and
+  (Levenberg-Marquardt on the tensor residual; if it stalls, a norm-penalised continuation
+  first), greedily set the smallest free coordinate to 0 and
   re-solve the other free coordinates by minimum-norm Gauss-Newton (the move is kept only if the
   squared residual stays below ``tol``), rescaling slots to unit max-entry in U and V; then pin the
   remaining nonzeros to +-1 the same way; then round.
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from bilinear.schemes import Scheme, matmul_tensor, verify
 
@@ -113,21 +115,40 @@ class _Brent:
         return np.concatenate([U.ravel(), V.ravel(), W.ravel()])
 
 
-def _polish(brent: _Brent, x: np.ndarray, iters: int = 300, tol: float = 1e-28) -> np.ndarray:
-    """Levenberg-Marquardt on the tensor residual; returns the best point found."""
-    lam, best = 1e-3, brent.sq(x)
+def _polish(brent: _Brent, x: np.ndarray, iters: int = 300, tol: float = 1e-28,
+            mu: float = 0.0) -> np.ndarray:
+    """Levenberg-Marquardt on |residual|^2 + mu |x|^2; returns the best point found.
+
+    With mu > 0 the norm penalty is a continuation: mu shrinks by 0.7 on every accepted step and
+    the loop ends once it is negligible (< 1e-16), so the result is a small-norm point to be
+    polished further with mu = 0."""
+    lam = 1e-3
+
+    def objective(z: np.ndarray) -> float:
+        return brent.sq(z) + mu * float(z @ z)
+
+    best = objective(x)
     for _ in range(iters):
-        if best < tol:
+        if best < tol or 0 < mu < 1e-16:
             break
         r, J = brent.residual(x), brent.jacobian(x)
-        g, H = J.T @ r, J.T @ J
+        g, H = J.T @ r + mu * x, J.T @ J + mu * np.eye(x.size)
         step = np.linalg.solve(H + lam * np.diag(np.diag(H) + 1e-12), -g)
-        trial = brent.sq(x + step)
-        if trial < best:
-            x, best, lam = x + step, trial, max(lam / 3, 1e-12)
+        if objective(x + step) < best:
+            x, lam, mu = x + step, max(lam / 3, 1e-12), mu * 0.7
+            best = objective(x)
         else:
             lam = min(lam * 4, 1e12)
     return x
+
+
+def _solve_exactly(brent: _Brent, x: np.ndarray, tol: float) -> np.ndarray:
+    """An exact real solution near x: plain LM; if it stalls (a degenerate configuration with
+    diverging coefficients), LM again from x with a vanishing norm penalty, then plain LM."""
+    polished = _polish(brent, x)
+    if brent.sq(polished) < tol:
+        return polished
+    return _polish(brent, _polish(brent, x, iters=400, mu=1e-2))
 
 
 def _resolve(brent: _Brent, x: np.ndarray, free: np.ndarray, tol: float,
@@ -178,7 +199,7 @@ def sparsify(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.ndar
         raise ValueError(f"gauge must be one of {GAUGES}, got {gauge!r}")
     brent = _Brent(fmt, U.shape[0])
     x = np.concatenate([np.ravel(U), np.ravel(V), np.ravel(W)]).astype(np.float64)
-    x = brent.rescale(_polish(brent, x), gauge)
+    x = brent.rescale(_solve_exactly(brent, x, tol), gauge)
     fixed = np.zeros(x.size, dtype=bool)
     x, fixed = _greedy(brent, x, fixed, lambda v: 0.0, np.abs, tol, gauge)
     x, fixed = _greedy(brent, x, fixed, np.sign, lambda v: np.abs(np.abs(v) - 1), tol, None)
@@ -202,7 +223,13 @@ def discretize(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.nd
 
     `sparsify` tries the gauges of GAUGES in turn and keeps the first exact result (else the
     last attempt).  The result records input_residual, the largest Brent-equation residual of the
-    continuous input: how far the weights were from any exact scheme before discretizing."""
+    continuous input: how far the weights were from any exact scheme before discretizing.
+    BLAS runs single-threaded meanwhile (the matrices are tiny: threads only add contention)."""
+    with threadpool_limits(1):
+        return _discretize(fmt, U, V, W, method, tol)
+
+
+def _discretize(fmt, U, V, W, method: str, tol: float) -> Crystal:
     U, V, W = (np.asarray(t, dtype=np.float64) for t in (U, V, W))
     x = np.concatenate([U.ravel(), V.ravel(), W.ravel()])
     if method == "round":
@@ -210,6 +237,7 @@ def discretize(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.nd
     elif method == "sparsify":
         for gauge in GAUGES:
             y = sparsify(fmt, U, V, W, tol, gauge)
+            y = np.where(np.isfinite(y), y, 0.0)  # a diverged solve fails verification, not JSON
             crystal = _crystal(fmt, U.shape[0], y, np.rint(y), method)
             if crystal.exact:
                 break

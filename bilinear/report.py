@@ -85,7 +85,8 @@ def batch_range(m: dict) -> Claim:
         parts.append(f"{method}: best B={best['best']}, range [{best['low']}, {best['high']}]")
     best = m["anova"]["round"]["best_range"]
     if not best.get("degenerate"):
-        significant = m["anova"]["round"]["two_way"].get("p", 1.0) < 0.05
+        two = m["anova"]["round"]["two_way"]
+        significant = not two.get("degenerate") and (two.get("p") or 1.0) < 0.05
         within = best["low"] >= 24 and best["high"] <= 128
         verdict = "reproduced" if significant and within else "not reproduced"
     return Claim("Optimal batch range", "[24, 128]", "; ".join(parts), verdict,

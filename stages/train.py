@@ -7,6 +7,7 @@ import sys
 
 import torch
 
+from bilinear.crystallize import margin, round_clamp
 from bilinear.io import load_npz, save_torch, write_csv, write_json
 from bilinear.model import INITS
 from bilinear.params import Field, ParamError, read_sections
@@ -26,6 +27,9 @@ SPECS = {
 }
 
 
+SNAPSHOT_EPOCHS = (1, 10, 100)  # flat weights kept at these epochs (and at 0) in models/trained.pt
+
+
 def recipe_of(cfg: dict) -> Recipe:
     """The optimisation recipe of params `train`."""
     return Recipe(epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=cfg["lr"],
@@ -33,7 +37,7 @@ def recipe_of(cfg: dict) -> Recipe:
 
 
 def main() -> int:
-    """Write models/trained.pt, metrics/train.json and plots/train/loss.csv."""
+    """Write models/trained.pt, metrics/train.json, plots/train/loss.csv and margin.csv."""
     try:
         params = read_sections(SPECS)
     except ParamError as exc:
@@ -44,11 +48,23 @@ def main() -> int:
     train, test = load_npz("data/train.npz"), load_npz("data/test.npz")
     n, m, p = format_of(train["a"].shape[1], train["b"].shape[1], train["c"].shape[1])
     U, V, W = init_runs((n, m, p), cfg["slots"], [seed], cfg["init"], cfg["init_scale"])
-    result = train_runs(U, V, W, train, test, recipe_of(cfg), [seed], progress=True)
+    margins = []  # the paper's delta = max |theta - Q(theta)| of the trained weights, per epoch
+    snapshots = {0: torch.cat([t.reshape(-1) for t in (U, V, W)])}  # for the crystallization plot
+    keep = {e for e in SNAPSHOT_EPOCHS if e < cfg["epochs"]}
+
+    def track(epoch: int, theta: torch.Tensor) -> None:
+        x = theta.numpy()
+        margins.append(margin(x, round_clamp(x)))
+        if epoch in keep:
+            snapshots[epoch] = theta[0].clone()
+
+    result = train_runs(U, V, W, train, test, recipe_of(cfg), [seed], callback=track,
+                        progress=True)
     tr, te = result.train_loss[:, 0], result.test_loss[:, 0]
     below = [e + 1 for e in range(len(tr)) if tr[e] < 1e-6]
     save_torch("models/trained.pt", {"format": [n, m, p], "U": result.U, "V": result.V,
-                                     "W": result.W, "seed": seed, "recipe": dict(cfg)})
+                                     "W": result.W, "seed": seed, "recipe": dict(cfg),
+                                     "snapshots": snapshots})
     metrics = {
         "epochs": cfg["epochs"],
         "final_train_loss": float(tr[-1]),
@@ -56,12 +72,16 @@ def main() -> int:
         "min_test_loss": float(te.min()),
         "first_epoch_train_below_1e-6": below[0] if below else None,
         "grokking_epoch": grokking_epoch(tr, te),
+        "final_margin": margins[-1],
+        "min_margin": min(margins),
     }
     write_json("metrics/train.json", metrics)
     write_csv("plots/train/loss.csv", [
         {"epoch": e + 1, "train_loss": repr(float(tr[e])), "test_loss": repr(float(te[e])),
          "log10_train_loss": _log10(tr[e]), "log10_test_loss": _log10(te[e])}
         for e in range(len(tr))])
+    write_csv("plots/train/margin.csv",
+              [{"epoch": e + 1, "margin": repr(x)} for e, x in enumerate(margins)])
     print(f"train: {cfg['epochs']} epochs, final train loss {tr[-1]:.3g}, test loss {te[-1]:.3g}, "
           f"grokking epoch {metrics['grokking_epoch']}")
     return 0

@@ -131,3 +131,11 @@ def test_render_has_one_row_per_claim(metrics):
     rows = [ln for ln in text.splitlines() if ln.startswith("| ") and ln[2].isdigit()]
     assert len(rows) == len(claims)
     assert "train_seconds: 100" in text
+
+
+def test_degenerate_anova_is_not_a_crash(metrics):
+    metrics["anova"]["round"]["two_way"] = {"degenerate": True, "reason": "no variation",
+                                            "p": None}
+    verdicts = _verdicts(metrics)
+    assert verdicts["Batch-size effect (ANOVA)"] == "not testable"
+    assert verdicts["Optimal batch range"] == "not reproduced"

@@ -30,12 +30,8 @@ SMALL_KEYS = ["2x2x2", "2x2x3", "2x3x4", "3x3x3", "3x4x5", "4x4x4", "2x2x8"]
 
 
 def known_schemes_npz() -> Path:
-    """The shared npz of known schemes (shared/schemes/ beside the project or an ancestor)."""
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "schemes" / "alphatensor_r_plain.npz"
-        if candidate.exists():
-            return candidate
-    pytest.skip("shared/schemes/alphatensor_r_plain.npz not found beside the project")
+    """The npz of known schemes kept in the project (schemes/, see its NOTICE.md)."""
+    return Path(__file__).resolve().parents[1] / "schemes" / "alphatensor_r_plain.npz"
 
 
 def plain_arrays(scheme: Scheme, key: str) -> dict:

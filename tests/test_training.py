@@ -201,6 +201,8 @@ def test_train_and_prune_stages_run_and_reject_bad_params(tmp_path, monkeypatch,
     metrics = json.loads((tmp_path / "metrics/train.json").read_text())
     assert metrics["epochs"] == 3 and metrics["grokking_epoch"] is None
     assert len((tmp_path / "plots/train/loss.csv").read_text().splitlines()) == 4
+    assert len((tmp_path / "plots/train/margin.csv").read_text().splitlines()) == 4
+    assert 0 < metrics["min_margin"] <= metrics["final_margin"] < 2
     pruned = load_torch("models/pruned.pt")
     assert pruned["U"].shape == (1, 7, 4) and pruned["seed"] == 0
     assert "train_loss_finetuned" in json.loads((tmp_path / "metrics/prune.json").read_text())

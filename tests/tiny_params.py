@@ -6,6 +6,7 @@ import copy
 
 TINY = {'data': {'n_train': 128, 'n_test': 128},
  'train': {'epochs': 30, 'batch_size': 32},
+ 'prune': {'finetune_epochs': 2},
  'noise': {'sigmas': [0.001, 0.1, 0.3], 'trials': 10},
  'kappa': {'max_samples': 64},
  'conditions': {'seeds': 2,
