@@ -7,11 +7,11 @@ is the same at every batch size, so batch sizes are compared from the same data 
 the protocols draw from disjoint seed streams (derived from the master seed and the protocol's
 name), so their runs are disjoint.
 
-Training.  All runs of one batch size are trained at once (bilinear.fasttrain: one set of
-arrays, independent AdamW state, bit-identical to training each alone).  During training the weights
-are kept at the evaluation epochs, and the gradient-noise statistics (bilinear.kappa) of the
-trained (unpruned) model are taken at fixed percentages of training and at its end, on each run's
-first `kappa_samples` training pairs.
+Training.  All runs of one batch size are trained at once (bilinear.training.train_runs: one
+set of arrays, independent AdamW state, bit-identical to training each alone).  During training
+the weights are kept at the evaluation epochs, and the gradient-noise statistics (bilinear.kappa)
+of the trained (unpruned) model are taken at fixed percentages of training and at its end, on each
+run's first `kappa_samples` training pairs.
 
 Rows.  At every evaluation epoch each run is pruned to `prune_slots` slots and crystallized by
 ``round`` and ``sparsify``; the unpruned model is also rounded (``phase1_round``: the paper's
@@ -30,14 +30,21 @@ import torch
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from bilinear import fasttrain
 from bilinear.crystallize import discretize, prune
 from bilinear.data import make_datasets
 from bilinear.equivalence import equivalent_to_strassen
 from bilinear.expand import PAPER_SIZES, relative_errors
 from bilinear.kappa import gradient_noise
 from bilinear.schemes import Scheme
-from bilinear.training import Recipe, format_of, grokking_epoch, init_runs
+from bilinear.training import (
+    Layout,
+    Recipe,
+    format_of,
+    grokking_epoch,
+    init_runs,
+    train_runs,
+    unpack,
+)
 
 METHODS = ("round", "sparsify", "phase1_round")  # the last: unpruned model, rounded (Phase 1 only)
 BASE_COLUMNS = ["protocol", "batch_size", "seed", "replica", "run_id", "method", "epoch", "final",
@@ -114,7 +121,8 @@ class Trained:
 
     runs: list[Run]
     snapshots: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]]
-    history: fasttrain.History
+    train_loss: np.ndarray  # (epochs, R)
+    test_loss: np.ndarray
     kappa: dict[str, dict[str, np.ndarray]]
 
 
@@ -138,20 +146,23 @@ def train_batch(runs: list[Run], cfg: dict, progress: bool = False) -> Trained:
     evals = set(evaluation_epochs(cfg["eval_epochs"], cfg["epochs"]))
     at_kappa = {e: key for key, e in kappa_epochs(cfg["kappa_percents"], cfg["epochs"]).items()}
     samples = [torch.from_numpy(train_set[k][:, :cfg["kappa_samples"]]) for k in "abc"]
+    layout = Layout(fmt, cfg["slots"])
     snapshots, kappa = {}, {}
 
-    def record(epoch: int, state: fasttrain.Runs) -> None:
+    def record(epoch: int, theta: torch.Tensor) -> None:
+        if epoch not in evals and epoch not in at_kappa:
+            return
+        weights = tuple(t.clone() for t in unpack(theta, layout))
         if epoch in evals:
-            snapshots[epoch] = state.copies()
+            snapshots[epoch] = tuple(t.numpy() for t in weights)
         if epoch in at_kappa:
-            stats = gradient_noise(*(torch.from_numpy(x) for x in state.copies()), *samples)
+            stats = gradient_noise(*weights, *samples)
             kappa[at_kappa[epoch]] = {k: stats[k].numpy() for k in
                                       ("kappa", "trace_over_d", "degenerate")}
 
-    state = fasttrain.Runs(U, V, W)
-    history = fasttrain.train(state, train_set, test_set, recipe, [r.shuffle_seed for r in runs],
-                              callback=record, progress=progress, desc=f"train B={batch}")
-    return Trained(runs, snapshots, history, kappa)
+    result = train_runs(U, V, W, train_set, test_set, recipe, [r.shuffle_seed for r in runs],
+                        callback=record, progress=progress)
+    return Trained(runs, snapshots, result.train_loss, result.test_loss, kappa)
 
 
 def crystallization_tasks(trained: Trained, cfg: dict) -> list[tuple]:
@@ -235,16 +246,15 @@ def _cell(x) -> str:
 
 def rows(trained: Trained, tasks: list[tuple], outcomes: list[dict], cfg: dict) -> list[dict]:
     """One CSV row (strings keyed by :func:`columns`) per crystallization task and its outcome."""
-    epochs, hist = cfg["epochs"], trained.history
+    epochs, tr, te = cfg["epochs"], trained.train_loss, trained.test_loss
     names = columns([int(k) for k in trained.kappa if k != "final"])
     out = []
     for (i, e, method, *_), outcome in zip(tasks, outcomes, strict=True):
         run = trained.runs[i]
         row = {"protocol": run.protocol, "batch_size": run.batch_size, "seed": run.seed,
                "replica": run.replica, "run_id": run.run_id, "method": method, "epoch": e,
-               "final": e == epochs, "train_loss": hist.train_loss[e - 1, i],
-               "test_loss": hist.test_loss[e - 1, i],
-               "grokking_epoch": grokking_epoch(hist.train_loss[:e, i], hist.test_loss[:e, i]),
+               "final": e == epochs, "train_loss": tr[e - 1, i], "test_loss": te[e - 1, i],
+               "grokking_epoch": grokking_epoch(tr[:e, i], te[:e, i]),
                **outcome}
         for key, stats in trained.kappa.items():
             degenerate = bool(stats["degenerate"][i])

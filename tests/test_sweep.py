@@ -11,11 +11,11 @@ import pytest
 import torch
 import yaml
 
-from bilinear import fasttrain, sweep
+from bilinear import sweep
 from bilinear.data import make_datasets
 from bilinear.io import write_csv
 from bilinear.schemes import Scheme, strassen
-from bilinear.training import Recipe, dataset_mse, init_runs, train_runs
+from bilinear.training import Recipe, init_runs, train_runs
 from stages import sweep as stage
 from tests.tiny_params import TINY, apply_overrides
 
@@ -61,47 +61,22 @@ def test_epochs_helpers():
         sweep.evaluation_epochs([20], 10)
 
 
-def test_fast_training_is_the_library_recipe():
-    seeds = [3, 4, 5]
-    train, test = _data(seeds)
-    U, V, W = init_runs(FMT, 8, seeds)
-    recipe = Recipe(epochs=6, batch_size=8)
-    ref = train_runs(U, V, W, train, test, recipe, seeds)
-    runs = fasttrain.Runs(U, V, W)
-    hist = fasttrain.train(runs, train, test, recipe, seeds)
-    for mine, theirs in zip((runs.U, runs.V, runs.W), (ref.U, ref.V, ref.W), strict=True):
-        np.testing.assert_allclose(mine, theirs.numpy(), rtol=0, atol=1e-12)
-    np.testing.assert_allclose(hist.train_loss, ref.train_loss, rtol=1e-10)
-    np.testing.assert_allclose(hist.test_loss, ref.test_loss, rtol=1e-10)
-
-
 @pytest.mark.parametrize("batch", [7, 16])
 def test_batched_runs_equal_runs_trained_alone(batch):
     seeds = [11, 12, 13, 14]
     train, test = _data(seeds, n_train=50)
     U, V, W = init_runs(FMT, 8, seeds)
     recipe = Recipe(epochs=5, batch_size=batch)
-    runs = fasttrain.Runs(U, V, W)
-    hist = fasttrain.train(runs, train, test, recipe, seeds)
+    together = train_runs(U, V, W, train, test, recipe, seeds)
     for r in (0, 2, 3):
-        one = fasttrain.Runs(U[r:r + 1], V[r:r + 1], W[r:r + 1])
-        alone = fasttrain.train(one, {k: v[r:r + 1] for k, v in train.items()},
-                                {k: v[r:r + 1] for k, v in test.items()}, recipe, seeds[r:r + 1])
-        assert np.array_equal(one.theta[0], runs.theta[r])
-        assert np.array_equal(alone.train_loss[:, 0], hist.train_loss[:, r])
-        assert np.array_equal(alone.test_loss[:, 0], hist.test_loss[:, r])
-
-
-def test_moment_loss_equals_the_dataset_mse():
-    seeds = [1, 2]
-    train, _ = _data(seeds, n_train=40)
-    U, V, W = init_runs(FMT, 8, seeds)
-    moments = fasttrain.second_moments(train["a"], train["b"])
-    mine = fasttrain.moment_mse(fasttrain.Runs(U, V, W), moments)
-    np.testing.assert_allclose(mine, dataset_mse(U, V, W, train), rtol=1e-12)
-    s = strassen().as_float()
-    exact = fasttrain.Runs(*(torch.from_numpy(x)[None] for x in s))
-    assert fasttrain.moment_mse(exact, moments[:1])[0] == 0.0
+        alone = train_runs(U[r:r + 1], V[r:r + 1], W[r:r + 1],
+                           {k: v[r:r + 1] for k, v in train.items()},
+                           {k: v[r:r + 1] for k, v in test.items()}, recipe, seeds[r:r + 1])
+        for mine, theirs in zip((alone.U, alone.V, alone.W), (together.U, together.V, together.W),
+                                strict=True):
+            assert torch.equal(mine[0], theirs[r])
+        assert np.array_equal(alone.train_loss[:, 0], together.train_loss[:, r])
+        assert np.array_equal(alone.test_loss[:, 0], together.test_loss[:, r])
 
 
 def test_expansion_error_is_cached_per_scheme():
