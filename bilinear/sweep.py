@@ -130,23 +130,43 @@ def _stack(sets: list[dict]) -> dict:
     return {k: np.stack([s[k] for s in sets]) for k in "abc"}
 
 
-def train_batch(runs: list[Run], cfg: dict, progress: bool = False) -> Trained:
-    """Train every run (all of one batch size) at once with the study's recipe (params `sweep`)."""
+@dataclass
+class BatchInputs:
+    """What training one batch of runs starts from: initial weights, per-run data, recipe."""
+
+    U: torch.Tensor
+    V: torch.Tensor
+    W: torch.Tensor
+    train_set: dict
+    test_set: dict
+    recipe: Recipe
+    shuffle_seeds: list[int]
+
+
+def batch_inputs(runs: list[Run], cfg: dict) -> BatchInputs:
+    """Initial weights and training/test pairs of every run (all of one batch size), each from
+    its seed, and the study's recipe at that batch size (params `sweep`)."""
     fmt, batch = tuple(cfg["format"]), runs[0].batch_size
     if any(r.batch_size != batch for r in runs):
-        raise ValueError("train_batch needs runs of one batch size")
+        raise ValueError("a batch of runs needs one batch size")
     data = {s: make_datasets(fmt, cfg["n_train"], cfg["n_test"], s, cfg["data_scale"])
             for s in sorted({r.data_seed for r in runs})}
-    train_set = _stack([data[r.data_seed][0] for r in runs])
-    test_set = _stack([data[r.data_seed][1] for r in runs])
     U, V, W = init_runs(fmt, cfg["slots"], [r.data_seed for r in runs], cfg["init"],
                         cfg["init_scale"])
     recipe = Recipe(epochs=cfg["epochs"], batch_size=batch, lr=cfg["lr"],
                     weight_decay=cfg["weight_decay"])
+    return BatchInputs(U, V, W, _stack([data[r.data_seed][0] for r in runs]),
+                       _stack([data[r.data_seed][1] for r in runs]), recipe,
+                       [r.shuffle_seed for r in runs])
+
+
+def train_batch(runs: list[Run], cfg: dict, progress: bool = False) -> Trained:
+    """Train every run (all of one batch size) at once with the study's recipe (params `sweep`)."""
+    inputs = batch_inputs(runs, cfg)
     evals = set(evaluation_epochs(cfg["eval_epochs"], cfg["epochs"]))
     at_kappa = {e: key for key, e in kappa_epochs(cfg["kappa_percents"], cfg["epochs"]).items()}
-    samples = [torch.from_numpy(train_set[k][:, :cfg["kappa_samples"]]) for k in "abc"]
-    layout = Layout(fmt, cfg["slots"])
+    samples = [torch.from_numpy(inputs.train_set[k][:, :cfg["kappa_samples"]]) for k in "abc"]
+    layout = Layout(tuple(cfg["format"]), cfg["slots"])
     snapshots, kappa = {}, {}
 
     def record(epoch: int, theta: torch.Tensor) -> None:
@@ -160,8 +180,8 @@ def train_batch(runs: list[Run], cfg: dict, progress: bool = False) -> Trained:
             kappa[at_kappa[epoch]] = {k: stats[k].numpy() for k in
                                       ("kappa", "trace_over_d", "degenerate")}
 
-    result = train_runs(U, V, W, train_set, test_set, recipe, [r.shuffle_seed for r in runs],
-                        callback=record, progress=progress)
+    result = train_runs(inputs.U, inputs.V, inputs.W, inputs.train_set, inputs.test_set,
+                        inputs.recipe, inputs.shuffle_seeds, callback=record, progress=progress)
     return Trained(runs, snapshots, result.train_loss, result.test_loss, kappa)
 
 

@@ -18,6 +18,7 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -25,10 +26,9 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from bilinear import sweep
-from bilinear.data import make_datasets
 from bilinear.io import write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections
-from bilinear.training import Recipe, init_runs, train_runs
+from bilinear.training import train_runs
 from stages.sweep import read_params, run_batch
 
 SPEC = {"sweep_bench": {"ratio_epochs": Field(int, low=1), "full_study": Field(bool)}}
@@ -48,16 +48,6 @@ class _Clock:
         return out
 
 
-def _inputs(runs: list, cfg: dict):
-    fmt = tuple(cfg["format"])
-    sets = [make_datasets(fmt, cfg["n_train"], cfg["n_test"], r.data_seed, cfg["data_scale"])
-            for r in runs]
-    train, test = ({k: np.stack([s[i][k] for s in sets]) for k in "abc"} for i in (0, 1))
-    U, V, W = init_runs(fmt, cfg["slots"], [r.data_seed for r in runs], cfg["init"],
-                        cfg["init_scale"])
-    return U, V, W, train, test
-
-
 def _one(data: dict, r: int) -> dict:
     return {k: v[r:r + 1] for k, v in data.items()}
 
@@ -67,10 +57,10 @@ def ratio(seed: int, cfg: dict, epochs: int) -> dict:
     per_batch, identical = {}, True
     for batch in cfg["batch_sizes"]:
         runs = [r for r in sweep.design(cfg["protocols"], seed) if r.batch_size == batch]
-        U, V, W, train, test = _inputs(runs, cfg)
-        shuffles = [r.shuffle_seed for r in runs]
-        recipe = Recipe(epochs=epochs, batch_size=batch, lr=cfg["lr"],
-                        weight_decay=cfg["weight_decay"])
+        inputs = sweep.batch_inputs(runs, cfg)
+        U, V, W, train, test = inputs.U, inputs.V, inputs.W, inputs.train_set, inputs.test_set
+        shuffles = inputs.shuffle_seeds
+        recipe = replace(inputs.recipe, epochs=epochs)
         clock = _Clock()
         batched = train_runs(U, V, W, train, test, recipe, shuffles)
         t_batched = clock.lap()
