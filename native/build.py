@@ -12,7 +12,7 @@ import cffi
 import scipy_openblas64
 
 from bilinear.io import atomic_write_text, write_json
-from bilinear.schemes import Scheme, scheme_to_json
+from bilinear.schemes import Scheme
 from native.codegen import CDEF, generate
 from native.plan import make_plan
 
@@ -36,12 +36,15 @@ def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = Tru
     name = module_name(source)
     out_dir = Path(out_dir)
     lib_dir = scipy_openblas64.get_lib_dir()
-    ffi = cffi.FFI()
-    ffi.cdef(CDEF)
-    ffi.set_source(name, source, include_dirs=[scipy_openblas64.get_include_dir()],
-                   library_dirs=[lib_dir], libraries=[scipy_openblas64.get_library()],
-                   extra_compile_args=CFLAGS, extra_link_args=["-pthread", f"-Wl,-rpath,{lib_dir}"])
     with tempfile.TemporaryDirectory(prefix="bl_native_") as tmp:
+        ffi = cffi.FFI()
+        ffi.cdef(CDEF)
+        # no temporary paths or build ids in the binary: same scheme, same bytes
+        ffi.set_source(name, source, include_dirs=[scipy_openblas64.get_include_dir()],
+                       library_dirs=[lib_dir], libraries=[scipy_openblas64.get_library()],
+                       extra_compile_args=[*CFLAGS, f"-ffile-prefix-map={tmp}=."],
+                       extra_link_args=["-pthread", f"-Wl,-rpath,{lib_dir}",
+                                        "-Wl,--build-id=none"])
         lib = Path(ffi.compile(tmpdir=tmp, verbose=not quiet))
         if out_dir.exists():
             shutil.rmtree(out_dir)
@@ -56,7 +59,7 @@ def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = Tru
         "additions_per_level": plan.additions(),
         "temporaries": {"a": len(plan.form_a.outputs), "b": len(plan.form_b.outputs),
                         "x": len(plan.multi)},
-        "scheme_sha256": hashlib.sha256(scheme_to_json(scheme).encode()).hexdigest(),
+        "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
         "openblas": scipy_openblas64.get_openblas_config().strip(),
         **settings,
     }

@@ -72,7 +72,7 @@ def _pass(name: str, comb: Combination, in_grid: int | None, out_grid: int | Non
     lines += ["        " + block("out", t, out_grid, "") for t in written]
     for acc in (0, 1):
         lines.append(f"        if (p->acc == {acc}) {{")
-        lines.append("            for (idx j = 0; j < cols; j++) {")
+        lines.append("            _Pragma(\"GCC ivdep\") for (idx j = 0; j < cols; j++) {")
         lines += [f"                const T v{k} = in{k}[j];" for k in used]
         for i, (a, b, c) in enumerate(comb.defs):
             lines.append(f"                const T v{comb.n_inputs + i} = "

@@ -23,6 +23,8 @@ def _row_stride(X: np.ndarray, name: str) -> int:
     """Leading dimension (in elements) of a row-major view with unit column stride."""
     item = X.itemsize
     rows, cols = X.shape
+    if X.size == 0:
+        return max(cols, 1)
     if cols > 1 and X.strides[1] != item:
         raise KernelInputError(f"{name} must have contiguous rows (column stride {X.strides[1]} "
                                f"bytes, expected {item}); pass np.ascontiguousarray({name})")

@@ -70,7 +70,8 @@ def validate(scheme: Scheme) -> Scheme:
     for name in ("U", "V", "W"):
         for x in getattr(scheme, name).flat:
             if abs(x.numerator) > MAX_COEFF or x.denominator > MAX_COEFF:
-                raise SchemeCompileError(f"{name} coefficient {x} outside +-{MAX_COEFF}/{MAX_COEFF}")
+                raise SchemeCompileError(
+                    f"{name} coefficient {x} outside +-{MAX_COEFF}/{MAX_COEFF}")
     keep = [r for r in range(scheme.rank)
             if any(scheme.U[r]) and any(scheme.V[r]) and any(scheme.W[:, r])]
     return Scheme(scheme.fmt, scheme.U[keep], scheme.V[keep], scheme.W[:, keep],
