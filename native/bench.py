@@ -84,6 +84,8 @@ def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict) -> dict:
     times = {name: [] for name in names}
     for r in range(rounds):
         for name in names[r % len(names):] + names[:r % len(names)]:
+            if threads > 1:  # let idle BLAS workers of the previous contender stop spinning
+                time.sleep(cfg["pause_seconds"])
             times[name].append(_timed(calls[name])[0])
     med = {name: float(np.median(t)) for name, t in times.items()}
     cell = {"n": n, "dtype": A.dtype.name, "threads": threads, "levels": levels,

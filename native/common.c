@@ -21,5 +21,5 @@ static idx workspace(int lev, int par, idx M, idx K, idx N)
 
 int64_t bl_workspace(int levels, int split, int64_t M, int64_t K, int64_t N)
 {
-    return workspace(levels, split ? PAR_SPLIT | PAR_PASS : PAR_PASS, M, K, N);
+    return workspace(levels, split ? PAR_SPLIT | PAR_PASS : 0, M, K, N);
 }

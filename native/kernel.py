@@ -99,9 +99,10 @@ class Kernel:
                levels: int | None = None, split: bool | None = None) -> np.ndarray:
         """A @ B with the scheme applied recursively (levels=None: the build's rule).
 
-        threads: total threads (None: all usable CPUs); with 2 or more threads, split=True runs
-        the products of a level on two threads over single-threaded BLAS, split=False uses
-        threaded BLAS at the leaves (None: the build's default).  The GIL is released.
+        threads: total threads (None: all usable CPUs).  At exactly 2 threads, split=True runs
+        the products of a level on two threads over single-threaded BLAS and split=False keeps
+        one thread of control over 2-thread BLAS (None: the build's default); more threads
+        always use threaded BLAS.  The GIL is released while the kernel runs.
         """
         threads, lda, ldb = self._checked(A, B, threads)
         M, K = A.shape

@@ -13,19 +13,6 @@ static void gemm_@S@(idx M, idx K, idx N, T alpha, const T *A, idx lda, const T 
 static void mm_@S@(int lev, int par, idx M, idx K, idx N, T alpha, const T *A, idx lda,
                    const T *B, idx ldb, int beta, T *C, idx ldc, T *ws);
 
-/* A leaf or peeled gemm; with split parallelism both threads go to BLAS. */
-static void leaf_@S@(int par, idx M, idx K, idx N, T alpha, const T *A, idx lda, const T *B,
-                     idx ldb, int beta, T *C, idx ldc)
-{
-    if (par & PAR_SPLIT) {
-        set_blas_threads(2);
-        gemm_@S@(M, K, N, alpha, A, lda, B, ldb, beta, C, ldc);
-        set_blas_threads(1);
-    } else {
-        gemm_@S@(M, K, N, alpha, A, lda, B, ldb, beta, C, ldc);
-    }
-}
-
 typedef struct {
     int lev, par; idx M, K, N; T alpha; const T *A; idx lda; const T *B; idx ldb;
     int beta; T *C; idx ldc; T *ws; int dest;
@@ -128,30 +115,26 @@ static void mm_@S@(int lev, int par, idx M, idx K, idx N, T alpha, const T *A, i
     if (M == 0 || N == 0)
         return;
     if (is_leaf(lev, M, K, N)) {
-        leaf_@S@(par, M, K, N, alpha, A, lda, B, ldb, beta, C, ldc);
+        gemm_@S@(M, K, N, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     const idx Mc = M - M % SN, Kc = K - K % SM, Nc = N - N % SP;
     level_@S@(lev, par, Mc, Kc, Nc, alpha, A, lda, B, ldb, beta, C, ldc, ws);
     if (Kc < K)
-        leaf_@S@(par, Mc, K - Kc, Nc, alpha, A + Kc, lda, B + Kc * ldb, ldb, 1, C, ldc);
+        gemm_@S@(Mc, K - Kc, Nc, alpha, A + Kc, lda, B + Kc * ldb, ldb, 1, C, ldc);
     if (Mc < M)
-        leaf_@S@(par, M - Mc, K, N, alpha, A + Mc * lda, lda, B, ldb, beta, C + Mc * ldc, ldc);
+        gemm_@S@(M - Mc, K, N, alpha, A + Mc * lda, lda, B, ldb, beta, C + Mc * ldc, ldc);
     if (Nc < N)
-        leaf_@S@(par, Mc, K, N - Nc, alpha, A, lda, B + Nc, ldb, beta, C + Nc, ldc);
+        gemm_@S@(Mc, K, N - Nc, alpha, A, lda, B + Nc, ldb, beta, C + Nc, ldc);
 }
 
 void bl_matmul_@S@(int levels, int threads, int split, idx M, idx K, idx N, const T *A, idx lda,
                    const T *B, idx ldb, T *C, idx ldc, T *ws)
 {
-    int par = 0;
-    if (threads > 1 && split) {
-        set_blas_threads(1);
-        par = PAR_SPLIT | PAR_PASS;
-    } else {
-        set_blas_threads(threads > 1 ? threads : 1);
-        par = threads > 1 ? PAR_PASS : 0;
-    }
+    /* Never both: either our two threads over single-threaded BLAS, or one thread of control
+     * over threaded BLAS (idle BLAS workers spin, and would fight our threads for the cores). */
+    const int par = threads > 1 && split ? PAR_SPLIT | PAR_PASS : 0;
+    set_blas_threads(par ? 1 : (threads > 1 ? threads : 1));
     mm_@S@(levels, par, M, K, N, (T)1, A, lda, B, ldb, 0, C, ldc, ws);
 }
 

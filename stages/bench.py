@@ -19,6 +19,7 @@ SPECS = {
         "repeats": Field(int, low=1, high=1000),
         "target_seconds": Field(float, low=0.0, high=3600.0),
         "max_repeats": Field(int, low=1, high=1000),
+        "pause_seconds": Field(float, low=0.0, high=60.0),
     },
 }
 COLUMNS = ["n", "dtype", "threads", "levels", "t_numpy", "t_blas", "t_kernel", "speedup_vs_numpy",
