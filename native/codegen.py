@@ -70,18 +70,37 @@ def _pass(name: str, comb: Combination, in_grid: int | None, out_grid: int | Non
              "    for (idx i = r0; i < r1; i++) {"]
     lines += ["        " + block("in", k, in_grid, "const ") for k in used]
     lines += ["        " + block("out", t, out_grid, "") for t in written]
-    for acc in (0, 1):
-        lines.append(f"        if (p->acc == {acc}) {{")
-        lines.append("            _Pragma(\"GCC ivdep\") for (idx j = 0; j < cols; j++) {")
-        lines += [f"                const T v{k} = in{k}[j];" for k in used]
+    def body(acc: int, vector: bool) -> list[str]:
+        load = "VLOAD({}{} + j)" if vector else "{}{}[j]"
+        out = [f"const {'VEC' if vector else 'T'} v{k} = {load.format('in', k)};" for k in used]
         for i, (a, b, c) in enumerate(comb.defs):
-            lines.append(f"                const T v{comb.n_inputs + i} = "
-                         f"{_sum([(f'v{a}', Fraction(1)), (f'v{b}', c)])};")
+            out.append(f"const {'VEC' if vector else 'T'} v{comb.n_inputs + i} = "
+                       f"{_sum([(f'v{a}', Fraction(1)), (f'v{b}', c)])};")
         for t in written:
             expr = _sum([(f"v{v}", c) for v, c in comb.outputs[t]])
-            lines.append(f"                out{t}[j] {'+=' if acc else '='} {expr};")
+            if vector:
+                value = f"VLOAD(out{t} + j) + ({expr})" if acc else expr
+                out.append(f"VSTREAM(out{t} + j, {value});")
+            else:
+                out.append(f"out{t}[j] {'+=' if acc else '='} {expr};")
+        return out
+
+    aligned = " | ".join(f"(uintptr_t)out{t}" for t in written) or "0"
+    lines += ["#ifdef __AVX512F__",
+              f"        if (p->nt && cols % VW == 0 && (({aligned}) & 63) == 0) {{"]
+    for acc in (0, 1):
+        lines += [f"            if (p->acc == {acc}) {{",
+                  "                for (idx j = 0; j < cols; j += VW) {"]
+        lines += ["                    " + x for x in body(acc, True)]
+        lines += ["                }", "            }"]
+    lines += ["            continue;", "        }", "#endif"]
+    for acc in (0, 1):
+        lines += [f"        if (p->acc == {acc}) {{",
+                  "            _Pragma(\"GCC ivdep\") for (idx j = 0; j < cols; j++) {"]
+        lines += ["                " + x for x in body(acc, False)]
         lines += ["            }", "        }"]
-    lines += ["    }", "}", ""]
+    lines += ["    }", "#ifdef __AVX512F__", "    if (p->nt)", "        _mm_sfence();", "#endif",
+              "}", ""]
     return "\n".join(lines)
 
 
@@ -118,10 +137,13 @@ def generate(scheme: Scheme) -> str:
     parts = [(HERE / "prelude.c").read_text(), _tables(plan), (HERE / "common.c").read_text()]
     body = (HERE / "mm_body.c").read_text()
     for suffix, ctype in DTYPES.items():
-        parts.append(f"#define T {ctype}\n#define GEMM scipy_cblas_{suffix}gemm64_")
+        vec = {"d": ("__m512d", "pd", 8), "s": ("__m512", "ps", 16)}[suffix]
+        parts.append(f"#define T {ctype}\n#define GEMM scipy_cblas_{suffix}gemm64_\n"
+                     f"#define VEC {vec[0]}\n#define VLOAD _mm512_loadu_{vec[1]}\n"
+                     f"#define VSTREAM _mm512_stream_{vec[1]}\n#define VW {vec[2]}")
         parts.append(_pass(f"form_a_{suffix}", plan.form_a, m, None))
         parts.append(_pass(f"form_b_{suffix}", plan.form_b, p, None))
         parts.append(_pass(f"combine_{suffix}", plan.combine, None, p))
         parts.append(body.replace("@S@", suffix))
-        parts.append("#undef T\n#undef GEMM")
+        parts.append("#undef T\n#undef GEMM\n#undef VEC\n#undef VLOAD\n#undef VSTREAM\n#undef VW")
     return "\n".join(parts)

@@ -38,6 +38,14 @@ def _row_stride(X: np.ndarray, name: str) -> int:
     return stride // item
 
 
+def _empty_aligned(rows: int, cols: int, dtype) -> np.ndarray:
+    """An uninitialised C-ordered array whose data starts on a 64-byte boundary."""
+    dtype = np.dtype(dtype)
+    buf = np.empty(rows * cols * dtype.itemsize + 64, dtype=np.uint8)
+    start = (-buf.ctypes.data) % 64
+    return buf[start:start + rows * cols * dtype.itemsize].view(dtype).reshape(rows, cols)
+
+
 class Kernel:
     """A compiled scheme kernel loaded from a build directory (see native.build)."""
 
@@ -113,7 +121,7 @@ class Kernel:
             raise KernelInputError(f"levels must be a non-negative integer, got {levels!r}")
         split = self.config["split"] if split is None else bool(split)
         split = split and threads == 2
-        C = np.empty((M, N), dtype=A.dtype)
+        C = _empty_aligned(M, N, A.dtype)  # aligned rows allow streaming stores
         if M == 0 or N == 0:
             return C
         if K == 0:

@@ -52,7 +52,8 @@ static void level_@S@(int lev, int par, idx M, idx K, idx N, T alpha, const T *A
     const idx mb = M / SN, kb = K / SM, nb = N / SP;
     T *TA = ws, *TB = TA + NTA * mb * kb, *X = TB + NTB * kb * nb, *sub = X + NX * mb * nb;
     const idx seq_ws = workspace(lev - 1, 0, mb, kb, nb);
-    pass_t pa = {A, TA, mb, kb, lda, 0}, pb = {B, TB, kb, nb, ldb, 0};
+    pass_t pa = {A, TA, mb, kb, lda, 0, mb * kb >= NT_MIN_ELEMS};
+    pass_t pb = {B, TB, kb, nb, ldb, 0, kb * nb >= NT_MIN_ELEMS};
     if (NTA)
         run_pass(par, form_a_@S@, &pa);
     if (NTB)
@@ -81,7 +82,7 @@ static void level_@S@(int lev, int par, idx M, idx K, idx N, T alpha, const T *A
     for (int d = 0; d < SN * SP; d++)
         written[d] = beta || COMBINE_WRITES[d];
     if (NX) {
-        pass_t pc = {X, C, mb, nb, ldc, beta};
+        pass_t pc = {X, C, mb, nb, ldc, beta, mb * nb >= NT_MIN_ELEMS};
         run_pass(par, combine_@S@, &pc);
     }
     /* Products with one destination, in groups: a pair with distinct destinations when

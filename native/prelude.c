@@ -3,6 +3,9 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <cblas.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
 
 typedef int64_t idx;
 
@@ -11,8 +14,10 @@ typedef int64_t idx;
 typedef struct { int kind, index; } ref_t;
 typedef struct { ref_t a, b; double scale; int to_x, dest; } slot_t;
 
-/* Arguments of a row-range addition pass over rows x cols blocks. */
-typedef struct { const void *in; void *out; idx rows, cols, ld; int acc; } pass_t;
+/* Arguments of a row-range addition pass over rows x cols blocks; nt: streaming (non-temporal)
+ * stores, for blocks too large to stay in cache until they are read again. */
+typedef struct { const void *in; void *out; idx rows, cols, ld; int acc, nt; } pass_t;
+#define NT_MIN_ELEMS (1 << 20)
 
 enum { PAR_SPLIT = 1, PAR_PASS = 2 };  /* split products over 2 threads; split passes by rows */
 #define PASS_MIN_ELEMS 65536          /* smaller passes are not worth a thread */

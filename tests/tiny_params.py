@@ -8,7 +8,8 @@ TINY = {
     "data": {"n_train": 128, "n_test": 128},
     "train": {"epochs": 30, "batch_size": 32},
     "native": {"leaf_min": {"float64_1": 16, "float64_2": 16, "float32_1": 16, "float32_2": 16}},
-    "bench": {"sizes": [64, 128], "repeats": 1, "target_seconds": 0.0, "max_repeats": 1},
+    "bench": {"sizes": [64, 128], "repeats": 1, "target_seconds": 0.0, "max_repeats": 1,
+              "pause_seconds": 0.0},
 }
 
 
