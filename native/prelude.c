@@ -17,7 +17,7 @@ typedef struct { ref_t a, b; double scale; int to_x, dest; } slot_t;
 /* Arguments of a row-range addition pass over rows x cols blocks; nt: streaming (non-temporal)
  * stores, for blocks too large to stay in cache until they are read again. */
 typedef struct { const void *in; void *out; idx rows, cols, ld; int acc, nt; } pass_t;
-#define NT_MIN_ELEMS (1 << 20)
+#define NT_MIN_ELEMS (1 << 18)
 
 enum { PAR_SPLIT = 1, PAR_PASS = 2 };  /* split products over 2 threads; split passes by rows */
 #define PASS_MIN_ELEMS 65536          /* smaller passes are not worth a thread */
