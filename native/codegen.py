@@ -45,12 +45,14 @@ def _sum(terms) -> str:
     return " ".join(out)
 
 
-def _pass(name: str, comb: Combination, in_grid: int | None, out_grid: int | None) -> str:
+def _pass(name: str, comb: Combination, in_grid: int | None, out_grid: int | None,
+          accumulate: bool) -> str:
     """A row-range pass computing every output of comb in one sweep over its inputs.
 
     in_grid / out_grid: number of block columns when inputs / outputs are blocks of a strided
     matrix (p->in / p->out with leading dimension p->ld), or None for contiguous temporaries.
-    Outputs that are empty combinations are not written.
+    Outputs that are empty combinations are not written; accumulate adds the p->acc == 1
+    variant (outputs += combination) to the overwriting one.
     """
     used = sorted({v for a, b, _ in comb.defs for v in (a, b) if v < comb.n_inputs}
                   | {v for out in comb.outputs for v, _ in out if v < comb.n_inputs})
@@ -88,13 +90,14 @@ def _pass(name: str, comb: Combination, in_grid: int | None, out_grid: int | Non
     aligned = " | ".join(f"(uintptr_t)out{t}" for t in written) or "0"
     lines += ["#ifdef __AVX512F__",
               f"        if (p->nt && cols % VW == 0 && (({aligned}) & 63) == 0) {{"]
-    for acc in (0, 1):
+    variants = (0, 1) if accumulate else (0,)
+    for acc in variants:
         lines += [f"            if (p->acc == {acc}) {{",
                   "                for (idx j = 0; j < cols; j += VW) {"]
         lines += ["                    " + x for x in body(acc, True)]
         lines += ["                }", "            }"]
     lines += ["            continue;", "        }", "#endif"]
-    for acc in (0, 1):
+    for acc in variants:
         lines += [f"        if (p->acc == {acc}) {{",
                   "            _Pragma(\"GCC ivdep\") for (idx j = 0; j < cols; j++) {"]
         lines += ["                " + x for x in body(acc, False)]
@@ -141,9 +144,9 @@ def generate(scheme: Scheme) -> str:
         parts.append(f"#define T {ctype}\n#define GEMM scipy_cblas_{suffix}gemm64_\n"
                      f"#define VEC {vec[0]}\n#define VLOAD _mm512_loadu_{vec[1]}\n"
                      f"#define VSTREAM _mm512_stream_{vec[1]}\n#define VW {vec[2]}")
-        parts.append(_pass(f"form_a_{suffix}", plan.form_a, m, None))
-        parts.append(_pass(f"form_b_{suffix}", plan.form_b, p, None))
-        parts.append(_pass(f"combine_{suffix}", plan.combine, None, p))
+        parts.append(_pass(f"form_a_{suffix}", plan.form_a, m, None, False))
+        parts.append(_pass(f"form_b_{suffix}", plan.form_b, p, None, False))
+        parts.append(_pass(f"combine_{suffix}", plan.combine, None, p, True))
         parts.append(body.replace("@S@", suffix))
         parts.append("#undef T\n#undef GEMM\n#undef VEC\n#undef VLOAD\n#undef VSTREAM\n#undef VW")
     return "\n".join(parts)
