@@ -46,8 +46,10 @@ def _timed(fn: Callable[[], np.ndarray]) -> tuple[float, np.ndarray]:
     return time.perf_counter() - start, out
 
 
-def contenders(kernel: Kernel, A: np.ndarray, B: np.ndarray, threads: int, levels: int) -> dict:
-    """name -> zero-argument callable; at 2 threads both parallel modes of the kernel.
+def contenders(kernel: Kernel, A: np.ndarray, B: np.ndarray, threads: int, levels: int,
+               reference: Kernel | None = None) -> dict:
+    """name -> zero-argument callable; at 2 threads both parallel modes of the kernel; with a
+    reference kernel (Winograd's variant) also that one, at the same levels and mode.
 
     numpy's BLAS threads are not limited here: call them under threadpool_limits."""
 
@@ -58,20 +60,26 @@ def contenders(kernel: Kernel, A: np.ndarray, B: np.ndarray, threads: int, level
     if threads == 2:
         out["kernel_alt"] = lambda: kernel.matmul(A, B, threads=2, levels=levels,
                                                   split=not split)
+    if reference is not None:
+        out["winograd"] = lambda: reference.matmul(A, B, threads=threads, levels=levels,
+                                                   split=split)
     return out
 
 
-def run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict) -> dict:
+def run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict,
+             reference: Kernel | None = None) -> dict:
     """Time one (n, dtype, threads) cell: warm-up round, then rotating rounds; numpy's BLAS is
     limited to the cell's thread count (the kernel sets its BLAS threads on every call)."""
     with threadpool_limits(limits=threads, user_api="blas"):
-        return _run_cell(kernel, A, B, ref, threads, cfg)
+        return _run_cell(kernel, A, B, ref, threads, cfg, reference)
 
 
-def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict) -> dict:
+def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict, reference) -> dict:
     n = A.shape[0]
     levels = kernel.levels_for(n, n, n, A.dtype, threads)
-    calls = contenders(kernel, A, B, threads, levels)
+    if n > cfg["winograd_max_n"]:
+        reference = None
+    calls = contenders(kernel, A, B, threads, levels, reference)
     names = list(calls)
     warm = {}
     errors = {}
@@ -98,6 +106,8 @@ def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict) -> dict:
     cell["speedup_vs_blas_min"] = cell["t_blas_min"] / cell["t_kernel_min"]
     if "kernel_alt" in med:
         cell["speedup_alt_vs_blas"] = med["blas"] / med["kernel_alt"]
+    if "winograd" in med:
+        cell["kernel_over_winograd"] = med["kernel"] / med["winograd"]
     cell["rel_error"] = errors["kernel"]
     cell["rel_error_numpy"] = errors["numpy"]
     cell["rel_error_blas"] = errors["blas"]
@@ -106,8 +116,9 @@ def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict) -> dict:
     return cell
 
 
-def run(kernel: Kernel, cfg: dict, seed: int) -> dict:
-    """All cells of the benchmark ({sizes} x {dtypes} x {threads}) plus the machine block."""
+def run(kernel: Kernel, cfg: dict, seed: int, reference: Kernel | None = None) -> dict:
+    """All cells of the benchmark ({sizes} x {dtypes} x {threads}) plus the machine block;
+    reference (Winograd's variant) is timed too where n <= cfg['winograd_max_n']."""
     machine = machine_info()
     cells = {}
     todo = [(n, dt) for n in cfg["sizes"] for dt in cfg["dtypes"]]
@@ -121,7 +132,7 @@ def run(kernel: Kernel, cfg: dict, seed: int) -> dict:
         del A64, B64
         for threads in cfg["threads"]:
             bar.set_postfix_str(f"n={n} {dt} t={threads}")
-            cells[f"{dt}_t{threads}_n{n}"] = run_cell(kernel, A, B, ref, threads, cfg)
+            cells[f"{dt}_t{threads}_n{n}"] = run_cell(kernel, A, B, ref, threads, cfg, reference)
             bar.update()
         del A, B, ref
     bar.close()

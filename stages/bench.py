@@ -20,10 +20,12 @@ SPECS = {
         "target_seconds": Field(float, low=0.0, high=3600.0),
         "max_repeats": Field(int, low=1, high=1000),
         "pause_seconds": Field(float, low=0.0, high=60.0),
+        "winograd_max_n": Field(int, low=0),
     },
 }
 COLUMNS = ["n", "dtype", "threads", "levels", "t_numpy", "t_blas", "t_kernel", "speedup_vs_numpy",
-           "speedup_vs_blas", "rel_error", "t_kernel_alt", "speedup_alt_vs_blas"]
+           "speedup_vs_blas", "rel_error", "t_kernel_alt", "speedup_alt_vs_blas", "t_winograd",
+           "kernel_over_winograd"]
 
 
 def main() -> int:
@@ -39,7 +41,7 @@ def main() -> int:
     except ParamError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = run(Kernel("native/build"), cfg, params["seed"])
+    result = run(Kernel("native/build"), cfg, params["seed"], Kernel("native/build/winograd"))
     rows = [{c: cell.get(c, "") for c in COLUMNS} for cell in result["cells"].values()]
     write_json("metrics/bench.json", result)
     write_csv("plots/bench.csv", rows, COLUMNS)

@@ -8,6 +8,7 @@ from bilinear.params import Field, ParamError, read_sections
 from bilinear.schemes import SchemeFormatError, load_scheme
 from native.build import build
 from native.plan import SchemeCompileError
+from native.winograd import winograd
 
 CUTOFF = Field(int, low=1, high=1 << 20)
 SPECS = {
@@ -21,11 +22,13 @@ SPECS = {
 
 
 def main() -> int:
-    """Validate the scheme, generate C, compile it and write native/build/."""
+    """Validate the scheme, generate C, compile it into native/build/, and Winograd's variant
+    (the bench's 15-addition reference) into native/build/winograd/."""
     try:
         cfg = read_sections(SPECS)["native"]
         scheme = load_scheme("models/algorithm.json")
         config = build(scheme, "native/build", cfg)
+        build(winograd(), "native/build/winograd", cfg)
     except (ParamError, SchemeFormatError, SchemeCompileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -12,17 +12,6 @@ TEST_SETTINGS = {"leaf_min": {"float64_1": 4, "float64_2": 4, "float32_1": 4, "f
                  "max_levels": 3, "split": True}
 
 
-def winograd() -> Scheme:
-    """Winograd's 1971 variant of Strassen's scheme (15 additions with its shared sums)."""
-    U = [[1, 0, 0, 0], [0, 1, 0, 0], [1, 1, -1, -1], [0, 0, 0, 1], [0, 0, 1, 1], [-1, 0, 1, 1],
-         [1, 0, -1, 0]]
-    V = [[1, 0, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1], [1, -1, -1, 1], [-1, 1, 0, 0], [1, -1, 0, 1],
-         [0, -1, 0, 1]]
-    W = [[1, 1, 0, 0, 0, 0, 0], [1, 0, 1, 0, 1, 1, 0], [1, 0, 0, -1, 0, 1, 1],
-         [1, 0, 0, 0, 1, 1, 1]]
-    return Scheme((2, 2, 2), U, V, W, {"source": "Winograd 1971"})
-
-
 def alphatensor(key: str) -> Scheme:
     """A scheme of the shared AlphaTensor npz (found beside the project or an ancestor)."""
     for parent in Path(__file__).resolve().parents:

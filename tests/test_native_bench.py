@@ -20,7 +20,8 @@ from tests.native_schemes import TEST_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_BENCH = {"sizes": [16, 33], "dtypes": ["float64", "float32"], "threads": [1, 2],
-              "repeats": 1, "target_seconds": 0.0, "max_repeats": 1, "pause_seconds": 0.0}
+              "repeats": 1, "target_seconds": 0.0, "max_repeats": 1, "pause_seconds": 0.0,
+              "winograd_max_n": 16}
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +38,7 @@ def test_rel_error():
 
 
 def test_run_records_every_cell(kernel):
-    result = run(kernel, TINY_BENCH, seed=0)
+    result = run(kernel, TINY_BENCH, seed=0, reference=kernel)
     assert len(result["cells"]) == 8
     for cell in result["cells"].values():
         for key in ("n", "dtype", "threads", "levels", "t_numpy", "t_blas", "t_kernel",
@@ -45,6 +46,7 @@ def test_run_records_every_cell(kernel):
             assert key in cell
         assert cell["rel_error"] < (1e-13 if cell["dtype"] == "float64" else 5e-6)
         assert ("t_kernel_alt" in cell) == (cell["threads"] == 2)
+        assert ("kernel_over_winograd" in cell) == (cell["n"] <= 16)
     machine = result["machine"]
     assert machine["cores"] >= 1 and len(machine["load_average"]) == 3 and machine["blas"]
 

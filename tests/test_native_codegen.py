@@ -10,7 +10,8 @@ import pytest
 from bilinear.schemes import Scheme, canonical, naive, strassen
 from native.codegen import generate
 from native.plan import SchemeCompileError, cse, make_plan, validate
-from tests.native_schemes import alphatensor, winograd
+from native.winograd import winograd
+from tests.native_schemes import alphatensor
 
 
 def test_winograd_plan_has_fifteen_additions():
