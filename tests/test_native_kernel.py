@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from fractions import Fraction
 
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bilinear.schemes import canonical, strassen
+from bilinear.schemes import Scheme, canonical, strassen, verify
 from native.build import build
 from native.kernel import Kernel, KernelInputError
 from tests.native_schemes import TEST_SETTINGS, alphatensor
@@ -19,12 +20,32 @@ SHAPES = [(0, 3, 4), (3, 0, 4), (3, 4, 0), (1, 1, 1), (2, 2, 2), (1, 7, 1), (7, 
           (17, 33, 9), (64, 64, 64), (65, 63, 66), (100, 37, 81), (128, 96, 40)]
 
 
+def _transformed(scheme: Scheme, P, Q, R) -> Scheme:
+    """The scheme for A B = P^-1 ((P A Q^-1)(Q B R^-1)) R: same rank, rational coefficients."""
+    P, Q, R = (np.array(x, dtype=object) for x in (P, Q, R))
+    U = scheme.U.dot(np.kron(P, _inverse2(Q).T))  # row-major vec(X A Y) = (X kron Y^T) vec(A)
+    V = scheme.V.dot(np.kron(Q, _inverse2(R).T))
+    W = np.kron(_inverse2(P), R.T).dot(scheme.W)
+    return Scheme(scheme.fmt, U, V, W)
+
+
+def _inverse2(X: np.ndarray) -> np.ndarray:
+    """Exact inverse of a 2x2 matrix of integers or Fractions."""
+    (a, b), (c, d) = X
+    det = Fraction(a * d - b * c)
+    return np.array([[d / det, -b / det], [-c / det, a / det]], dtype=object)
+
+
 @pytest.fixture(scope="module")
 def kernels(tmp_path_factory) -> dict:
-    """Strassen (canonical form) and two AlphaTensor schemes, compiled into a temporary dir."""
+    """Strassen (canonical form), Strassen under a rational change of bases, and two
+    AlphaTensor schemes, compiled into a temporary dir."""
     root = tmp_path_factory.mktemp("native")
-    schemes = {"strassen": canonical(strassen()), "2x2x3": alphatensor("2x2x3"),
-               "3x3x3": alphatensor("3x3x3")}
+    half = Fraction(1, 2)
+    rational = _transformed(strassen(), [[1, half], [0, 1]], [[1, 0], [1, 1]], [[2, 1], [1, 1]])
+    assert verify(rational) and not rational.is_integral()
+    schemes = {"strassen": canonical(strassen()), "rational": rational,
+               "2x2x3": alphatensor("2x2x3"), "3x3x3": alphatensor("3x3x3")}
     for name, scheme in schemes.items():
         build(scheme, root / name, TEST_SETTINGS)
     return {name: Kernel(root / name) for name in schemes}
@@ -38,7 +59,7 @@ def _check(kernel, A, B, **kw):
     assert err <= TOL[A.dtype.type], (A.shape, B.shape, kw, err)
 
 
-@pytest.mark.parametrize("name", ["strassen", "2x2x3", "3x3x3"])
+@pytest.mark.parametrize("name", ["strassen", "rational", "2x2x3", "3x3x3"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("threads,split", [(1, True), (2, True), (2, False)])
 def test_matches_numpy(kernels, name, dtype, threads, split):
