@@ -109,8 +109,9 @@ class Kernel:
 
         threads: total threads (None: all usable CPUs).  At exactly 2 threads, split=True runs
         the products of a level on two threads over single-threaded BLAS and split=False keeps
-        one thread of control over 2-thread BLAS (None: the build's default); more threads
-        always use threaded BLAS.  The GIL is released while the kernel runs.
+        one thread of control over 2-thread BLAS (None: the build's default); more threads,
+        and problems too small to recurse, use threaded BLAS.  The BLAS thread count is
+        process-wide: it is set on every call.  The GIL is released while the kernel runs.
         """
         threads, lda, ldb = self._checked(A, B, threads)
         M, K = A.shape

@@ -134,7 +134,8 @@ void bl_matmul_@S@(int levels, int threads, int split, idx M, idx K, idx N, cons
 {
     /* Never both: either our two threads over single-threaded BLAS, or one thread of control
      * over threaded BLAS (idle BLAS workers spin, and would fight our threads for the cores). */
-    const int par = threads > 1 && split ? PAR_SPLIT | PAR_PASS : 0;
+    const int split_here = threads > 1 && split && !is_leaf(levels, M, K, N);
+    const int par = split_here ? PAR_SPLIT | PAR_PASS : 0;
     set_blas_threads(par ? 1 : (threads > 1 ? threads : 1));
     mm_@S@(levels, par, M, K, N, (T)1, A, lda, B, ldb, 0, C, ldc, ws);
 }
