@@ -25,18 +25,34 @@ static void run_job_@S@(void *arg)
            j->C, j->ldc, j->ws);
 }
 
-/* Run jobs[0..count) in order, or with split parallelism pairwise on two threads (each with
- * its own part of ws, serial below) and an odd last job split again. */
+/* Two workers, each with its own workspace, take jobs from a shared counter until none are
+ * left, so a worker slowed down by another process does not hold the other one back. */
+typedef struct { job_@S@ *jobs; int count, next; } queue_@S@;
+typedef struct { queue_@S@ *queue; T *ws; } worker_@S@;
+
+static void work_@S@(void *arg)
+{
+    worker_@S@ *w = (worker_@S@ *)arg;
+    for (;;) {
+        const int i = __atomic_fetch_add(&w->queue->next, 1, __ATOMIC_RELAXED);
+        if (i >= w->queue->count)
+            return;
+        w->queue->jobs[i].par = 0;
+        w->queue->jobs[i].ws = w->ws;
+        run_job_@S@(&w->queue->jobs[i]);
+    }
+}
+
+/* Run jobs[0..count) in order, or with split parallelism on two workers (serial below), an
+ * odd last job then split again.  Jobs run together must write disjoint memory. */
 static void run_jobs_@S@(int par, job_@S@ *jobs, int count, T *ws, idx seq_ws)
 {
     int i = 0;
-    if (par & PAR_SPLIT) {
-        for (; i + 1 < count; i += 2) {
-            jobs[i].par = jobs[i + 1].par = 0;
-            jobs[i].ws = ws;
-            jobs[i + 1].ws = ws + seq_ws;
-            run2(run_job_@S@, &jobs[i], run_job_@S@, &jobs[i + 1]);
-        }
+    if ((par & PAR_SPLIT) && count >= 2) {
+        queue_@S@ queue = {jobs, count - count % 2, 0};
+        worker_@S@ w0 = {&queue, ws}, w1 = {&queue, ws + seq_ws};
+        run2(work_@S@, &w0, work_@S@, &w1);
+        i = queue.count;
     }
     for (; i < count; i++) {
         jobs[i].par = par;
