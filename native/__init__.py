@@ -1,0 +1,12 @@
+"""Native kernel compiled from a scheme file.
+
+plan.py validates a scheme (exact Brent check, coefficient range) and describes one recursion
+level: which operands are plain blocks and which need a temporary, the products and their
+destinations, and the linear combinations after common-subexpression elimination.  codegen.py
+emits C: per dtype, three fused write-once passes (all A operands, all B operands, and the C
+blocks from products with several destinations) plus the generic recursion in mm_body.c, which
+peels odd dimensions, accumulates single-destination products straight into C (gemm beta=1),
+and at 2 threads either runs a level's products pairwise on two threads over 1-thread BLAS
+(split) or one thread over 2-thread BLAS, never both.  build.py compiles it with cffi against
+scipy-openblas64; kernel.py is the Python API (matmul, levels rule, workspace); bench.py times it.
+"""

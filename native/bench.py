@@ -1,0 +1,143 @@
+"""Benchmark of the kernel against numpy.matmul and the leaf BLAS: one process, contenders
+alternating round by round, medians and minima, errors against a float64 classical product."""
+
+from __future__ import annotations
+
+import math
+import os
+import platform
+import time
+from collections.abc import Callable
+
+import numpy as np
+from threadpoolctl import threadpool_info, threadpool_limits
+from tqdm import tqdm
+
+from native.kernel import Kernel
+
+SEED_OFFSET = 7000  # random operands of the benchmark: seed + SEED_OFFSET + n
+
+
+def rel_error(C: np.ndarray, ref: np.ndarray) -> float:
+    """Normwise relative error ||C - ref||_F / ||ref||_F computed in float64."""
+    diff = np.linalg.norm(C.astype(np.float64, copy=False) - ref)
+    return float(diff / max(np.linalg.norm(ref), np.finfo(np.float64).tiny))
+
+
+def machine_info() -> dict:
+    """CPU model, cores, load average and the BLAS libraries loaded in this process."""
+    model = platform.processor()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            model = next((line.split(":", 1)[1].strip() for line in fh
+                          if line.startswith("model name")), model)
+    except OSError:
+        pass
+    blas = [{k: lib.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
+            | {"library": os.path.basename(lib.get("filepath", ""))}
+            for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    return {"cpu": model, "cores": os.cpu_count(), "load_average": list(os.getloadavg()),
+            "python": platform.python_version(), "numpy": np.__version__, "blas": blas}
+
+
+def _timed(fn: Callable[[], np.ndarray]) -> tuple[float, np.ndarray]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def contenders(kernel: Kernel, A: np.ndarray, B: np.ndarray, threads: int, levels: int,
+               reference: Kernel | None = None) -> dict:
+    """name -> zero-argument callable; at 2 threads both parallel modes of the kernel; with a
+    reference kernel (Winograd's variant) also that one, at the same levels and mode.
+
+    numpy's BLAS threads are not limited here: call them under threadpool_limits."""
+
+    split = kernel.config["split"]
+    out = {"numpy": lambda: np.matmul(A, B),
+           "blas": lambda: kernel.gemm(A, B, threads=threads),
+           "kernel": lambda: kernel.matmul(A, B, threads=threads, levels=levels, split=split)}
+    if threads == 2:
+        out["kernel_alt"] = lambda: kernel.matmul(A, B, threads=2, levels=levels,
+                                                  split=not split)
+    if reference is not None:
+        out["winograd"] = lambda: reference.matmul(A, B, threads=threads, levels=levels,
+                                                   split=split)
+    return out
+
+
+def run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict,
+             reference: Kernel | None = None) -> dict:
+    """Time one (n, dtype, threads) cell: warm-up round, then rotating rounds; numpy's BLAS is
+    limited to the cell's thread count (the kernel sets its BLAS threads on every call)."""
+    with threadpool_limits(limits=threads, user_api="blas"):
+        return _run_cell(kernel, A, B, ref, threads, cfg, reference)
+
+
+def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict, reference) -> dict:
+    n = A.shape[0]
+    levels = kernel.levels_for(n, n, n, A.dtype, threads)
+    if n > cfg["winograd_max_n"]:
+        reference = None
+    calls = contenders(kernel, A, B, threads, levels, reference)
+    names = list(calls)
+    warm = {}
+    errors = {}
+    for name in names:
+        warm[name], out = _timed(calls[name])
+        errors[name] = rel_error(out, ref)
+        del out
+    rounds = max(cfg["repeats"], min(cfg["max_repeats"],
+                                     math.ceil(cfg["target_seconds"] / max(warm["blas"], 1e-9))))
+    times = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            if threads > 1:  # let idle BLAS workers of the previous contender stop spinning
+                time.sleep(cfg["pause_seconds"])
+            times[name].append(_timed(calls[name])[0])
+    med = {name: float(np.median(t)) for name, t in times.items()}
+    cell = {"n": n, "dtype": A.dtype.name, "threads": threads, "levels": levels,
+            "rounds": rounds, "split": kernel.config["split"]}
+    for name in names:
+        cell[f"t_{name}"] = med[name]
+        cell[f"t_{name}_min"] = float(min(times[name]))
+    cell["speedup_vs_numpy"] = med["numpy"] / med["kernel"]
+    cell["speedup_vs_blas"] = med["blas"] / med["kernel"]
+    cell["speedup_vs_numpy_min"] = cell["t_numpy_min"] / cell["t_kernel_min"]
+    cell["speedup_vs_blas_min"] = cell["t_blas_min"] / cell["t_kernel_min"]
+    if "kernel_alt" in med:
+        cell["speedup_alt_vs_blas"] = med["blas"] / med["kernel_alt"]
+    if "winograd" in med:
+        cell["kernel_over_winograd"] = med["kernel"] / med["winograd"]
+    cell["rel_error"] = errors["kernel"]
+    cell["rel_error_numpy"] = errors["numpy"]
+    cell["rel_error_blas"] = errors["blas"]
+    if "kernel_alt" in errors:
+        cell["rel_error_alt"] = errors["kernel_alt"]
+    return cell
+
+
+def run(kernel: Kernel, cfg: dict, seed: int, reference: Kernel | None = None) -> dict:
+    """All cells of the benchmark ({sizes} x {dtypes} x {threads}) plus the machine block;
+    reference (Winograd's variant) is timed too where n <= cfg['winograd_max_n']."""
+    machine = machine_info()
+    cells = {}
+    todo = [(n, dt) for n in cfg["sizes"] for dt in cfg["dtypes"]]
+    bar = tqdm(total=len(todo) * len(cfg["threads"]), desc="bench", unit="cell")
+    for n, dt in todo:
+        rng = np.random.default_rng([seed, SEED_OFFSET, n])
+        A = rng.standard_normal((n, n)).astype(dt)
+        B = rng.standard_normal((n, n)).astype(dt)
+        with threadpool_limits(limits=max(cfg["threads"]), user_api="blas"):
+            ref = A.astype(np.float64) @ B.astype(np.float64)  # classical, of the same inputs
+        for threads in cfg["threads"]:
+            bar.set_postfix_str(f"n={n} {dt} t={threads}")
+            cells[f"{dt}_t{threads}_n{n}"] = run_cell(kernel, A, B, ref, threads, cfg, reference)
+            bar.update()
+        del A, B, ref
+    bar.close()
+    machine["load_average_end"] = list(os.getloadavg())
+    machine["kernel_blas"] = kernel.config["openblas"]
+    return {"machine": machine, "cells": cells,
+            "kernel": {k: kernel.config[k] for k in ("format", "rank", "additions_per_level",
+                                                      "leaf_min", "max_levels", "split")}}

@@ -1,0 +1,42 @@
+"""Speedup-by-size figure of the benchmark."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from bilinear.io import atomic_write_bytes  # noqa: E402
+
+
+def speedup_figure(rows: list[dict], path: str | Path) -> None:
+    """Kernel speedup against the leaf BLAS (solid) and numpy.matmul (dashed) by N, one colour
+    per (dtype, threads); written atomically as PNG."""
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    groups = sorted({(r["dtype"], r["threads"]) for r in rows})
+    for i, (dtype, threads) in enumerate(groups):
+        sel = sorted((r for r in rows if (r["dtype"], r["threads"]) == (dtype, threads)),
+                     key=lambda r: r["n"])
+        ns = [r["n"] for r in sel]
+        colour = f"C{i}"
+        ax.plot(ns, [r["speedup_vs_blas"] for r in sel], "o-", color=colour,
+                label=f"{dtype}, {threads} thread(s): vs BLAS")
+        ax.plot(ns, [r["speedup_vs_numpy"] for r in sel], "s--", color=colour, alpha=0.6,
+                label=f"{dtype}, {threads} thread(s): vs numpy")
+    ax.axhline(1.0, color="grey", lw=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("N (N x N times N x N)")
+    ax.set_ylabel("speedup (median time ratio)")
+    ax.set_title("Kernel from the learned scheme vs OpenBLAS gemm")
+    ax.legend(fontsize=7, ncol=2)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    tmp = Path(path).with_suffix(".tmp.png")
+    fig.savefig(tmp, dpi=120)
+    plt.close(fig)
+    data = tmp.read_bytes()
+    tmp.unlink()
+    atomic_write_bytes(path, data)

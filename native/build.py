@@ -1,0 +1,72 @@
+"""Compile the generated kernel with cffi against the packaged OpenBLAS (scipy-openblas64)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import cffi
+import scipy_openblas64
+
+from bilinear.io import atomic_write_text, write_json
+from bilinear.schemes import Scheme
+from native.codegen import CDEF, generate
+from native.plan import make_plan
+
+CFLAGS = ["-O3", "-march=native", "-std=c11", "-fno-math-errno", "-pthread"]
+CONFIG = "config.json"
+
+
+def module_name(source: str) -> str:
+    """Extension module name derived from the source, so builds of different schemes coexist."""
+    return "_bl_native_" + hashlib.sha256(source.encode()).hexdigest()[:12]
+
+
+def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = True) -> dict:
+    """Generate, compile and install the kernel of scheme into out_dir; returns its config.
+
+    settings (stored in out_dir/config.json for the Python API): the recursion cutoffs and the
+    default parallel mode.  Any previous build in out_dir is replaced.
+    """
+    plan = make_plan(scheme)  # validates before any code is emitted
+    source = generate(scheme)
+    name = module_name(source)
+    out_dir = Path(out_dir)
+    lib_dir = scipy_openblas64.get_lib_dir()
+    with tempfile.TemporaryDirectory(prefix="bl_native_") as tmp:
+        ffi = cffi.FFI()
+        ffi.cdef(CDEF)
+        # no temporary paths or build ids in the binary: same scheme, same bytes
+        ffi.set_source(name, source, include_dirs=[scipy_openblas64.get_include_dir()],
+                       library_dirs=[lib_dir], libraries=[scipy_openblas64.get_library()],
+                       extra_compile_args=[*CFLAGS, f"-ffile-prefix-map={tmp}=."],
+                       extra_link_args=["-pthread", f"-Wl,-rpath,{lib_dir}",
+                                        "-Wl,--build-id=none"])
+        lib = Path(ffi.compile(tmpdir=tmp, verbose=not quiet))
+        if out_dir.exists():
+            shutil.rmtree(out_dir)
+        out_dir.mkdir(parents=True)
+        shutil.copy2(lib, out_dir / lib.name)
+    atomic_write_text(out_dir / "kernel.c", source)
+    config = {
+        "module": name,
+        "library": lib.name,
+        "format": list(plan.fmt),
+        "rank": len(plan.slots),
+        "additions_per_level": plan.additions(),
+        "temporaries": {"a": len(plan.form_a.outputs), "b": len(plan.form_b.outputs),
+                        "x": len(plan.multi)},
+        "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
+        "openblas": scipy_openblas64.get_openblas_config().strip(),
+        **settings,
+    }
+    write_json(out_dir / CONFIG, config)
+    return config
+
+
+def read_config(build_dir: str | Path) -> dict:
+    """The config.json of a build directory."""
+    return json.loads((Path(build_dir) / CONFIG).read_text(encoding="utf-8"))

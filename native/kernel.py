@@ -1,0 +1,172 @@
+"""Python API of the compiled kernel: input checks, the levels rule and one reusable workspace."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+
+from native.build import read_config
+
+DEFAULT_BUILD = Path(__file__).resolve().parent / "build"
+DTYPES = {np.dtype(np.float64): ("d", "double"), np.dtype(np.float32): ("s", "float")}
+
+
+class KernelInputError(ValueError):
+    """Operands or options the kernel cannot take (wrong dtype, shape, layout, threads, ...)."""
+
+
+def _row_stride(X: np.ndarray, name: str) -> int:
+    """Leading dimension (in elements) of a row-major view with unit column stride."""
+    item = X.itemsize
+    rows, cols = X.shape
+    if X.size == 0:
+        return max(cols, 1)
+    if cols > 1 and X.strides[1] != item:
+        raise KernelInputError(f"{name} must have contiguous rows (column stride {X.strides[1]} "
+                               f"bytes, expected {item}); pass np.ascontiguousarray({name})")
+    if rows <= 1:
+        return max(cols, 1)
+    stride = X.strides[0]
+    if stride <= 0 or stride % item or stride // item < cols:
+        raise KernelInputError(f"{name} has row stride {stride} bytes, expected a positive "
+                               f"multiple of {item} of at least {cols * item}; pass "
+                               f"np.ascontiguousarray({name})")
+    return stride // item
+
+
+def _empty_aligned(rows: int, cols: int, dtype) -> np.ndarray:
+    """An uninitialised C-ordered array whose data starts on a 64-byte boundary."""
+    dtype = np.dtype(dtype)
+    buf = np.empty(rows * cols * dtype.itemsize + 64, dtype=np.uint8)
+    start = (-buf.ctypes.data) % 64
+    return buf[start:start + rows * cols * dtype.itemsize].view(dtype).reshape(rows, cols)
+
+
+class Kernel:
+    """A compiled scheme kernel loaded from a build directory (see native.build)."""
+
+    def __init__(self, build_dir: str | Path = DEFAULT_BUILD):
+        build_dir = Path(build_dir)
+        if not (build_dir / "config.json").exists():
+            raise FileNotFoundError(f"no kernel build in {build_dir} (run the build_native stage)")
+        self.config = read_config(build_dir)
+        spec = importlib.util.spec_from_file_location(self.config["module"],
+                                                      build_dir / self.config["library"])
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        self.ffi, self.lib = module.ffi, module.lib
+        self.fmt = tuple(self.config["format"])
+        self._ws = np.empty(0, dtype=np.uint8)
+        self._lock = threading.Lock()
+
+    def levels_for(self, M: int, K: int, N: int, dtype, threads: int) -> int:
+        """Recursion levels by the build's rule: the most levels (at most max_levels) whose leaf
+        blocks keep every dimension at or above the cutoff for this dtype and thread count."""
+        cutoff = self.config["leaf_min"][f"{np.dtype(dtype).name}_{min(threads, 2)}"]
+        levels = 0
+        n, m, p = self.fmt
+        while (levels < self.config["max_levels"] and M // n >= cutoff and K // m >= cutoff
+               and N // p >= cutoff):
+            M, K, N, levels = M // n, K // m, N // p, levels + 1
+        return levels
+
+    def _checked(self, A, B, threads):
+        for name, X in (("A", A), ("B", B)):
+            if not isinstance(X, np.ndarray):
+                raise KernelInputError(f"{name} must be a numpy array, got {type(X).__name__}")
+            if X.ndim != 2:
+                raise KernelInputError(f"{name} must be 2-D, got {X.ndim} dimension(s)")
+            if X.dtype not in DTYPES:
+                raise KernelInputError(f"{name} has dtype {X.dtype}; expected float32 or float64")
+            if not X.flags.aligned:
+                raise KernelInputError(f"{name} is not aligned; pass a copy")
+        if A.dtype != B.dtype:
+            raise KernelInputError(f"A and B must share a dtype, got {A.dtype} and {B.dtype}")
+        if A.shape[1] != B.shape[0]:
+            raise KernelInputError(f"shapes {A.shape} and {B.shape} do not chain (A columns "
+                                   f"{A.shape[1]} != B rows {B.shape[0]})")
+        if threads is None:
+            threads = len(os.sched_getaffinity(0))
+        if not isinstance(threads, int | np.integer) or isinstance(threads, bool) or threads < 1:
+            raise KernelInputError(f"threads must be a positive integer, got {threads!r}")
+        return int(threads), _row_stride(A, "A"), _row_stride(B, "B")
+
+    def _workspace(self, nbytes: int):
+        """(buffer, held lock or None): the shared workspace if free, else a private one."""
+        if self._lock.acquire(blocking=False):
+            if self._ws.nbytes < nbytes + 64:
+                self._ws = np.empty(nbytes + 64, dtype=np.uint8)
+            return self._ws, self._lock
+        return np.empty(nbytes + 64, dtype=np.uint8), None
+
+    def matmul(self, A: np.ndarray, B: np.ndarray, threads: int | None = None,
+               levels: int | None = None, split: bool | None = None) -> np.ndarray:
+        """A @ B with the scheme applied recursively (levels=None: the build's rule).
+
+        threads: total threads (None: all usable CPUs).  At exactly 2 threads, split=True runs
+        the products of a level on two threads over single-threaded BLAS and split=False keeps
+        one thread of control over 2-thread BLAS (None: the build's default); more threads,
+        and problems too small to recurse, use threaded BLAS.  The BLAS thread count is
+        process-wide: it is set on every call.  The GIL is released while the kernel runs.
+        """
+        threads, lda, ldb = self._checked(A, B, threads)
+        M, K = A.shape
+        N = B.shape[1]
+        if levels is None:
+            levels = self.levels_for(M, K, N, A.dtype, threads)
+        if not isinstance(levels, int | np.integer) or isinstance(levels, bool) or levels < 0:
+            raise KernelInputError(f"levels must be a non-negative integer, got {levels!r}")
+        split = self.config["split"] if split is None else bool(split)
+        split = split and threads == 2
+        C = _empty_aligned(M, N, A.dtype)  # aligned rows allow streaming stores
+        if M == 0 or N == 0:
+            return C
+        if K == 0:
+            C.fill(0)
+            return C
+        suffix, ctype = DTYPES[A.dtype]
+        nbytes = int(self.lib.bl_workspace(int(levels), int(split), M, K, N)) * A.itemsize
+        buf, lock = self._workspace(nbytes)
+        try:
+            base = buf.ctypes.data
+            ws = self.ffi.cast(f"{ctype} *", base + (-base) % 64)
+            getattr(self.lib, f"bl_matmul_{suffix}")(
+                int(levels), threads, int(split), M, K, N,
+                self.ffi.cast(f"{ctype} *", A.ctypes.data), lda,
+                self.ffi.cast(f"{ctype} *", B.ctypes.data), ldb,
+                self.ffi.cast(f"{ctype} *", C.ctypes.data), N, ws)
+        finally:
+            if lock is not None:
+                lock.release()
+        return C
+
+    def gemm(self, A: np.ndarray, B: np.ndarray, threads: int | None = None) -> np.ndarray:
+        """A @ B by the leaf BLAS alone (one gemm call), for comparison."""
+        threads, lda, ldb = self._checked(A, B, threads)
+        M, N = A.shape[0], B.shape[1]
+        C = np.empty((M, N), dtype=A.dtype)
+        if C.size and not A.shape[1]:
+            C.fill(0)
+        elif C.size:
+            suffix, ctype = DTYPES[A.dtype]
+            getattr(self.lib, f"bl_gemm_{suffix}")(
+                threads, M, A.shape[1], N, self.ffi.cast(f"{ctype} *", A.ctypes.data), lda,
+                self.ffi.cast(f"{ctype} *", B.ctypes.data), ldb,
+                self.ffi.cast(f"{ctype} *", C.ctypes.data), N)
+        return C
+
+
+_default: Kernel | None = None
+
+
+def matmul(A: np.ndarray, B: np.ndarray, threads: int | None = None,
+           levels: int | None = None) -> np.ndarray:
+    """A @ B with the kernel built in native/build (loaded on first use)."""
+    global _default
+    if _default is None:
+        _default = Kernel()
+    return _default.matmul(A, B, threads=threads, levels=levels)

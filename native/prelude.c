@@ -1,0 +1,70 @@
+/* Shared part of the generated kernel: BLAS entry points, a two-way fork-join helper and the
+ * types of the scheme tables.  The scheme-specific tables and passes follow in generated code. */
+#include <pthread.h>
+#include <stdint.h>
+#include <cblas.h>
+#ifdef __AVX512F__
+#include <immintrin.h>
+#endif
+
+typedef int64_t idx;
+
+/* One product of a level: its A and B operands (kind 0: block of the input, 1: temporary), the
+ * scale folded into alpha, and its destination (an X temporary, or a C block). */
+typedef struct { int kind, index; } ref_t;
+typedef struct { ref_t a, b; double scale; int to_x, dest; } slot_t;
+
+/* Arguments of a row-range addition pass over rows x cols blocks; nt: streaming (non-temporal)
+ * stores, for blocks too large to stay in cache until they are read again. */
+typedef struct { const void *in; void *out; idx rows, cols, ld; int acc, nt; } pass_t;
+#define NT_MIN_ELEMS (1 << 18)
+
+enum { PAR_SPLIT = 1, PAR_PASS = 2 };  /* split products over 2 threads; split passes by rows */
+#define PASS_MIN_ELEMS 65536          /* smaller passes are not worth a thread */
+
+static void set_blas_threads(int n)
+{
+    scipy_openblas_set_num_threads64_(n);
+}
+
+typedef struct { void (*fn)(void *); void *arg; } task_t;
+
+static void *trampoline(void *t)
+{
+    task_t *task = (task_t *)t;
+    task->fn(task->arg);
+    return NULL;
+}
+
+/* Run f0(a0) on the calling thread and f1(a1) on a new one; serial if no thread can start. */
+static void run2(void (*f0)(void *), void *a0, void (*f1)(void *), void *a1)
+{
+    pthread_t th;
+    task_t t1 = {f1, a1};
+    if (pthread_create(&th, NULL, trampoline, &t1) != 0) {
+        f0(a0);
+        f1(a1);
+        return;
+    }
+    f0(a0);
+    pthread_join(th, NULL);
+}
+
+typedef struct { void (*fn)(const pass_t *, idx, idx); const pass_t *p; idx r0, r1; } range_t;
+
+static void run_range(void *a)
+{
+    range_t *r = (range_t *)a;
+    r->fn(r->p, r->r0, r->r1);
+}
+
+static void run_pass(int par, void (*fn)(const pass_t *, idx, idx), const pass_t *p)
+{
+    if ((par & PAR_PASS) && p->rows >= 2 && p->rows * p->cols >= PASS_MIN_ELEMS) {
+        range_t lo = {fn, p, 0, p->rows / 2}, hi = {fn, p, p->rows / 2, p->rows};
+        run2(run_range, &lo, run_range, &hi);
+    } else {
+        fn(p, 0, p->rows);
+    }
+}
+

@@ -1,0 +1,57 @@
+"""Stage `bench`: time the native kernel against numpy.matmul and the leaf BLAS."""
+
+from __future__ import annotations
+
+import sys
+
+from bilinear.io import write_csv, write_json
+from bilinear.params import Field, ParamError, read_sections
+from native.bench import run
+from native.bench_figure import speedup_figure
+from native.kernel import Kernel
+
+SPECS = {
+    "seed": Field(int, low=0),
+    "bench": {
+        "sizes": Field(list, item=int, low=1, high=1 << 16, min_len=1),
+        "dtypes": Field(list, item=str, min_len=1),
+        "threads": Field(list, item=int, low=1, high=256, min_len=1),
+        "repeats": Field(int, low=1, high=1000),
+        "target_seconds": Field(float, low=0.0, high=3600.0),
+        "max_repeats": Field(int, low=1, high=1000),
+        "pause_seconds": Field(float, low=0.0, high=60.0),
+        "winograd_max_n": Field(int, low=0),
+    },
+}
+COLUMNS = ["n", "dtype", "threads", "levels", "t_numpy", "t_blas", "t_kernel", "speedup_vs_numpy",
+           "speedup_vs_blas", "rel_error", "t_kernel_alt", "speedup_alt_vs_blas", "t_winograd",
+           "kernel_over_winograd"]
+
+
+def main() -> int:
+    """Write metrics/bench.json, plots/bench.csv and plots/bench_speedup.png."""
+    try:
+        params = read_sections(SPECS)
+        cfg = params["bench"]
+        for dt in cfg["dtypes"]:
+            if dt not in ("float64", "float32"):
+                raise ParamError(f"bench.dtypes: expected float64 or float32, got {dt!r}")
+        if cfg["max_repeats"] < cfg["repeats"]:
+            raise ParamError("bench.max_repeats: must be >= bench.repeats")
+    except ParamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    result = run(Kernel("native/build"), cfg, params["seed"], Kernel("native/build/winograd"))
+    rows = [{c: cell.get(c, "") for c in COLUMNS} for cell in result["cells"].values()]
+    write_json("metrics/bench.json", result)
+    write_csv("plots/bench.csv", rows, COLUMNS)
+    speedup_figure(rows, "plots/bench_speedup.png")
+    big = max(cfg["sizes"])
+    summary = ", ".join(f"{c['dtype']} t{c['threads']}: {c['speedup_vs_blas']:.2f}x"
+                        for c in result["cells"].values() if c["n"] == big)
+    print(f"bench: N={big} speedup vs BLAS {summary}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

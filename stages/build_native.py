@@ -1,0 +1,42 @@
+"""Stage `build_native`: compile models/algorithm.json into a native kernel (native/build/)."""
+
+from __future__ import annotations
+
+import sys
+
+from bilinear.params import Field, ParamError, read_sections
+from bilinear.schemes import SchemeFormatError, load_scheme
+from native.build import build
+from native.plan import SchemeCompileError
+from native.winograd import winograd
+
+CUTOFF = Field(int, low=1, high=1 << 20)
+SPECS = {
+    "native": {
+        "leaf_min": {"float64_1": CUTOFF, "float64_2": CUTOFF, "float32_1": CUTOFF,
+                     "float32_2": CUTOFF},
+        "max_levels": Field(int, low=0, high=12),
+        "split": Field(bool),
+    },
+}
+
+
+def main() -> int:
+    """Validate the scheme, generate C, compile it into native/build/, and Winograd's variant
+    (the bench's 15-addition reference) into native/build/winograd/."""
+    try:
+        cfg = read_sections(SPECS)["native"]
+        scheme = load_scheme("models/algorithm.json")
+        config = build(scheme, "native/build", cfg)
+        build(winograd(), "native/build/winograd", cfg)
+    except (ParamError, SchemeFormatError, SchemeCompileError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"build_native: <{','.join(map(str, config['format']))}> rank {config['rank']}, "
+          f"{config['additions_per_level']} block additions per level, "
+          f"module {config['module']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

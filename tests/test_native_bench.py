@@ -1,0 +1,97 @@
+"""The benchmark library and the build_native/bench stages on tiny inputs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from bilinear.schemes import canonical, save_scheme, strassen
+from native.bench import rel_error, run
+from native.build import build
+from native.kernel import Kernel
+from tests.native_schemes import TEST_SETTINGS
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_BENCH = {"sizes": [16, 33], "dtypes": ["float64", "float32"], "threads": [1, 2],
+              "repeats": 1, "target_seconds": 0.0, "max_repeats": 1, "pause_seconds": 0.0,
+              "winograd_max_n": 16}
+
+
+@pytest.fixture(scope="module")
+def kernel(tmp_path_factory) -> Kernel:
+    path = tmp_path_factory.mktemp("bench") / "build"
+    build(canonical(strassen()), path, TEST_SETTINGS)
+    return Kernel(path)
+
+
+def test_rel_error():
+    ref = np.eye(3)
+    assert rel_error(ref, ref) == 0.0
+    assert rel_error(2 * ref, ref) == pytest.approx(1.0)
+
+
+def test_run_records_every_cell(kernel):
+    result = run(kernel, TINY_BENCH, seed=0, reference=kernel)
+    assert len(result["cells"]) == 8
+    for cell in result["cells"].values():
+        for key in ("n", "dtype", "threads", "levels", "t_numpy", "t_blas", "t_kernel",
+                    "speedup_vs_numpy", "speedup_vs_blas", "rel_error", "t_kernel_min"):
+            assert key in cell
+        assert cell["rel_error"] < (1e-13 if cell["dtype"] == "float64" else 5e-6)
+        assert ("t_kernel_alt" in cell) == (cell["threads"] == 2)
+        assert ("kernel_over_winograd" in cell) == (cell["n"] <= 16)
+    machine = result["machine"]
+    assert machine["cores"] >= 1 and len(machine["load_average"]) == 3 and machine["blas"]
+
+
+def test_build_is_byte_deterministic(tmp_path):
+    first = build(canonical(strassen()), tmp_path / "a", TEST_SETTINGS)
+    second = build(canonical(strassen()), tmp_path / "b", TEST_SETTINGS)
+    assert first == second
+    for name in (first["library"], "kernel.c", "config.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def _stage(repo: Path, name: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run([sys.executable, "-m", f"stages.{name}"], cwd=repo, env=env,
+                          capture_output=True, text=True)
+
+
+def test_stages_end_to_end_and_param_errors(tmp_path):
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["native"]["leaf_min"] = {k: 8 for k in params["native"]["leaf_min"]}
+    params["bench"] = {**TINY_BENCH, "sizes": [32]}
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    save_scheme(tmp_path / "models" / "algorithm.json", canonical(strassen()))
+    for name in ("build_native", "bench"):
+        done = _stage(tmp_path, name)
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith(f"{name}:")
+    cells = json.loads((tmp_path / "metrics" / "bench.json").read_text())["cells"]
+    assert set(cells) == {f"{d}_t{t}_n32" for d in ("float64", "float32") for t in (1, 2)}
+    assert (tmp_path / "plots" / "bench.csv").read_text().startswith("n,dtype,threads,levels")
+    assert (tmp_path / "plots" / "bench_speedup.png").read_bytes()[:4] == b"\x89PNG"
+
+    params["bench"]["dtypes"] = ["float16"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    done = _stage(tmp_path, "bench")
+    assert done.returncode == 2 and done.stderr.startswith("error: bench.dtypes")
+    params["native"]["split"] = "yes"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    done = _stage(tmp_path, "build_native")
+    assert done.returncode == 2 and "native.split" in done.stderr
+    params["native"]["split"] = True
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    bad = strassen()
+    bad.W[0, 0] = 0
+    save_scheme(tmp_path / "models" / "algorithm.json", bad)
+    done = _stage(tmp_path, "build_native")
+    assert done.returncode == 2 and "Brent" in done.stderr
