@@ -16,7 +16,8 @@ run's first `kappa_samples` training pairs.
 Rows.  At every evaluation epoch each run is pruned to `prune_slots` slots and crystallized by
 ``round`` and ``sparsify``; the unpruned model is also rounded (``phase1_round``: the paper's
 Phase 1 alone).  Every crystallization is a row of :data:`COLUMNS` (the study's CSV contract plus
-``expansion_error``, the float32 expansion error behind ``expansion_success``).
+``expansion_error``, the float32 expansion error behind ``expansion_success``); ``seed`` and
+``replica`` are indices within the protocol, ``run_id`` is <protocol>-B<batch>-s<seed>-r<replica>.
 """
 
 from __future__ import annotations
@@ -164,7 +165,9 @@ def train_batch(runs: list[Run], cfg: dict, progress: bool = False) -> Trained:
     """Train every run (all of one batch size) at once with the study's recipe (params `sweep`)."""
     inputs = batch_inputs(runs, cfg)
     evals = set(evaluation_epochs(cfg["eval_epochs"], cfg["epochs"]))
-    at_kappa = {e: key for key, e in kappa_epochs(cfg["kappa_percents"], cfg["epochs"]).items()}
+    at_kappa: dict[int, list[str]] = {}
+    for key, e in kappa_epochs(cfg["kappa_percents"], cfg["epochs"]).items():
+        at_kappa.setdefault(e, []).append(key)
     samples = [torch.from_numpy(inputs.train_set[k][:, :cfg["kappa_samples"]]) for k in "abc"]
     layout = Layout(tuple(cfg["format"]), cfg["slots"])
     snapshots, kappa = {}, {}
@@ -177,8 +180,8 @@ def train_batch(runs: list[Run], cfg: dict, progress: bool = False) -> Trained:
             snapshots[epoch] = tuple(t.numpy() for t in weights)
         if epoch in at_kappa:
             stats = gradient_noise(*weights, *samples)
-            kappa[at_kappa[epoch]] = {k: stats[k].numpy() for k in
-                                      ("kappa", "trace_over_d", "degenerate")}
+            for key in at_kappa[epoch]:
+                kappa[key] = {k: stats[k].numpy() for k in ("kappa", "trace_over_d", "degenerate")}
 
     result = train_runs(inputs.U, inputs.V, inputs.W, inputs.train_set, inputs.test_set,
                         inputs.recipe, inputs.shuffle_seeds, callback=record, progress=progress)

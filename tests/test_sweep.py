@@ -56,7 +56,7 @@ def test_default_design_matches_the_paper():
 def test_epochs_helpers():
     assert sweep.evaluation_epochs([250, 100], 1000) == [100, 250, 1000]
     assert sweep.kappa_epochs([5, 10, 25], 1000) == {"5": 50, "10": 100, "25": 250, "final": 1000}
-    assert sweep.kappa_epochs([5], 10) == {"5": 1, "final": 10}
+    assert sweep.kappa_epochs([5, 10], 10) == {"5": 1, "10": 1, "final": 10}
     with pytest.raises(ValueError):
         sweep.evaluation_epochs([20], 10)
 
@@ -161,10 +161,12 @@ def test_a_solver_failure_is_a_failed_row(monkeypatch):
 
 
 def test_stage_writes_the_csv_and_a_summary(tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params(eval_epochs=[20], workers=1)))
+    monkeypatch.chdir(tmp_path)  # 10 epochs: kappa at 5% and 10% are both epoch 1
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params(epochs=10, eval_epochs=[10],
+                                                                 workers=1)))
     assert stage.main(["16"]) == 0
     with open(tmp_path / "data/sweep/B16.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 2 * len(sweep.METHODS) and list(rows[0]) == sweep.COLUMNS
-    assert capsys.readouterr().out.startswith("sweep@16: 2 runs x 20 epochs")
+    assert all(r["kappa_5"] == r["kappa_10"] != "" for r in rows)
+    assert capsys.readouterr().out.startswith("sweep@16: 2 runs x 10 epochs")
