@@ -32,8 +32,13 @@ def main() -> int:
                          cfg["method"], cfg["tol"])
     learned = crystal.scheme
     use_fallback = not crystal.exact and cfg["fallback"] and fmt == (2, 2, 2)
-    provenance = {"recipe": {"train": ckpt["recipe"], "prune": ckpt["prune"]},
-                  "seed": ckpt["seed"], "method": cfg["method"], "fallback": use_fallback}
+    # The recipe is named by its structure only; its hyperparameters (batch size, lr, ...) live in
+    # params.yaml and dvc.lock, so two runs that crystallize the same algorithm write the same
+    # bytes and the native kernel is not rebuilt.
+    recipe = (f"AdamW on Gaussian pairs, {ckpt['recipe']['slots']} slots "
+              f"({ckpt['recipe']['init']} init), pruned to {ckpt['prune']['slots']}")
+    provenance = {"recipe": recipe, "seed": ckpt["seed"], "method": cfg["method"],
+                  "fallback": use_fallback}
     written = strassen() if use_fallback else learned
     save_scheme("models/algorithm.json",
                 Scheme(fmt, written.U, written.V, written.W, provenance))

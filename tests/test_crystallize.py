@@ -129,7 +129,8 @@ def test_discretize_stage_writes_scheme_and_metrics(tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     U, V, W = (torch.from_numpy(t)[None] for t in _sandwich(*_strassen_float(), seed=5))
     save_torch("models/pruned.pt", {"format": [2, 2, 2], "U": U, "V": V, "W": W, "seed": 5,
-                                    "recipe": {"epochs": 1}, "prune": {"slots": 7}})
+                                    "recipe": {"epochs": 1, "slots": 8, "init": "symmetric"},
+                                    "prune": {"slots": 7}})
     params = "discretize:\n  method: round\n  tol: 1.0e-22\n  fallback: {}\n"
     (tmp_path / "params.yaml").write_text(params.format("true"))
     assert stage.main() == 0
