@@ -63,7 +63,7 @@ def analyze(rows: pd.DataFrame, params: dict, seed: int) -> tuple[dict, dict]:
     """Run the study's statistics on raw sweep rows.
 
     Returns (metrics, tables): metrics keyed by method (plus ``study``); tables ``batch_effect``,
-    ``phase_diagram``, ``predictions`` (out-of-fold) and ``roc``.
+    ``phase_diagram``, ``predictions`` (out-of-fold), ``roc`` and ``final`` (prepared final rows).
     """
     df = stats.prepare(rows)
     final = df[df["final"]]
@@ -79,5 +79,5 @@ def analyze(rows: pd.DataFrame, params: dict, seed: int) -> tuple[dict, dict]:
         columns=["method", "checkpoint", "success", "prob"])
     tables = {"batch_effect": batch_effect_table(df, metrics),
               "phase_diagram": stats.phase_table(df, params["alpha"]),
-              "predictions": preds, "roc": roc_table(preds)}
+              "predictions": preds, "roc": roc_table(preds), "final": final}
     return stats.clean(metrics), tables

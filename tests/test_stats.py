@@ -7,10 +7,12 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from bilinear import stats
 from bilinear.prediction import auc, roc_points, stratified_folds
 from bilinear.study import analyze
+from tests.tiny_params import TINY, apply_overrides
 
 PARAMS = {"alpha": 0.05, "kappa_epochs": [5, 10], "cv_folds": 5, "n_bootstrap": 200}
 EPOCHS = [100, 250, 500, 1000]
@@ -98,14 +100,16 @@ def test_anova_matches_scipy_oneway():
     assert rec["F"] == pytest.approx(ref.statistic) and rec["p"] == pytest.approx(ref.pvalue)
 
 
-def test_deterministic_and_csv_roundtrip(tmp_path, study):
-    again = analyze(_roundtrip(synthetic_sweep(), tmp_path), PARAMS, seed=0)
-    assert json.dumps(again[0], sort_keys=True) == json.dumps(study[0], sort_keys=True)
+def test_deterministic_and_csv_roundtrip(tmp_path):
+    rows = synthetic_sweep(batches_a=(16, 32), batches_b=(16, 32, 64), seeds=3)
+    first = analyze(rows, PARAMS, seed=0)[0]
+    again = analyze(_roundtrip(rows, tmp_path), PARAMS, seed=0)[0]
+    assert json.dumps(again, sort_keys=True) == json.dumps(first, sort_keys=True)
 
 
 @pytest.mark.parametrize("value", [0.0, 1.0])
 def test_all_same_outcome_is_degenerate(value, tmp_path):
-    rows = synthetic_sweep(p_success=lambda b, f: value)
+    rows = synthetic_sweep(seeds=2, replicas=2, p_success=lambda b, f: value)
     metrics, _ = analyze(_roundtrip(rows, tmp_path), PARAMS, seed=0)
     m = metrics["sparsify"]
     assert m["protocol_b_success"]["degenerate"] and m["protocol_b_success"]["F"] is None
@@ -117,7 +121,7 @@ def test_all_same_outcome_is_degenerate(value, tmp_path):
 
 
 def test_perfect_separation_is_degenerate():
-    rows = synthetic_sweep(p_success=lambda b, f: float(b >= 32))
+    rows = synthetic_sweep(seeds=2, replicas=2, p_success=lambda b, f: float(b >= 32))
     metrics, _ = analyze(rows, PARAMS, seed=0)
     m = metrics["sparsify"]
     assert m["logit"]["linear"]["degenerate"]
@@ -165,3 +169,52 @@ def test_folds_auc_and_roc():
 def test_clean_removes_nan():
     assert stats.clean({"a": np.nan, "b": [np.float64(1 / 3)], "c": np.int64(2)}) == {
         "a": None, "b": [0.3333333333], "c": 2}
+
+
+def _stage_dir(tmp_path, monkeypatch, rows: pd.DataFrame | None) -> None:
+    """A working directory with params.yaml (the project's anova section) and sweep CSVs."""
+    from tests.project_copy import ROOT
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    tiny = apply_overrides(params, {"anova": TINY["anova"]})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny))
+    (tmp_path / "data" / "sweep").mkdir(parents=True)
+    for batch, group in (rows.groupby("batch_size") if rows is not None else []):
+        group.to_csv(tmp_path / "data" / "sweep" / f"B{batch}.csv", index=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_stage_writes_every_output(tmp_path, monkeypatch, capsys):
+    from matplotlib.image import imread
+
+    from stages import anova
+
+    rows = synthetic_sweep(batches_a=(8, 32), batches_b=(8, 32), seeds=2, replicas=1)
+    _stage_dir(tmp_path, monkeypatch, rows)
+    assert anova.main() == 0
+    assert capsys.readouterr().out.startswith("anova: 8 runs;")
+    metrics = json.loads((tmp_path / "metrics" / "anova.json").read_text())
+    assert {"round", "sparsify", "study"} <= set(metrics)
+    for name in ("batch_effect", "phase_diagram", "kappa_prediction"):
+        assert len(pd.read_csv(tmp_path / "plots" / f"{name}.csv")) >= 2
+        assert imread(tmp_path / "plots" / f"{name}.png").shape[0] > 100
+
+
+def test_stage_errors_are_one_line(tmp_path, monkeypatch, capsys):
+    from stages import anova
+
+    _stage_dir(tmp_path, monkeypatch, None)
+    assert anova.main() == 2
+    assert capsys.readouterr().err.startswith("error: data/sweep: no B<batch>.csv")
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["anova"]["cv_folds"] = 1
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    assert anova.main() == 2
+    assert "anova.cv_folds" in capsys.readouterr().err
+
+
+def test_png_bytes_are_deterministic(study):
+    from bilinear.study_plots import phase_diagram, png_bytes
+
+    table = study[1]["phase_diagram"]
+    assert png_bytes(phase_diagram(table, [0.5])) == png_bytes(phase_diagram(table, [0.5]))

@@ -7,6 +7,7 @@ import copy
 TINY = {
     "data": {"n_train": 128, "n_test": 128},
     "train": {"epochs": 30, "batch_size": 32},
+    "anova": {"n_bootstrap": 50, "cv_folds": 3},
 }
 
 
