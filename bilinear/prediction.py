@@ -86,7 +86,8 @@ def features(final: pd.DataFrame, epoch: str) -> pd.DataFrame:
 
 def predict_success(final: pd.DataFrame, epoch: str, folds: int, seed: int, n_boot: int,
                     alpha: float = 0.05) -> tuple[dict, pd.DataFrame]:
-    """Prospective test at one checkpoint: metrics dict and the out-of-fold predictions."""
+    """Prospective test at one checkpoint: metrics dict and the runs' features with their
+    out-of-fold predicted probability ``prob`` (NaN when the test is degenerate)."""
     data = features(final, epoch)
     y = data["success"].to_numpy(int)
     X = data[[c for c in data.columns if c.startswith("log10_")]].to_numpy(float)
@@ -94,7 +95,8 @@ def predict_success(final: pd.DataFrame, epoch: str, folds: int, seed: int, n_bo
             "features": [f"log10 kappa_{epoch}", f"log10 trace_{epoch}"]}
     minority = int(min(y.sum(), y.size - y.sum())) if y.size else 0
     if minority < 2:
-        return degenerate("fewer than two runs in one outcome class", **base), data.iloc[:0]
+        reason = "fewer than two runs in one outcome class"
+        return degenerate(reason, **base), data.assign(prob=np.nan)
     k = min(folds, minority)
     probs, failed = cross_validated_probs(y, X, k, seed)
     correct = int(((probs >= 0.5).astype(int) == y).sum())

@@ -52,7 +52,7 @@ def roc_table(preds: pd.DataFrame) -> pd.DataFrame:
     """ROC points of every method and checkpoint's out-of-fold predictions (column ``series``)."""
     parts = []
     for (method, checkpoint), group in preds.groupby(["method", "checkpoint"], sort=True):
-        if group["success"].nunique() == 2:
+        if group["success"].nunique() == 2 and group["prob"].notna().all():
             roc = roc_points(group["success"].to_numpy(int), group["prob"].to_numpy(float))
             parts.append(roc.assign(series=f"{method} {checkpoint}"))
     return (pd.concat(parts, ignore_index=True) if parts

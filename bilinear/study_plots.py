@@ -144,6 +144,8 @@ def kappa_prediction(preds: pd.DataFrame, roc: pd.DataFrame, metrics: dict,
              ylabel="true positive rate (successes flagged)",
              title="Cross-validated logistic regression on early log κ, log trace")
     left.legend(loc="lower right", fontsize=7)
+    if roc.empty:
+        _no_data(left, "no prediction (degenerate; reason in metrics/anova.json)")
     sub = preds[preds["checkpoint"] == checkpoint] if len(preds) else preds
     col = f"log10_kappa_{checkpoint.split('_', 1)[-1]}"
     rng = np.random.default_rng(0)
