@@ -16,13 +16,16 @@ from __future__ import annotations
 
 import json
 import math
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-CONVENTION = "vec(C) = W @ ((U @ vec(A)) * (V @ vec(B))), row-major vec; U: R x nm, V: R x mp, W: np x R"
+CONVENTION = ("vec(C) = W @ ((U @ vec(A)) * (V @ vec(B))), row-major vec; "
+              "U: R x nm, V: R x mp, W: np x R")
 SCHEME_FILE_VERSION = 1
 
 
@@ -282,10 +285,14 @@ def npz_keys(path: str | Path) -> list[str]:
         return sorted({k.rsplit("_", 1)[0] for k in data.files if k.endswith("_u")})
 
 
+# What a damaged or hostile npz raises: unreadable, not a zip, bad CRC, truncated, needs pickle.
+_NPZ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+
+
 def _open_npz(path: str | Path):
     try:
         return np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
+    except _NPZ_ERRORS as exc:
         raise SchemeFormatError(f"cannot read {path} as npz: {exc}") from None
 
 
@@ -307,15 +314,17 @@ def load_npz_scheme(path: str | Path, key: str) -> Scheme:
             raise SchemeFormatError(f"{path} has no array(s) {', '.join(missing)}")
         try:
             u, v, w = (data[nm] for nm in names)
-        except ValueError as exc:  # object arrays need pickle: refused
+        except _NPZ_ERRORS as exc:  # object arrays need pickle: refused, never loaded
             raise SchemeFormatError(f"{path}: {exc}") from None
     for name, arr in zip("uvw", (u, v, w), strict=True):
         if arr.dtype.kind not in "iuf":
             raise SchemeFormatError(f"{key}_{name} has non-numeric dtype {arr.dtype}")
         if arr.ndim != 2:
             raise SchemeFormatError(f"{key}_{name} must be 2-D, got shape {arr.shape}")
-    if w.shape[0] != n * p:
-        raise SchemeFormatError(f"{key}_w has {w.shape[0]} rows, expected {n * p}")
+    for name, arr, rows in (("u", u, n * m), ("v", v, m * p), ("w", w, n * p)):
+        if arr.shape != (rows, w.shape[1]):
+            raise SchemeFormatError(f"{key}_{name} has shape {arr.shape}, expected "
+                                    f"{(rows, w.shape[1])} (rank from {key}_w)")
     rank = w.shape[1]
     W = np.empty((n * p, rank), dtype=w.dtype)
     for i in range(n):

@@ -7,6 +7,8 @@ import copy
 TINY = {
     "data": {"n_train": 128, "n_test": 128},
     "train": {"epochs": 30, "batch_size": 32},
+    "noise": {"sigmas": [1e-3, 0.1, 0.3], "trials": 10},
+    "kappa": {"max_samples": 64},
     "anova": {"n_bootstrap": 50, "cv_folds": 3},
 }
 

@@ -1,0 +1,7 @@
+"""Entry point for `python -m bilinear`."""
+
+import sys
+
+from bilinear.cli import main
+
+sys.exit(main())

@@ -1,0 +1,203 @@
+"""Crystallization: prune slots, then turn continuous weights into an exact integer scheme.
+
+Two discretizations of one run's U (S, nm), V (S, mp), W (np, S):
+
+- ``round`` (the paper's): round every weight and clamp it to {-1, 0, 1}.
+- ``sparsify`` (ours): polish to an exact real solution of the Brent equations
+  (Levenberg-Marquardt on the tensor residual), greedily set the smallest free coordinate to 0 and
+  re-solve the other free coordinates by minimum-norm Gauss-Newton (the move is kept only if the
+  squared residual stays below ``tol``), rescaling slots to unit max-entry in U and V; then pin the
+  remaining nonzeros to integers the same way; then round.
+
+Either way the margin is max |theta - Q(theta)| of the weights that are rounded, and success is
+decided by the exact verifier alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from bilinear.schemes import Scheme, matmul_tensor, verify
+
+METHODS = ("round", "sparsify")
+
+
+def slot_importance(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
+    """Importance (R, S) of every slot: ||U_s|| * ||V_s|| * ||W_:,s||."""
+    return U.norm(dim=2) * V.norm(dim=2) * W.norm(dim=1)
+
+
+def prune(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor,
+          slots: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Remove the least important slot of every run, one at a time, until `slots` remain.
+
+    Returns the pruned U (R,slots,nm), V (R,slots,mp), W (R,np,slots) and the removed slot indices
+    (R, S - slots) in the numbering of the input."""
+    R, S, _ = U.shape
+    if not 1 <= slots <= S:
+        raise ValueError(f"cannot prune {S} slots to {slots}")
+    keep = torch.arange(S).expand(R, S).clone()
+    for _ in range(S - slots):
+        imp = slot_importance(U, V, W)
+        weakest = imp.argmin(dim=1, keepdim=True)
+        mask = torch.ones_like(imp, dtype=torch.bool).scatter_(1, weakest, False)
+        rows = mask.sum(dim=1)[0]
+        U = U[mask].view(R, rows, -1)
+        V = V[mask].view(R, rows, -1)
+        W = W.transpose(1, 2)[mask].view(R, rows, -1).transpose(1, 2)
+        keep = keep[mask].view(R, rows)
+    removed = torch.stack([torch.tensor(sorted(set(range(S)) - set(k.tolist())), dtype=torch.long)
+                           for k in keep]) if slots < S else torch.empty(R, 0, dtype=torch.long)
+    return U.contiguous(), V.contiguous(), W.contiguous(), removed
+
+
+def margin(values: np.ndarray, quantized: np.ndarray) -> float:
+    """Discretization margin delta = max |theta - Q(theta)|."""
+    return float(np.max(np.abs(np.asarray(values) - np.asarray(quantized)))) if values.size else 0.0
+
+
+def round_clamp(values: np.ndarray) -> np.ndarray:
+    """The paper's Q: round to the nearest integer and clamp to {-1, 0, 1}."""
+    return np.clip(np.rint(values), -1, 1)
+
+
+class _Brent:
+    """The tensor residual and its Jacobian for one run, on the flat vector x = [U | V | W]."""
+
+    def __init__(self, fmt: tuple[int, int, int], rank: int):
+        n, m, p = fmt
+        self.fmt, self.rank = tuple(fmt), rank
+        self.dims = (n * m, m * p, n * p)
+        self.target = matmul_tensor(n, m, p).astype(np.float64)
+        self.eye = [np.eye(d) for d in self.dims]
+
+    def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        a, b, c = self.dims
+        R = self.rank
+        return (x[:R * a].reshape(R, a), x[R * a:R * (a + b)].reshape(R, b),
+                x[R * (a + b):].reshape(c, R))
+
+    def residual(self, x: np.ndarray) -> np.ndarray:
+        U, V, W = self.split(x)
+        return (np.einsum("si,sj,ks->ijk", U, V, W) - self.target).ravel()
+
+    def jacobian(self, x: np.ndarray) -> np.ndarray:
+        U, V, W = self.split(x)
+        Iu, Iv, Iw = self.eye
+        rows = self.target.size
+        return np.concatenate([
+            np.einsum("ia,sj,ks->ijksa", Iu, V, W).reshape(rows, -1),
+            np.einsum("si,jb,ks->ijksb", U, Iv, W).reshape(rows, -1),
+            np.einsum("si,sj,kc->ijkcs", U, V, Iw).reshape(rows, -1),
+        ], axis=1)
+
+    def sq(self, x: np.ndarray) -> float:
+        r = self.residual(x)
+        return float(r @ r)
+
+    def rescale(self, x: np.ndarray) -> np.ndarray:
+        """Scale every slot so that its largest |U| and |V| entries are 1 (W compensates)."""
+        U, V, W = (t.copy() for t in self.split(x))
+        for s in range(self.rank):
+            su, sv = np.abs(U[s]).max(), np.abs(V[s]).max()
+            if su > 0 and sv > 0:
+                U[s] /= su
+                V[s] /= sv
+                W[:, s] *= su * sv
+        return np.concatenate([U.ravel(), V.ravel(), W.ravel()])
+
+
+def polish(brent: _Brent, x: np.ndarray, iters: int = 300, tol: float = 1e-28) -> np.ndarray:
+    """Levenberg-Marquardt on the tensor residual; returns the best point found."""
+    lam, best = 1e-3, brent.sq(x)
+    for _ in range(iters):
+        if best < tol:
+            break
+        r, J = brent.residual(x), brent.jacobian(x)
+        g, H = J.T @ r, J.T @ J
+        step = np.linalg.solve(H + lam * np.diag(np.diag(H) + 1e-12), -g)
+        trial = brent.sq(x + step)
+        if trial < best:
+            x, best, lam = x + step, trial, max(lam / 3, 1e-12)
+        else:
+            lam = min(lam * 4, 1e12)
+    return x
+
+
+def _resolve(brent: _Brent, x: np.ndarray, free: np.ndarray, tol: float,
+             iters: int = 12) -> tuple[np.ndarray, bool]:
+    """Minimum-norm Gauss-Newton on the free coordinates until the squared residual < tol."""
+    for _ in range(iters):
+        r = brent.residual(x)
+        if r @ r < tol:
+            return x, True
+        x = x.copy()
+        x[free] -= np.linalg.lstsq(brent.jacobian(x)[:, free], r, rcond=None)[0]
+    return x, brent.sq(x) < tol
+
+
+def _greedy(brent: _Brent, x: np.ndarray, fixed: np.ndarray, target, order, tol: float,
+            rescale: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Try to pin free coordinates one at a time, most promising first (smallest order(x_i)), to
+    target(x_i), re-solving the others; keep each move only if the residual stays below tol."""
+    tried = fixed.copy()
+    while True:
+        cand = np.flatnonzero(~tried)
+        if cand.size == 0:
+            return x, fixed
+        i = cand[np.argmin(order(x[cand]))]
+        tried[i] = True
+        trial = x.copy()
+        trial[i] = target(x[i])
+        pinned = fixed.copy()
+        pinned[i] = True
+        trial, ok = _resolve(brent, trial, ~pinned, tol)
+        if ok:
+            x, fixed = (brent.rescale(trial) if rescale else trial), pinned
+
+
+def sparsify(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.ndarray,
+             tol: float = 1e-22) -> np.ndarray:
+    """Our sparsify-and-pin: continuous weights -> nearly integral weights (flat [U|V|W]).
+
+    Polish, zero the smallest free coordinates greedily, then pin nonzeros to the nearest nonzero
+    integer; returns the final continuous vector (round it to get the scheme)."""
+    brent = _Brent(fmt, U.shape[0])
+    x = np.concatenate([np.ravel(U), np.ravel(V), np.ravel(W)]).astype(np.float64)
+    x = brent.rescale(polish(brent, x))
+    fixed = np.zeros(x.size, dtype=bool)
+    x, fixed = _greedy(brent, x, fixed, lambda v: 0.0, np.abs, tol, rescale=True)
+    x, fixed = _greedy(brent, x, fixed, np.sign, lambda v: np.abs(np.abs(v) - 1), tol,
+                       rescale=False)
+    return x
+
+
+@dataclass
+class Crystal:
+    """Result of discretizing one run: the integer scheme, its margin and the exact verdict."""
+
+    scheme: Scheme
+    margin: float
+    exact: bool
+    method: str
+
+
+def discretize(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.ndarray,
+               method: str, tol: float = 1e-22) -> Crystal:
+    """Discretize one run's U (S,nm), V (S,mp), W (np,S) with `method` and verify exactly."""
+    U, V, W = (np.asarray(t, dtype=np.float64) for t in (U, V, W))
+    if method == "round":
+        x = np.concatenate([U.ravel(), V.ravel(), W.ravel()])
+        q = round_clamp(x)
+    elif method == "sparsify":
+        x = sparsify(fmt, U, V, W, tol)
+        q = np.rint(x)
+    else:
+        raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+    brent = _Brent(fmt, U.shape[0])
+    Uq, Vq, Wq = (t.astype(np.int64) for t in brent.split(q))
+    scheme = Scheme(fmt, Uq, Vq, Wq)
+    return Crystal(scheme, margin(x, q), verify(scheme), method)

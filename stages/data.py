@@ -1,0 +1,43 @@
+"""Stage `data`: the fixed training set and the held-out test set of Gaussian matrix pairs."""
+
+from __future__ import annotations
+
+import sys
+
+from bilinear.data import make_datasets
+from bilinear.io import save_npz
+from bilinear.params import Field, ParamError, read_sections
+
+SPECS = {
+    "seed": Field(int, low=0),
+    "task": {"format": Field(list, item=int, low=1, min_len=3)},
+    "data": {
+        "n_train": Field(int, low=1),
+        "n_test": Field(int, low=1),
+        "scale": Field(float, low=1e-6),
+    },
+}
+
+
+def main() -> int:
+    """Write data/train.npz and data/test.npz."""
+    try:
+        params = read_sections(SPECS)
+    except ParamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    fmt = tuple(params["task"]["format"])
+    if len(fmt) != 3:
+        print(f"error: task.format: expected three integers, got {list(fmt)}", file=sys.stderr)
+        return 2
+    cfg = params["data"]
+    train, test = make_datasets(fmt, cfg["n_train"], cfg["n_test"], params["seed"], cfg["scale"])
+    save_npz("data/train.npz", **train)
+    save_npz("data/test.npz", **test)
+    print(f"data: {cfg['n_train']} training and {cfg['n_test']} test pairs of "
+          f"{'x'.join(map(str, fmt))} Gaussian matrices (seed {params['seed']})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,62 @@
+"""Stage `discretize`: the paper's Phase 2b, continuous weights -> exact integer scheme."""
+
+from __future__ import annotations
+
+import sys
+
+from bilinear.crystallize import METHODS, discretize
+from bilinear.equivalence import equivalent_to_strassen
+from bilinear.io import load_torch, write_json
+from bilinear.params import Field, ParamError, read_sections
+from bilinear.schemes import Scheme, save_scheme, strassen
+
+SPECS = {
+    "discretize": {
+        "method": Field(str, choices=METHODS),
+        "tol": Field(float, low=1e-30, high=1e-6),
+        "fallback": Field(bool),
+    },
+}
+
+
+def main() -> int:
+    """Write models/algorithm.json and metrics/discretize.json."""
+    try:
+        cfg = read_sections(SPECS)["discretize"]
+    except ParamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    ckpt = load_torch("models/pruned.pt")
+    fmt = tuple(ckpt["format"])
+    crystal = discretize(fmt, ckpt["U"][0].numpy(), ckpt["V"][0].numpy(), ckpt["W"][0].numpy(),
+                         cfg["method"], cfg["tol"])
+    learned = crystal.scheme
+    use_fallback = not crystal.exact and cfg["fallback"] and fmt == (2, 2, 2)
+    provenance = {"recipe": {"train": ckpt["recipe"], "prune": ckpt["prune"]},
+                  "seed": ckpt["seed"], "method": cfg["method"], "fallback": use_fallback}
+    written = strassen() if use_fallback else learned
+    save_scheme("models/algorithm.json",
+                Scheme(fmt, written.U, written.V, written.W, provenance))
+    if crystal.exact:
+        equivalent = equivalent_to_strassen(learned)
+    else:
+        equivalent = False if fmt == (2, 2, 2) else None
+    metrics = {
+        "exact": crystal.exact,
+        "fallback": use_fallback,
+        "method": cfg["method"],
+        "margin": crystal.margin,
+        "rank": learned.rank,
+        "nonzeros": learned.nonzeros(),
+        "coefficients_in_unit_set": all(abs(x) <= 1 for t in (learned.U, learned.V, learned.W)
+                                        for x in t.flat),
+        "equivalent_to_strassen": equivalent,
+    }
+    write_json("metrics/discretize.json", metrics)
+    print(f"discretize: method {cfg['method']}, exact {crystal.exact}, margin "
+          f"{crystal.margin:.3g}, {metrics['nonzeros']} nonzeros, fallback {use_fallback}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

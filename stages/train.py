@@ -1,0 +1,75 @@
+"""Stage `train`: the paper's Phase 1, one run (R = 1) with the recipe of params `train`."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import torch
+
+from bilinear.io import load_npz, save_torch, write_csv, write_json
+from bilinear.model import INITS
+from bilinear.params import Field, ParamError, read_sections
+from bilinear.training import Recipe, format_of, grokking_epoch, init_runs, train_runs
+
+SPECS = {
+    "seed": Field(int, low=0),
+    "train": {
+        "slots": Field(int, low=1),
+        "init": Field(str, choices=INITS),
+        "init_scale": Field(float, low=1e-6),
+        "epochs": Field(int, low=1),
+        "batch_size": Field(int, low=1),
+        "lr": Field(float, low=1e-12, high=10.0),
+        "weight_decay": Field(float, low=0.0, high=1.0),
+    },
+}
+
+
+def recipe_of(cfg: dict) -> Recipe:
+    """The optimisation recipe of params `train`."""
+    return Recipe(epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=cfg["lr"],
+                  weight_decay=cfg["weight_decay"])
+
+
+def main() -> int:
+    """Write models/trained.pt, metrics/train.json and plots/train/loss.csv."""
+    try:
+        params = read_sections(SPECS)
+    except ParamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(1)
+    cfg, seed = params["train"], params["seed"]
+    train, test = load_npz("data/train.npz"), load_npz("data/test.npz")
+    n, m, p = format_of(train["a"].shape[1], train["b"].shape[1], train["c"].shape[1])
+    U, V, W = init_runs((n, m, p), cfg["slots"], [seed], cfg["init"], cfg["init_scale"])
+    result = train_runs(U, V, W, train, test, recipe_of(cfg), [seed], progress=True)
+    tr, te = result.train_loss[:, 0], result.test_loss[:, 0]
+    below = [e + 1 for e in range(len(tr)) if tr[e] < 1e-6]
+    save_torch("models/trained.pt", {"format": [n, m, p], "U": result.U, "V": result.V,
+                                     "W": result.W, "seed": seed, "recipe": dict(cfg)})
+    metrics = {
+        "epochs": cfg["epochs"],
+        "final_train_loss": float(tr[-1]),
+        "final_test_loss": float(te[-1]),
+        "min_test_loss": float(te.min()),
+        "first_epoch_train_below_1e-6": below[0] if below else None,
+        "grokking_epoch": grokking_epoch(tr, te),
+    }
+    write_json("metrics/train.json", metrics)
+    write_csv("plots/train/loss.csv", [
+        {"epoch": e + 1, "train_loss": repr(float(tr[e])), "test_loss": repr(float(te[e])),
+         "log10_train_loss": _log10(tr[e]), "log10_test_loss": _log10(te[e])}
+        for e in range(len(tr))])
+    print(f"train: {cfg['epochs']} epochs, final train loss {tr[-1]:.3g}, test loss {te[-1]:.3g}, "
+          f"grokking epoch {metrics['grokking_epoch']}")
+    return 0
+
+
+def _log10(x: float) -> str:
+    return repr(round(math.log10(max(float(x), 1e-300)), 6))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
