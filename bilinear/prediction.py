@@ -135,7 +135,7 @@ def kappa_prediction(final: pd.DataFrame, epochs: list, folds: int, seed: int, n
 
     Returns the metrics and a long table of out-of-fold predictions (column ``checkpoint``).
     """
-    out, tables = {}, []
+    out, tables = {"headline": f"kappa_{epochs[0]}"}, []
     for i, epoch in enumerate(epochs):
         rec, preds = predict_success(final, str(epoch), folds, seed + 100 * i, n_boot, alpha)
         out[f"kappa_{epoch}"] = rec

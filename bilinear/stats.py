@@ -25,8 +25,8 @@ from statsmodels.stats.proportion import proportion_confint
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 REQUIRED = ["protocol", "batch_size", "run_id", "method", "epoch", "final", "margin", "exact",
-            "expansion_success"]
-BOOLS = ["final", "exact", "expansion_success"]
+            "expansion_success", "equivalent_to_strassen"]
+BOOLS = ["final", "exact", "expansion_success", "equivalent_to_strassen"]
 RELATIVE_TOL = 1e-10  # a sum of squares below this fraction of the total counts as zero
 NO_TEST = {"F": None, "p": None, "eta_sq": None, "df": None}
 

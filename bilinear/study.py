@@ -17,6 +17,7 @@ def method_metrics(df: pd.DataFrame, params: dict, seed: int) -> tuple[dict, pd.
     final = df[df["final"]]
     prot_a, prot_b = final[final["protocol"] == "A"], final[final["protocol"] == "B"]
     rates = stats.success_rates(final, alpha=alpha)
+    strassen = final["success"].astype(bool) & final["equivalent_to_strassen"]
     kappa, preds = kappa_prediction(final, params["kappa_epochs"], params["cv_folds"], seed,
                                     params["n_bootstrap"], alpha)
     out = {
@@ -29,6 +30,7 @@ def method_metrics(df: pd.DataFrame, params: dict, seed: int) -> tuple[dict, pd.
         "success_rate_by_protocol": {p: stats.success_rates(g, alpha=alpha)
                                      for p, g in final.groupby("protocol", sort=True)},
         "overall": stats.wilson(int(final["success"].sum()), len(final), alpha),
+        "strassen_equivalent": stats.wilson(int(strassen.sum()), len(final), alpha),
         "best_range": stats.best_range(rates),
         "kappa_prediction": kappa,
     }

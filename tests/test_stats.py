@@ -76,6 +76,8 @@ def test_full_study_keys_and_effect(study):
         assert m["two_way"]["df"] == [7, 186] and m["two_way"]["protocol"]["df"] == [1, 186]
         assert m["protocol_b_success"]["p"] < 0.01 and 0 < m["protocol_b_success"]["eta_sq"] < 1
         assert m["overall"]["n"] == 195
+        assert m["strassen_equivalent"]["successes"] == m["overall"]["successes"]
+        assert m["kappa_prediction"]["headline"] == "kappa_5"
         assert set(m["success_rate"]) == {"8", "16", "24", "32", "48", "64", "96", "128"}
         for rec in m["success_rate"].values():
             assert rec["ci_low"] <= rec["rate"] <= rec["ci_high"]
