@@ -57,20 +57,25 @@ def roc_points(y: np.ndarray, score: np.ndarray) -> pd.DataFrame:
 
 
 def cross_validated_probs(y: np.ndarray, X: np.ndarray, k: int, seed: int) -> tuple:
-    """Out-of-fold success probabilities; folds whose fit fails predict the training base rate."""
+    """Out-of-fold success probabilities and the problems met per fold.
+
+    A separated fit still ranks its test runs (that is a strong prediction, not a failure); a fold
+    whose fit raised or gave non-finite probabilities predicts its training base rate.
+    """
     fold = stratified_folds(y, k, seed)
     probs = np.empty(y.size)
-    failed = []
+    problems = []
     for f in range(k):
         test, train = fold == f, fold != f
-        design = np.column_stack([np.ones(train.sum()), X[train]])
-        res, reason = fit_logit(y[train], design) if np.ptp(y[train]) > 0 else (None, "one class")
-        if res is None:
-            probs[test] = y[train].mean()
-            failed.append(reason)
-            continue
-        probs[test] = res.predict(np.column_stack([np.ones(test.sum()), X[test]]))
-    return probs, failed
+        res, problem = fit_logit(y[train], np.column_stack([np.ones(train.sum()), X[train]]))
+        pred = (res.predict(np.column_stack([np.ones(test.sum()), X[test]]))
+                if res is not None else np.array([np.nan]))
+        if not np.isfinite(pred).all():
+            pred, problem = y[train].mean(), problem or "non-finite probabilities"
+        probs[test] = pred
+        if problem:
+            problems.append(f"fold {f}: {problem}")
+    return probs, problems
 
 
 def features(final: pd.DataFrame, epoch: str) -> pd.DataFrame:
@@ -90,21 +95,22 @@ def predict_success(final: pd.DataFrame, epoch: str, folds: int, seed: int, n_bo
     out-of-fold predicted probability ``prob`` (NaN when the test is degenerate)."""
     data = features(final, epoch)
     y = data["success"].to_numpy(int)
-    X = data[[c for c in data.columns if c.startswith("log10_")]].to_numpy(float)
-    base = {"n": int(y.size), "n_dropped": int(len(final) - y.size),
-            "features": [f"log10 kappa_{epoch}", f"log10 trace_{epoch}"]}
+    varying = [c for c in data.columns if c.startswith("log10_") and data[c].nunique() > 1]
+    X = data[varying].to_numpy(float)
+    base = {"n": int(y.size), "n_dropped": int(len(final) - y.size), "features": varying}
     minority = int(min(y.sum(), y.size - y.sum())) if y.size else 0
-    if minority < 2:
-        reason = "fewer than two runs in one outcome class"
+    if minority < 2 or not varying:
+        reason = ("fewer than two runs in one outcome class" if minority < 2
+                  else "kappa and trace are constant")
         return degenerate(reason, **base), data.assign(prob=np.nan)
     k = min(folds, minority)
-    probs, failed = cross_validated_probs(y, X, k, seed)
+    probs, problems = cross_validated_probs(y, X, k, seed)
     correct = int(((probs >= 0.5).astype(int) == y).sum())
     majority = max(y.mean(), 1 - y.mean())
     acc = wilson(correct, y.size, alpha)
     auc_low, auc_high = bootstrap_auc(y, probs, n_boot, seed + 1, alpha)
-    raw = -X[:, 0]  # low kappa = the paper's "coherent" regime
-    out = {"degenerate": False, **base, "folds": k, "failed_folds": failed,
+    raw = -data[f"log10_kappa_{epoch}"].to_numpy(float)  # low kappa: the "coherent" regime
+    out = {"degenerate": False, **base, "folds": k, "fold_problems": problems,
            "accuracy": acc["rate"], "accuracy_ci_low": acc["ci_low"],
            "accuracy_ci_high": acc["ci_high"],
            "p_vs_baseline": float(binomtest(correct, y.size, majority, "greater").pvalue),

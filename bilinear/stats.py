@@ -160,7 +160,11 @@ def oneway(df: pd.DataFrame, outcome: str, alpha: float = 0.05) -> dict:
 
 
 def fit_logit(y: np.ndarray, X: np.ndarray):
-    """Fit statsmodels Logit; returns (result, None) or (None, reason) on separation/failure."""
+    """Fit statsmodels Logit; returns (result, problem).
+
+    ``problem`` is None for a clean fit, else why the coefficients cannot be trusted (perfect
+    separation, no convergence); ``result`` is None only when the fit raised.
+    """
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -169,9 +173,9 @@ def fit_logit(y: np.ndarray, X: np.ndarray):
             return None, f"fit failed: {type(exc).__name__}"
     names = {w.category.__name__ for w in caught}
     if "PerfectSeparationWarning" in names:
-        return None, "perfect or quasi-perfect separation"
+        return res, "perfect or quasi-perfect separation"
     if not res.mle_retvals.get("converged", False):
-        return None, "maximum likelihood did not converge"
+        return res, "maximum likelihood did not converge"
     return res, None
 
 
@@ -199,9 +203,9 @@ def logit_trend(df: pd.DataFrame) -> dict:
         if key == "quadratic" and np.unique(x).size < 3:
             out[key] = degenerate("fewer than three batch sizes")
             continue
-        res, reason = fit_logit(y, X)
-        if res is None:
-            out[key] = degenerate(reason)
+        res, problem = fit_logit(y, X)
+        if problem:
+            out[key] = degenerate(problem)
             continue
         fits[key] = res
         out[key] = {"degenerate": False,

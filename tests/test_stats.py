@@ -220,3 +220,16 @@ def test_png_bytes_are_deterministic(study):
 
     table = study[1]["phase_diagram"]
     assert png_bytes(phase_diagram(table, [0.5])) == png_bytes(phase_diagram(table, [0.5]))
+
+
+def test_separating_kappa_predicts_perfectly():
+    rows = stats.prepare(synthetic_sweep(batches_a=(32,), batches_b=(16, 32, 64), seeds=4))
+    final = rows[rows.final & (rows.method == "sparsify")].copy()
+    final["kappa_5"] = np.where(final["success"] == 1, 1.0, 1e4) * (1 + final.index % 7)
+    final["trace_5"] = 1.0  # constant: collinear with the intercept
+    from bilinear.prediction import predict_success
+
+    rec, preds = predict_success(final, "5", folds=3, seed=0, n_boot=50)
+    assert not rec["degenerate"] and rec["auc"] == 1.0 and rec["accuracy"] == 1.0
+    assert rec["features"] == ["log10_kappa_5"] and len(preds) == len(final)
+    assert all("separation" in p for p in rec["fold_problems"])
