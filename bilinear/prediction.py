@@ -79,14 +79,15 @@ def cross_validated_probs(y: np.ndarray, X: np.ndarray, k: int, seed: int) -> tu
 
 
 def features(final: pd.DataFrame, epoch: str) -> pd.DataFrame:
-    """log10 kappa and log10 trace at checkpoint ``epoch`` with the outcome; bad rows dropped."""
+    """log10 kappa and log10 trace at checkpoint ``epoch`` with the outcome (a column with no
+    finite positive value is left out, then rows with a missing value are dropped)."""
     cols = [f"kappa_{epoch}", f"trace_{epoch}"]
     data = final[["run_id", "batch_size", "success"]].copy()
     for col in cols:
         values = (pd.to_numeric(final[col], errors="coerce") if col in final
                   else pd.Series(np.nan, index=final.index))
         data[f"log10_{col}"] = np.log10(values.where(values > 0))
-    return data.dropna().reset_index(drop=True)
+    return data.dropna(axis=1, how="all").dropna().reset_index(drop=True)
 
 
 def predict_success(final: pd.DataFrame, epoch: str, folds: int, seed: int, n_boot: int,
@@ -109,14 +110,15 @@ def predict_success(final: pd.DataFrame, epoch: str, folds: int, seed: int, n_bo
     majority = max(y.mean(), 1 - y.mean())
     acc = wilson(correct, y.size, alpha)
     auc_low, auc_high = bootstrap_auc(y, probs, n_boot, seed + 1, alpha)
-    raw = -data[f"log10_kappa_{epoch}"].to_numpy(float)  # low kappa: the "coherent" regime
+    kappa = f"log10_kappa_{epoch}"  # low kappa: the paper's "coherent" regime
+    raw_auc = auc(y, -data[kappa].to_numpy(float)) if kappa in data else None
     out = {"degenerate": False, **base, "folds": k, "fold_problems": problems,
            "accuracy": acc["rate"], "accuracy_ci_low": acc["ci_low"],
            "accuracy_ci_high": acc["ci_high"],
            "p_vs_baseline": float(binomtest(correct, y.size, majority, "greater").pvalue),
            "auc": auc(y, probs), "auc_ci_low": auc_low, "auc_ci_high": auc_high,
            "auc_p": float(mannwhitneyu(probs[y == 1], probs[y == 0]).pvalue),
-           "auc_raw_kappa": auc(y, raw),
+           "auc_raw_kappa": raw_auc,
            "baseline": wilson(int(round(majority * y.size)), y.size, alpha)}
     return out, data.assign(prob=probs)
 
@@ -126,8 +128,8 @@ def posthoc_kappa(final: pd.DataFrame) -> dict:
     data = features(final, "final")
     y = data["success"].to_numpy(int)
     base = {"n": int(y.size)}
-    if y.size == 0 or y.min() == y.max():
-        return degenerate("fewer than one run in each outcome class", **base)
+    if "log10_kappa_final" not in data or y.min() == y.max():
+        return degenerate("no finite kappa_final in one outcome class", **base)
     logk = data["log10_kappa_final"].to_numpy(float)
     return {"degenerate": False, **base,
             "median_kappa_success": float(10 ** np.median(logk[y == 1])),

@@ -133,12 +133,17 @@ def test_perfect_separation_is_degenerate():
 
 def test_single_batch_size_and_nan_kappas(tmp_path):
     rows = synthetic_sweep(batches_a=(32,), batches_b=(32,))
-    rows["kappa_5"] = np.nan
+    rows.loc[rows["seed"] < 2, "kappa_5"] = np.nan
+    rows["trace_10"] = np.nan
+    rows["kappa_final"] = np.nan
     metrics, tables = analyze(_roundtrip(rows, tmp_path), PARAMS, seed=0)
     m = metrics["round"]
     assert m["protocol_a_margin"]["degenerate"] and m["protocol_a_margin"]["tukey"] == []
     assert m["logit"]["reason"] in ("a single batch size", "all outcomes equal")
-    assert m["kappa_prediction"]["kappa_5"]["n_dropped"] == 30
+    assert m["kappa_prediction"]["kappa_5"]["n_dropped"] == 12
+    assert m["kappa_prediction"]["kappa_10"]["n_dropped"] == 0
+    assert m["kappa_prediction"]["kappa_10"]["features"] == ["log10_kappa_10"]
+    assert m["kappa_prediction"]["posthoc_final"]["degenerate"]
     assert list(tables["batch_effect"]["batch_size"]) == [32]
     json.dumps(metrics, allow_nan=False)
 
