@@ -96,6 +96,19 @@ def best_range(rates: dict) -> dict:
             "high": members[-1], "contiguous": span == members, "rule": rule}
 
 
+def tukey_range(pairs: list[dict], rates: dict) -> dict:
+    """Batch sizes that Tukey HSD does not separate from the best one (highest rate in ``rates``,
+    ties: the smallest)."""
+    rule = "Tukey HSD: not significantly different from the best batch size"
+    valid = {int(k): v["rate"] for k, v in rates.items() if v["rate"] is not None}
+    if not pairs or not valid or max(valid.values()) == 0:
+        return degenerate("no Tukey comparisons or no successes", rule=rule)
+    best = max(sorted(valid), key=valid.get)
+    members = {best} | {p["group2"] if p["group1"] == best else p["group1"] for p in pairs
+                        if best in (p["group1"], p["group2"]) and not p["reject"]}
+    return {"degenerate": False, "best": best, "members": sorted(members), "rule": rule}
+
+
 def _anova_record(table: pd.DataFrame, term: str, ss_total: float) -> dict:
     """F, p, eta^2 and partial eta^2 of one term of an anova_lm table."""
     ss, dof = float(table.loc[term, "sum_sq"]), int(table.loc[term, "df"])

@@ -18,12 +18,13 @@ def method_metrics(df: pd.DataFrame, params: dict, seed: int) -> tuple[dict, pd.
     prot_a, prot_b = final[final["protocol"] == "A"], final[final["protocol"] == "B"]
     rates = stats.success_rates(final, alpha=alpha)
     strassen = final["success"].astype(bool) & final["equivalent_to_strassen"]
+    prot_b_success = stats.oneway(prot_b, "success", alpha)
     kappa, preds = kappa_prediction(final, params["kappa_epochs"], params["cv_folds"], seed,
                                     params["n_bootstrap"], alpha)
     out = {
         "protocol_a_margin": stats.oneway(prot_a, "margin", alpha),
         "protocol_a_success": stats.oneway(prot_a, "success", alpha),
-        "protocol_b_success": stats.oneway(prot_b, "success", alpha),
+        "protocol_b_success": prot_b_success,
         "two_way": stats.anova(final, "success", ["batch_size", "protocol"]),
         "logit": stats.logit_trend(final),
         "success_rate": rates,
@@ -32,6 +33,8 @@ def method_metrics(df: pd.DataFrame, params: dict, seed: int) -> tuple[dict, pd.
         "overall": stats.wilson(int(final["success"].sum()), len(final), alpha),
         "strassen_equivalent": stats.wilson(int(strassen.sum()), len(final), alpha),
         "best_range": stats.best_range(rates),
+        "best_range_tukey": stats.tukey_range(prot_b_success["tukey"],
+                                              stats.success_rates(prot_b, alpha=alpha)),
         "kappa_prediction": kappa,
     }
     return out, preds

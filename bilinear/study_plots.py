@@ -10,6 +10,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 COLORS = {"round": "#1f77b4", "sparsify": "#d62728"}
+PAPER_RANGE, PAPER_RATE = (24, 128), 133 / 195  # the paper's claimed optimal range and rate
 MARGIN_LABEL = "final margin δ = max |w − round(w)| (coefficient units)"
 
 
@@ -69,6 +70,9 @@ def batch_effect(table: pd.DataFrame, final: pd.DataFrame, metrics: dict) -> Fig
         for patch in box["boxes"]:
             patch.set(facecolor=_color(method), alpha=0.35)
         right.plot([], [], "s", color=_color(method), alpha=0.5, label=method)
+    if methods:
+        left.axvspan(*PAPER_RANGE, color="0.9", zorder=0, label="paper's range B ∈ [24, 128]")
+        left.axhline(PAPER_RATE, color="0.5", ls=":", zorder=0, label="paper's 68% (133/195)")
     for ax in (left, right):
         _batch_axis(ax, batches)
         if methods:

@@ -84,6 +84,8 @@ def test_full_study_keys_and_effect(study):
         assert len(m["protocol_b_success"]["tukey"]) == 28
         assert m["logit"]["quadratic"]["coef"]["log2_batch_sq"] < 0  # an optimal range
         assert 24 <= m["best_range"]["best"] <= 96
+        tukey_range = m["best_range_tukey"]
+        assert tukey_range["best"] in tukey_range["members"] and 8 not in tukey_range["members"]
         kp = m["kappa_prediction"]["kappa_5"]
         assert 0 <= kp["accuracy"] <= 1 and kp["auc_ci_low"] <= kp["auc"] <= kp["auc_ci_high"]
         assert m["kappa_prediction"]["kappa_10"]["n"] == 195
