@@ -7,7 +7,7 @@ Two discretizations of one run's U (S, nm), V (S, mp), W (np, S):
   (Levenberg-Marquardt on the tensor residual), greedily set the smallest free coordinate to 0 and
   re-solve the other free coordinates by minimum-norm Gauss-Newton (the move is kept only if the
   squared residual stays below ``tol``), rescaling slots to unit max-entry in U and V; then pin the
-  remaining nonzeros to integers the same way; then round.
+  remaining nonzeros to +-1 the same way; then round.
 
 Either way the margin is max |theta - Q(theta)| of the weights that are rounded, and success is
 decided by the exact verifier alone.
@@ -110,7 +110,7 @@ class _Brent:
         return np.concatenate([U.ravel(), V.ravel(), W.ravel()])
 
 
-def polish(brent: _Brent, x: np.ndarray, iters: int = 300, tol: float = 1e-28) -> np.ndarray:
+def _polish(brent: _Brent, x: np.ndarray, iters: int = 300, tol: float = 1e-28) -> np.ndarray:
     """Levenberg-Marquardt on the tensor residual; returns the best point found."""
     lam, best = 1e-3, brent.sq(x)
     for _ in range(iters):
@@ -163,11 +163,12 @@ def sparsify(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.ndar
              tol: float = 1e-22) -> np.ndarray:
     """Our sparsify-and-pin: continuous weights -> nearly integral weights (flat [U|V|W]).
 
-    Polish, zero the smallest free coordinates greedily, then pin nonzeros to the nearest nonzero
-    integer; returns the final continuous vector (round it to get the scheme)."""
+    Polish, zero the smallest free coordinates greedily, then pin the nonzeros to +-1 (each move
+    kept only if the squared residual stays below tol); returns the final continuous vector
+    (round it to get the scheme; no clamping)."""
     brent = _Brent(fmt, U.shape[0])
     x = np.concatenate([np.ravel(U), np.ravel(V), np.ravel(W)]).astype(np.float64)
-    x = brent.rescale(polish(brent, x))
+    x = brent.rescale(_polish(brent, x))
     fixed = np.zeros(x.size, dtype=bool)
     x, fixed = _greedy(brent, x, fixed, lambda v: 0.0, np.abs, tol, rescale=True)
     x, fixed = _greedy(brent, x, fixed, np.sign, lambda v: np.abs(np.abs(v) - 1), tol,

@@ -1,4 +1,4 @@
-"""The bilinear model C = W((U a) * (V b)), batched over R independent runs in one set of tensors."""
+"""The bilinear model C = W((U a) * (V b)), batched over R independent runs in one tensor set."""
 
 from __future__ import annotations
 
@@ -21,7 +21,8 @@ class BilinearModel(torch.nn.Module):
             raise ValueError("U, V, W must be 3-D (runs, ., .)")
         R, S, _ = U.shape
         if V.shape[:2] != (R, S) or W.shape[0] != R or W.shape[2] != S:
-            raise ValueError(f"inconsistent shapes U{tuple(U.shape)} V{tuple(V.shape)} W{tuple(W.shape)}")
+            shapes = f"U{tuple(U.shape)} V{tuple(V.shape)} W{tuple(W.shape)}"
+            raise ValueError(f"inconsistent shapes {shapes}")
         self.U = torch.nn.Parameter(U.clone())
         self.V = torch.nn.Parameter(V.clone())
         self.W = torch.nn.Parameter(W.clone())

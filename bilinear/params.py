@@ -42,7 +42,8 @@ class Field:
             item = Field(self.item, self.low, self.high) if self.item else None
             return [item.check(f"{name}[{i}]", v) for i, v in enumerate(value)] if item else value
         if self.low is not None and value < self.low or self.high is not None and value > self.high:
-            raise ParamError(f"{name}: expected a value in [{self.low}, {self.high}], got {value!r}")
+            bounds = f"[{self.low}, {self.high}]"
+            raise ParamError(f"{name}: expected a value in {bounds}, got {value!r}")
         return value
 
 

@@ -3,8 +3,6 @@ kappa prediction. Every function accepts empty tables and still returns a labell
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -12,13 +10,6 @@ from matplotlib.figure import Figure
 COLORS = {"round": "#1f77b4", "sparsify": "#d62728"}
 PAPER_RANGE, PAPER_RATE = (24, 128), 133 / 195  # the paper's claimed optimal range and rate
 MARGIN_LABEL = "final margin δ = max |w − round(w)| (coefficient units)"
-
-
-def png_bytes(fig: Figure) -> bytes:
-    """The figure as PNG bytes without a timestamp or version stamp (same input, same bytes)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
-    return buf.getvalue()
 
 
 def _color(method: str) -> str:

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from bilinear.data import derived_seed
 from bilinear.model import init_model
+from bilinear.schemes import matmul_tensor
 
 
 @dataclass(frozen=True)
@@ -60,42 +61,71 @@ def pack(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
     return torch.cat([U.reshape(R, -1), V.reshape(R, -1), W.reshape(R, -1)], dim=1).contiguous()
 
 
-def unpack(theta: torch.Tensor, layout: Layout) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Views U (R,S,nm), V (R,S,mp), W (R,np,S) into theta (R, D); they share its storage."""
+def unpack(theta, layout: Layout):
+    """Views U (R,S,nm), V (R,S,mp), W (R,np,S) into theta (R, D) (numpy or torch)."""
     n, m, p = layout.fmt
     S, R = layout.slots, theta.shape[0]
     su, sv, _ = layout.sizes
-    U = theta[:, :su].view(R, S, n * m)
-    V = theta[:, su:su + sv].view(R, S, m * p)
-    W = theta[:, su + sv:].view(R, n * p, S)
+    U = theta[:, :su].reshape(R, S, n * m)
+    V = theta[:, su:su + sv].reshape(R, S, m * p)
+    W = theta[:, su + sv:].reshape(R, n * p, S)
     return U, V, W
 
 
-def mse(theta: torch.Tensor, layout: Layout, a: torch.Tensor, b: torch.Tensor,
-        c: torch.Tensor) -> torch.Tensor:
-    """Per-run mean squared error (R,) on a (R,B,nm), b (R,B,mp), c (R,B,np)."""
+def mse(theta: np.ndarray, layout: Layout, a: np.ndarray, b: np.ndarray,
+        c: np.ndarray) -> np.ndarray:
+    """Per-run mean squared error (R,) of theta (R, D) on a (R,B,nm), b (R,B,mp), c (R,B,np)."""
     U, V, W = unpack(theta, layout)
-    out = torch.bmm(torch.bmm(a, U.transpose(1, 2)) * torch.bmm(b, V.transpose(1, 2)),
-                    W.transpose(1, 2))
-    return (out - c).square().mean(dim=(1, 2))
+    out = ((a @ _t(U)) * (b @ _t(V))) @ _t(W)
+    out -= c
+    return np.square(out).mean(axis=(1, 2))
 
 
-def mse_and_grad(theta: torch.Tensor, layout: Layout, a: torch.Tensor, b: torch.Tensor,
-                 c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Per-run MSE (R,) and its analytic gradient with respect to theta (R, D)."""
+def pair_moments(data: dict, runs: int) -> np.ndarray:
+    """Second moments M (R, nm*mp, nm*mp) = mean over pairs of (a (x) b)(a (x) b)^T.
+
+    With them the MSE over a whole set of pairs whose c is the exact product A @ B is a quadratic
+    form in the tensor residual (see set_mse): the per-epoch loss costs nothing per pair."""
+    a, b, _ = _per_run(data, runs)
+    ab = (a[:, :, :, None] * b[:, :, None, :]).reshape(runs, a.shape[1], -1)
+    return ab.transpose(0, 2, 1) @ ab / a.shape[1]
+
+
+def set_mse(theta: np.ndarray, layout: Layout, moments: np.ndarray) -> np.ndarray:
+    """Per-run MSE (R,) over a set of pairs with c = A @ B, from its pair_moments: with the
+    residual E = sum_s U_s (x) V_s (x) W_s - T, MSE = sum_k E_k^T M E_k / (n*p)."""
     U, V, W = unpack(theta, layout)
-    R, B, npo = c.shape
-    ua = torch.bmm(a, U.transpose(1, 2))
-    vb = torch.bmm(b, V.transpose(1, 2))
+    n, m, p = layout.fmt
+    target = matmul_tensor(n, m, p).reshape(n * m * m * p, n * p)
+    E = np.einsum("rsi,rsj,rks->rijk", U, V, W).reshape(len(theta), -1, n * p) - target
+    return np.einsum("rpk,rpq,rqk->r", E, moments, E) / (n * p)
+
+
+def mse_and_grad(theta: np.ndarray, layout: Layout, a: np.ndarray, b: np.ndarray, c: np.ndarray,
+                 grad: np.ndarray | None = None) -> np.ndarray:
+    """Analytic gradient (R, D) of the per-run MSE with respect to theta (R, D), written into
+    `grad` if given.  a (R,B,nm), b (R,B,mp), c (R,B,np) need unit stride in their last axis."""
+    U, V, W = unpack(theta, layout)
+    grad = np.empty_like(theta) if grad is None else grad
+    gU, gV, gW = unpack(grad, layout)
+    ua = a @ _t(U)
+    vb = b @ _t(V)
     prod = ua * vb
-    err = torch.bmm(prod, W.transpose(1, 2)) - c
-    loss = err.square().mean(dim=(1, 2))
-    g_out = err * (2.0 / (B * npo))
-    g_prod = torch.bmm(g_out, W)
-    gW = torch.bmm(g_out.transpose(1, 2), prod)
-    gU = torch.bmm((g_prod * vb).transpose(1, 2), a)
-    gV = torch.bmm((g_prod * ua).transpose(1, 2), b)
-    return loss, torch.cat([gU.reshape(R, -1), gV.reshape(R, -1), gW.reshape(R, -1)], dim=1)
+    err = prod @ _t(W)
+    err -= c
+    err *= 2.0 / (c.shape[1] * c.shape[2])
+    np.matmul(err.transpose(0, 2, 1), prod, out=gW)
+    g_prod = err @ W
+    vb *= g_prod
+    ua *= g_prod
+    np.matmul(vb.transpose(0, 2, 1), a, out=gU)
+    np.matmul(ua.transpose(0, 2, 1), b, out=gV)
+    return grad
+
+
+def _t(X: np.ndarray) -> np.ndarray:
+    """Contiguous transpose of a stack of matrices (fast second operand for matmul)."""
+    return np.ascontiguousarray(X.transpose(0, 2, 1))
 
 
 class BatchedAdamW:
@@ -134,17 +164,31 @@ def init_runs(fmt: tuple[int, int, int], slots: int, seeds: Sequence[int], init:
     return tuple(torch.cat(parts, dim=0) for parts in zip(*models, strict=True))
 
 
-def _table(data: dict, runs: int) -> tuple[torch.Tensor, int, int]:
-    """Stack a, b, c into one (rows, nm+mp+np) table; rows hold R copies only if data is per run.
+def _per_run(data: dict, runs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Arrays a, b, c as (R, N, .) float64 (a read-only broadcast view when data is shared)."""
+    out = []
+    for key in "abc":
+        arr = np.asarray(data[key], dtype=np.float64)
+        if arr.ndim == 2:
+            arr = np.broadcast_to(arr, (runs, *arr.shape))
+        elif arr.shape[0] != runs:
+            raise ValueError(f"per-run data has {arr.shape[0]} runs, expected {runs}")
+        out.append(arr)
+    return tuple(out)
 
-    Returns (table, number of pairs per run, row offset between runs)."""
-    parts = [torch.as_tensor(np.asarray(data[k]), dtype=torch.float64) for k in "abc"]
-    table = torch.cat(parts, dim=-1)
+
+def _table(data: dict, runs: int) -> tuple[np.ndarray, int, np.ndarray]:
+    """Rows [a | b | c] of the pairs: (N, .) when shared, (R*N, .) when per run.
+
+    Returns (table, pairs per run, row offset of each run (R, 1))."""
+    a, b, c = (np.asarray(data[k], dtype=np.float64) for k in "abc")
+    table = np.concatenate([a, b, c], axis=-1)
     if table.ndim == 2:
-        return table.contiguous(), table.shape[0], 0
+        return table, table.shape[0], np.zeros((runs, 1), dtype=np.int64)
     if table.shape[0] != runs:
         raise ValueError(f"per-run data has {table.shape[0]} runs, expected {runs}")
-    return table.reshape(-1, table.shape[-1]).contiguous(), table.shape[1], table.shape[1]
+    n = table.shape[1]
+    return table.reshape(runs * n, -1), n, np.arange(runs)[:, None] * n
 
 
 @dataclass
@@ -167,53 +211,46 @@ def train_runs(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, train: dict, t
     train/test: dicts of arrays a, b, c, either shared (N, .) or per run (R, N, .).  Each run
     shuffles the training set every epoch with its own generator (from its seed); a last, smaller
     batch is kept.  After every epoch the full train and test MSE are recorded, and
-    callback(epoch, theta) is called if given (epoch counts from 1; theta is live, clone it).
+    callback(epoch, theta) is called if given (epoch counts from 1; theta (R, D) is live: copy it).
     `shuffle` names the seed purpose of the shuffling stream (bilinear.data.PURPOSES).
     """
     R, S, nm = U.shape
-    npo = W.shape[1]
-    mp = V.shape[2]
-    layout = Layout(format_of(nm, mp, npo), S)
+    layout = Layout(format_of(nm, V.shape[2], W.shape[1]), S)
     if len(seeds) != R:
         raise ValueError(f"{len(seeds)} seeds for {R} runs")
-    theta = pack(U, V, W).to(torch.float64)
-    opt = BatchedAdamW(theta, recipe.lr, recipe.weight_decay, (recipe.beta1, recipe.beta2),
+    theta_t = pack(U, V, W).to(torch.float64)
+    theta, grad = theta_t.numpy(), np.zeros(theta_t.shape)
+    opt = BatchedAdamW(theta_t, recipe.lr, recipe.weight_decay, (recipe.beta1, recipe.beta2),
                        recipe.eps)
-    table, n_pairs, stride = _table(train, R)
-    test_table, n_test, test_stride = _table(test, R)
-    offsets = (torch.arange(R) * stride).unsqueeze(1)
-    full_train = _split(table[torch.arange(n_pairs) + offsets], nm, mp)
-    full_test = _split(test_table[torch.arange(n_test) + (torch.arange(R) * test_stride)
-                                  .unsqueeze(1)], nm, mp)
+    grad_t = torch.from_numpy(grad)
+    table, n_pairs, offsets = _table(train, R)
+    moments = [pair_moments(train, R), pair_moments(test, R)]
+    nm, mp = U.shape[2], V.shape[2]
     gens = [torch.Generator().manual_seed(derived_seed(s, shuffle)) for s in seeds]
-    losses = torch.empty(2, recipe.epochs, R, dtype=torch.float64)
+    losses = np.empty((2, recipe.epochs, R))
     step = recipe.batch_size
     bounds = [(k, min(k + step, n_pairs)) for k in range(0, n_pairs, step)]
     for epoch in tqdm(range(recipe.epochs), desc="train", disable=not progress, leave=False):
-        perm = torch.stack([torch.randperm(n_pairs, generator=g) for g in gens]) + offsets
+        perm = torch.stack([torch.randperm(n_pairs, generator=g) for g in gens]).numpy()
+        batch = np.take(table, perm + offsets, axis=0)
+        a, b, c = batch[..., :nm], batch[..., nm:nm + mp], batch[..., nm + mp:]
         for lo, hi in bounds:
-            _, grad = mse_and_grad(theta, layout, *_split(table[perm[:, lo:hi]], nm, mp))
-            opt.step(grad)
-        losses[0, epoch] = mse(theta, layout, *full_train)
-        losses[1, epoch] = mse(theta, layout, *full_test)
+            mse_and_grad(theta, layout, a[:, lo:hi], b[:, lo:hi], c[:, lo:hi], grad)
+            opt.step(grad_t)
+        for k, mom in enumerate(moments):
+            losses[k, epoch] = set_mse(theta, layout, mom)
         if callback is not None:
-            callback(epoch + 1, theta)
-    U, V, W = (t.clone() for t in unpack(theta, layout))
-    return TrainResult(U, V, W, losses[0].numpy(), losses[1].numpy())
+            callback(epoch + 1, theta_t)
+    U, V, W = (t.clone() for t in unpack(theta_t, layout))
+    return TrainResult(U, V, W, losses[0], losses[1])
 
 
 def dataset_mse(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, data: dict) -> np.ndarray:
     """Per-run MSE (R,) of U, V, W on a whole dataset (arrays a, b, c shared or per run)."""
-    R, _, nm = U.shape
-    layout = Layout(format_of(nm, V.shape[2], W.shape[1]), U.shape[1])
-    table, n_pairs, stride = _table(data, R)
-    rows = table[torch.arange(n_pairs) + (torch.arange(R) * stride).unsqueeze(1)]
-    theta = pack(U, V, W).to(torch.float64)
-    return mse(theta, layout, *_split(rows, nm, V.shape[2])).numpy()
-
-
-def _split(batch: torch.Tensor, nm: int, mp: int) -> tuple[torch.Tensor, ...]:
-    return batch[..., :nm], batch[..., nm:nm + mp], batch[..., nm + mp:]
+    R, S, nm = U.shape
+    layout = Layout(format_of(nm, V.shape[2], W.shape[1]), S)
+    theta = pack(U, V, W).to(torch.float64).numpy()
+    return mse(theta, layout, *_per_run(data, R))
 
 
 def format_of(nm: int, mp: int, npo: int) -> tuple[int, int, int]:

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from bilinear import study_plots
+from bilinear.figures import png_bytes
 from bilinear.io import atomic_write_bytes, atomic_write_text, write_json
 from bilinear.params import Field, ParamError, read_sections
 from bilinear.study import analyze
@@ -65,7 +66,7 @@ def main() -> int:
             tables["predictions"], tables["roc"], metrics, f"kappa_{cfg['kappa_epochs'][0]}"),
     }
     for name, fig in figures.items():
-        atomic_write_bytes(f"plots/{name}.png", study_plots.png_bytes(fig))
+        atomic_write_bytes(f"plots/{name}.png", png_bytes(fig))
     parts = [f"{m}: {metrics[m]['overall']['successes']}/{metrics[m]['overall']['n']} succeed, "
              f"protocol B F={_fmt(metrics[m]['protocol_b_success']['F'])}"
              for m in metrics["study"]["methods"]]

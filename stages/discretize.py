@@ -37,10 +37,6 @@ def main() -> int:
     written = strassen() if use_fallback else learned
     save_scheme("models/algorithm.json",
                 Scheme(fmt, written.U, written.V, written.W, provenance))
-    if crystal.exact:
-        equivalent = equivalent_to_strassen(learned)
-    else:
-        equivalent = False if fmt == (2, 2, 2) else None
     metrics = {
         "exact": crystal.exact,
         "fallback": use_fallback,
@@ -50,7 +46,7 @@ def main() -> int:
         "nonzeros": learned.nonzeros(),
         "coefficients_in_unit_set": all(abs(x) <= 1 for t in (learned.U, learned.V, learned.W)
                                         for x in t.flat),
-        "equivalent_to_strassen": equivalent,
+        "equivalent_to_strassen": equivalent_to_strassen(learned),
     }
     write_json("metrics/discretize.json", metrics)
     print(f"discretize: method {cfg['method']}, exact {crystal.exact}, margin "

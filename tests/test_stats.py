@@ -223,7 +223,8 @@ def test_stage_errors_are_one_line(tmp_path, monkeypatch, capsys):
 
 
 def test_png_bytes_are_deterministic(study):
-    from bilinear.study_plots import phase_diagram, png_bytes
+    from bilinear.figures import png_bytes
+    from bilinear.study_plots import phase_diagram
 
     table = study[1]["phase_diagram"]
     assert png_bytes(phase_diagram(table, [0.5])) == png_bytes(phase_diagram(table, [0.5]))

@@ -4,13 +4,24 @@ from __future__ import annotations
 
 import copy
 
-TINY = {
-    "data": {"n_train": 128, "n_test": 128},
-    "train": {"epochs": 30, "batch_size": 32},
-    "noise": {"sigmas": [1e-3, 0.1, 0.3], "trials": 10},
-    "kappa": {"max_samples": 64},
-    "anova": {"n_bootstrap": 50, "cv_folds": 3},
-}
+TINY = {'data': {'n_train': 128, 'n_test': 128},
+ 'train': {'epochs': 30, 'batch_size': 32},
+ 'noise': {'sigmas': [0.001, 0.1, 0.3], 'trials': 10},
+ 'kappa': {'max_samples': 64},
+ 'conditions': {'seeds': 2,
+                'n_test': 64,
+                'recipes': [{'name': 'tiny',
+                             'batch_size': 16,
+                             'weight_decay': 0.0001,
+                             'epochs': 5,
+                             'n_train': 32},
+                            {'name': 'untrained',
+                             'batch_size': 16,
+                             'weight_decay': 0.0,
+                             'epochs': 0,
+                             'n_train': 32}]},
+ 'verify': {'sizes': [2, 5, 16], 'cutoff': 2, 'max_permutations': 120, 'permutation_pairs': 16},
+ 'anova': {'n_bootstrap': 50, 'cv_folds': 3}}
 
 
 def apply_overrides(params: dict, overrides: dict) -> dict:
