@@ -7,7 +7,8 @@ raised. Heavy lifting is statsmodels' (ols + anova_lm, pairwise_tukeyhsd, Logit,
 proportion_confint).
 
 "Success" of a row is ``exact and expansion_success`` (an exact scheme that also expands correctly);
-fallbacks are never rows of the sweep, so they never count.
+a row whose expansion was not evaluated (empty cell) counts as ``exact`` and is flagged in
+``expansion_unknown``. Fallbacks are never rows of the sweep, so they never count.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ def prepare(rows: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"sweep rows lack column(s) {missing}")
     df = rows.copy()
+    df["expansion_unknown"] = df["expansion_success"].isna() | (
+        df["expansion_success"].astype(str).str.strip() == "")
     for col in BOOLS:
         df[col] = _to_bool(df[col])
     df["batch_size"] = pd.to_numeric(df["batch_size"]).astype(int)
@@ -51,7 +54,8 @@ def prepare(rows: pd.DataFrame) -> pd.DataFrame:
     df["protocol"] = df["protocol"].astype(str)
     df["method"] = df["method"].astype(str)
     df["run_id"] = df["run_id"].astype(str)
-    df["success"] = (df["exact"] & df["expansion_success"]).astype(float)
+    expands = df["expansion_success"] | df["expansion_unknown"]
+    df["success"] = (df["exact"] & expands).astype(float)
     return df.sort_values(["method", "protocol", "batch_size", "run_id", "epoch"],
                           kind="stable").reset_index(drop=True)
 

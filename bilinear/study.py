@@ -8,7 +8,8 @@ import pandas as pd
 from bilinear import stats
 from bilinear.prediction import kappa_prediction, roc_points
 
-SUCCESS = "exact and expansion_success (learned coefficients only, no fallback)"
+SUCCESS = ("exact and expansion_success (learned coefficients only, no fallback); exact alone "
+           "where the expansion was not evaluated")
 
 
 def method_metrics(df: pd.DataFrame, params: dict, seed: int) -> tuple[dict, pd.DataFrame]:
@@ -73,7 +74,9 @@ def analyze(rows: pd.DataFrame, params: dict, seed: int) -> tuple[dict, dict]:
     df = stats.prepare(rows)
     final = df[df["final"]]
     metrics = {"study": {"success": SUCCESS, "n_runs": int(final["run_id"].nunique()),
-                         "n_rows_final": len(final), "methods": sorted(df["method"].unique()),
+                         "n_rows_final": len(final),
+                         "n_final_expansion_unknown": int(final["expansion_unknown"].sum()),
+                         "methods": sorted(df["method"].unique()),
                          "batch_sizes": sorted(int(b) for b in df["batch_size"].unique()),
                          "epochs": sorted(int(e) for e in df["epoch"].unique())}}
     preds = []

@@ -94,6 +94,16 @@ def test_full_study_keys_and_effect(study):
     assert len(tables["phase_diagram"]) == 2 * 8 * len(EPOCHS)
 
 
+def test_success_needs_expansion_unless_not_evaluated(tmp_path):
+    rows = synthetic_sweep(batches_a=(32,), batches_b=(32,), seeds=1, replicas=2)
+    rows["exact"] = True
+    rows["expansion_success"] = np.where(rows["protocol"] == "A", None, False)
+    df = stats.prepare(_roundtrip(rows, tmp_path))
+    assert df.groupby("protocol")["success"].mean().to_dict() == {"A": 1.0, "B": 0.0}
+    metrics, _ = analyze(rows, PARAMS, seed=0)
+    assert metrics["study"]["n_final_expansion_unknown"] == 4
+
+
 def test_anova_matches_scipy_oneway():
     from scipy.stats import f_oneway
 
