@@ -145,7 +145,7 @@ def kappa_prediction(preds: pd.DataFrame, roc: pd.DataFrame, metrics: dict,
     col = f"log10_kappa_{checkpoint.split('_', 1)[-1]}"
     rng = np.random.default_rng(0)
     ticks = []
-    for method in sorted(sub["method"].unique()) if len(sub) else []:
+    for method in sorted(sub["method"].unique()) if len(sub) and col in sub else []:
         for outcome, name in ((0, "failed"), (1, "succeeded")):
             y = sub[(sub["method"] == method) & (sub["success"] == outcome)][col].to_numpy()
             pos = len(ticks)

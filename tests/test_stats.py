@@ -143,12 +143,20 @@ def test_perfect_separation_is_degenerate():
     assert m["protocol_b_success"]["degenerate"] and m["protocol_b_success"]["eta_sq"] == 1.0
 
 
-def test_single_batch_size_and_nan_kappas(tmp_path):
+@pytest.mark.parametrize("kappa_5_missing", ["some", "all"])
+def test_single_batch_size_and_nan_kappas(tmp_path, kappa_5_missing):
+    from bilinear import study_plots
+
     rows = synthetic_sweep(batches_a=(32,), batches_b=(32,))
-    rows.loc[rows["seed"] < 2, "kappa_5"] = np.nan
+    rows.loc[rows["seed"] < (2 if kappa_5_missing == "some" else 99), "kappa_5"] = np.nan
     rows["trace_10"] = np.nan
     rows["kappa_final"] = np.nan
     metrics, tables = analyze(_roundtrip(rows, tmp_path), PARAMS, seed=0)
+    study_plots.kappa_prediction(tables["predictions"], tables["roc"], metrics, "kappa_5")
+    study_plots.batch_effect(tables["batch_effect"], tables["final"], metrics)
+    if kappa_5_missing == "all":
+        assert metrics["round"]["kappa_prediction"]["kappa_5"]["features"] == ["log10_trace_5"]
+        return
     m = metrics["round"]
     assert m["protocol_a_margin"]["degenerate"] and m["protocol_a_margin"]["tukey"] == []
     assert m["logit"]["reason"] in ("a single batch size", "all outcomes equal")
