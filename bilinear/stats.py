@@ -32,6 +32,10 @@ RELATIVE_TOL = 1e-10  # a sum of squares below this fraction of the total counts
 NO_TEST = {"F": None, "p": None, "eta_sq": None, "df": None}
 
 
+class SweepFormatError(ValueError):
+    """Sweep rows that lack a required column."""
+
+
 def _to_bool(col: pd.Series) -> pd.Series:
     """Parse a CSV boolean column (True/False, 1/0, empty = False)."""
     text = col.astype(str).str.strip().str.lower()
@@ -42,7 +46,7 @@ def prepare(rows: pd.DataFrame) -> pd.DataFrame:
     """Check the sweep columns, coerce their types, add ``success`` and sort deterministically."""
     missing = [c for c in REQUIRED if c not in rows.columns]
     if missing:
-        raise ValueError(f"sweep rows lack column(s) {missing}")
+        raise SweepFormatError(f"sweep rows lack column(s) {missing}")
     df = rows.copy()
     df["expansion_unknown"] = df["expansion_success"].isna() | (
         df["expansion_success"].astype(str).str.strip() == "")

@@ -15,6 +15,7 @@ from bilinear import study_plots
 from bilinear.figures import png_bytes
 from bilinear.io import atomic_write_bytes, atomic_write_text, write_json
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.stats import SweepFormatError
 from bilinear.study import analyze
 
 SPEC = {
@@ -47,12 +48,11 @@ def main() -> int:
     """Run the study's statistics and write metrics, plot data and figures."""
     try:
         params = read_sections(SPEC)
-        rows = read_sweep()
-    except (ParamError, FileNotFoundError) as exc:
+        cfg = params["anova"]
+        metrics, tables = analyze(read_sweep(), cfg, params["seed"] + SEED_OFFSET)
+    except (ParamError, FileNotFoundError, SweepFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    cfg = params["anova"]
-    metrics, tables = analyze(rows, cfg, params["seed"] + SEED_OFFSET)
     write_json("metrics/anova.json", metrics)
     chance = pd.DataFrame({"series": "chance", "fpr": [0.0, 1.0], "tpr": [0.0, 1.0]})
     _csv("plots/batch_effect.csv", tables["batch_effect"])

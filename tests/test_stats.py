@@ -233,6 +233,10 @@ def test_stage_errors_are_one_line(tmp_path, monkeypatch, capsys):
     _stage_dir(tmp_path, monkeypatch, None)
     assert anova.main() == 2
     assert capsys.readouterr().err.startswith("error: data/sweep: no B<batch>.csv")
+    pd.DataFrame({"protocol": ["A"], "batch_size": [8]}).to_csv(
+        tmp_path / "data" / "sweep" / "B8.csv", index=False)
+    assert anova.main() == 2
+    assert "lack column(s)" in capsys.readouterr().err
     params = yaml.safe_load((tmp_path / "params.yaml").read_text())
     params["anova"]["cv_folds"] = 1
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
