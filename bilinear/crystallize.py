@@ -98,15 +98,18 @@ class _Brent:
         r = self.residual(x)
         return float(r @ r)
 
-    def rescale(self, x: np.ndarray) -> np.ndarray:
-        """Scale every slot so that its largest |U| and |V| entries are 1 (W compensates)."""
+    def rescale(self, x: np.ndarray, gauge: str) -> np.ndarray:
+        """Rescale every slot (the product is unchanged): gauge 'unit' makes the largest |U| and
+        |V| entries 1 (W compensates); 'balanced' makes the largest |U|, |V|, |W| entries equal."""
         U, V, W = (t.copy() for t in self.split(x))
         for s in range(self.rank):
-            su, sv = np.abs(U[s]).max(), np.abs(V[s]).max()
-            if su > 0 and sv > 0:
-                U[s] /= su
-                V[s] /= sv
-                W[:, s] *= su * sv
+            su, sv, sw = np.abs(U[s]).max(), np.abs(V[s]).max(), np.abs(W[:, s]).max()
+            if min(su, sv, sw) == 0:
+                continue
+            g = (su * sv * sw) ** (1 / 3) if gauge == "balanced" else 1.0
+            U[s] *= g / su
+            V[s] *= g / sv
+            W[:, s] *= su * sv / g**2
         return np.concatenate([U.ravel(), V.ravel(), W.ravel()])
 
 
@@ -140,9 +143,10 @@ def _resolve(brent: _Brent, x: np.ndarray, free: np.ndarray, tol: float,
 
 
 def _greedy(brent: _Brent, x: np.ndarray, fixed: np.ndarray, target, order, tol: float,
-            rescale: bool) -> tuple[np.ndarray, np.ndarray]:
+            gauge: str | None) -> tuple[np.ndarray, np.ndarray]:
     """Try to pin free coordinates one at a time, most promising first (smallest order(x_i)), to
-    target(x_i), re-solving the others; keep each move only if the residual stays below tol."""
+    target(x_i), re-solving the others; keep each move only if the residual stays below tol.
+    After each kept move the slots are rescaled to `gauge` (None: not rescaled)."""
     tried = fixed.copy()
     while True:
         cand = np.flatnonzero(~tried)
@@ -156,23 +160,28 @@ def _greedy(brent: _Brent, x: np.ndarray, fixed: np.ndarray, target, order, tol:
         pinned[i] = True
         trial, ok = _resolve(brent, trial, ~pinned, tol)
         if ok:
-            x, fixed = (brent.rescale(trial) if rescale else trial), pinned
+            x, fixed = (brent.rescale(trial, gauge) if gauge else trial), pinned
+
+
+GAUGES = ("unit", "balanced")
 
 
 def sparsify(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.ndarray,
-             tol: float = 1e-22) -> np.ndarray:
+             tol: float = 1e-22, gauge: str = "unit") -> np.ndarray:
     """Our sparsify-and-pin: continuous weights -> nearly integral weights (flat [U|V|W]).
 
     Polish, zero the smallest free coordinates greedily, then pin the nonzeros to +-1 (each move
     kept only if the squared residual stays below tol); returns the final continuous vector
-    (round it to get the scheme; no clamping)."""
+    (round it to get the scheme; no clamping).  `gauge` is the slot rescaling used while zeroing
+    (see GAUGES)."""
+    if gauge not in GAUGES:
+        raise ValueError(f"gauge must be one of {GAUGES}, got {gauge!r}")
     brent = _Brent(fmt, U.shape[0])
     x = np.concatenate([np.ravel(U), np.ravel(V), np.ravel(W)]).astype(np.float64)
-    x = brent.rescale(_polish(brent, x))
+    x = brent.rescale(_polish(brent, x), gauge)
     fixed = np.zeros(x.size, dtype=bool)
-    x, fixed = _greedy(brent, x, fixed, lambda v: 0.0, np.abs, tol, rescale=True)
-    x, fixed = _greedy(brent, x, fixed, np.sign, lambda v: np.abs(np.abs(v) - 1), tol,
-                       rescale=False)
+    x, fixed = _greedy(brent, x, fixed, lambda v: 0.0, np.abs, tol, gauge)
+    x, fixed = _greedy(brent, x, fixed, np.sign, lambda v: np.abs(np.abs(v) - 1), tol, None)
     return x
 
 
@@ -184,21 +193,33 @@ class Crystal:
     margin: float
     exact: bool
     method: str
+    input_residual: float = float("nan")
 
 
 def discretize(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.ndarray,
                method: str, tol: float = 1e-22) -> Crystal:
-    """Discretize one run's U (S,nm), V (S,mp), W (np,S) with `method` and verify exactly."""
+    """Discretize one run's U (S,nm), V (S,mp), W (np,S) with `method` and verify exactly.
+
+    `sparsify` tries the gauges of GAUGES in turn and keeps the first exact result (else the
+    last attempt).  The result records input_residual, the largest Brent-equation residual of the
+    continuous input: how far the weights were from any exact scheme before discretizing."""
     U, V, W = (np.asarray(t, dtype=np.float64) for t in (U, V, W))
+    x = np.concatenate([U.ravel(), V.ravel(), W.ravel()])
     if method == "round":
-        x = np.concatenate([U.ravel(), V.ravel(), W.ravel()])
-        q = round_clamp(x)
+        crystal = _crystal(fmt, U.shape[0], x, round_clamp(x), method)
     elif method == "sparsify":
-        x = sparsify(fmt, U, V, W, tol)
-        q = np.rint(x)
+        for gauge in GAUGES:
+            y = sparsify(fmt, U, V, W, tol, gauge)
+            crystal = _crystal(fmt, U.shape[0], y, np.rint(y), method)
+            if crystal.exact:
+                break
     else:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    brent = _Brent(fmt, U.shape[0])
-    Uq, Vq, Wq = (t.astype(np.int64) for t in brent.split(q))
+    crystal.input_residual = float(np.abs(_Brent(fmt, U.shape[0]).residual(x)).max())
+    return crystal
+
+
+def _crystal(fmt, rank: int, x: np.ndarray, q: np.ndarray, method: str) -> Crystal:
+    Uq, Vq, Wq = (t.astype(np.int64) for t in _Brent(fmt, rank).split(q))
     scheme = Scheme(fmt, Uq, Vq, Wq)
     return Crystal(scheme, margin(x, q), verify(scheme), method)

@@ -17,7 +17,7 @@ import numpy as np
 
 from bilinear.schemes import Scheme
 
-BATCH_ELEMENTS = 1 << 23  # split a level's batch when its R stacked operands exceed this many
+BATCH_ELEMENTS = 1 << 16  # split a level's batch (depth-first) above this many stacked elements
 
 
 def _expands(shape: tuple[int, int, int], depth: int, cutoff: int, min_levels: int) -> bool:

@@ -1,7 +1,9 @@
 """How many seeds crystallize exactly with `round` and with `sparsify`, on the params.yaml recipe.
 
 Every seed s is the whole main pipeline with `seed: s` (its own data, initialisation and
-shuffling); all seeds train at once as one batched program.  Usage (from the repository root):
+shuffling); all seeds train at once as one batched program.  As a control, the same pruning and
+`sparsify` are also applied to each seed's untrained initialisation.  Usage (from the repository
+root):
 
     .venv/bin/python scripts/crystallize_seeds.py --seeds 20
 """
@@ -41,21 +43,27 @@ def main() -> int:
     recipe = Recipe(epochs=tr["epochs"], batch_size=tr["batch_size"], lr=tr["lr"],
                     weight_decay=tr["weight_decay"])
     start = time.perf_counter()
-    result = train_runs(*init_runs(fmt, tr["slots"], seeds, tr["init"], tr["init_scale"]),
-                        train, test, recipe, seeds, progress=True)
+    init = init_runs(fmt, tr["slots"], seeds, tr["init"], tr["init_scale"])
+    result = train_runs(*init, train, test, recipe, seeds, progress=True)
     trained = time.perf_counter() - start
-    U, V, W, _ = prune(result.U, result.V, result.W, params["prune"]["slots"])
-    counts = dict.fromkeys(METHODS, 0)
+    slots, tol = params["prune"]["slots"], params["discretize"]["tol"]
+    U, V, W, _ = prune(result.U, result.V, result.W, slots)
+    U0, V0, W0, _ = prune(*init, slots)
+    counts = dict.fromkeys([*METHODS, "control"], 0)
     for r in tqdm(range(len(seeds)), desc="crystallize"):
         row = []
         for method in METHODS:
-            c = discretize(fmt, U[r].numpy(), V[r].numpy(), W[r].numpy(), method,
-                           params["discretize"]["tol"])
+            c = discretize(fmt, U[r].numpy(), V[r].numpy(), W[r].numpy(), method, tol)
             counts[method] += c.exact
             row.append(f"{method}: exact={c.exact} margin={c.margin:.3g}")
-        print(f"seed {seeds[r]:3d}  train loss {result.train_loss[-1, r]:.2e}  " + "  ".join(row))
+        control = discretize(fmt, U0[r].numpy(), V0[r].numpy(), W0[r].numpy(), "sparsify", tol)
+        counts["control"] += control.exact
+        print(f"seed {seeds[r]:3d}  train loss {result.train_loss[-1, r]:.2e}  "
+              f"pruned residual {c.input_residual:.2g}  " + "  ".join(row)
+              + f"  untrained sparsify: exact={control.exact}")
     print(f"trained {len(seeds)} runs x {recipe.epochs} epochs in {trained:.1f} s (batched)")
-    print("exact: " + ", ".join(f"{m} {counts[m]}/{len(seeds)}" for m in METHODS))
+    print("exact: " + ", ".join(f"{m} {counts[m]}/{len(seeds)}" for m in METHODS)
+          + f"; control (sparsify, untrained initialisation) {counts['control']}/{len(seeds)}")
     return 0
 
 

@@ -42,6 +42,7 @@ def main() -> int:
         "fallback": use_fallback,
         "method": cfg["method"],
         "margin": crystal.margin,
+        "input_residual": crystal.input_residual,
         "rank": learned.rank,
         "nonzeros": learned.nonzeros(),
         "coefficients_in_unit_set": all(abs(x) <= 1 for t in (learned.U, learned.V, learned.W)

@@ -81,6 +81,8 @@ def test_round_recovers_strassen_from_near_integer_weights():
     noisy = [t + rng.uniform(-0.2, 0.2, size=t.shape) for t in (U, V, W)]
     c = discretize((2, 2, 2), *noisy, "round")
     assert c.exact and c.method == "round" and c.margin <= 0.2
+    assert 0 < c.input_residual < 2
+    assert discretize((2, 2, 2), U, V, W, "round").input_residual == 0
     assert c.scheme.nonzeros() == 36
     far = [t + 0.6 for t in (U, V, W)]
     assert not discretize((2, 2, 2), *far, "round").exact
@@ -115,3 +117,31 @@ def test_discretize_reports_failure_honestly_and_rejects_unknown_methods():
     assert set(METHODS) == {"round", "sparsify"}
     with pytest.raises(ValueError):
         discretize((2, 2, 2), U, V, W, "magic")
+
+
+def test_discretize_stage_writes_scheme_and_metrics(tmp_path, monkeypatch, capsys):
+    import json
+
+    from bilinear.io import save_torch
+    from bilinear.schemes import load_scheme
+    from stages import discretize as stage
+
+    monkeypatch.chdir(tmp_path)
+    U, V, W = (torch.from_numpy(t)[None] for t in _sandwich(*_strassen_float(), seed=5))
+    save_torch("models/pruned.pt", {"format": [2, 2, 2], "U": U, "V": V, "W": W, "seed": 5,
+                                    "recipe": {"epochs": 1}, "prune": {"slots": 7}})
+    params = "discretize:\n  method: round\n  tol: 1.0e-22\n  fallback: {}\n"
+    (tmp_path / "params.yaml").write_text(params.format("true"))
+    assert stage.main() == 0
+    m = json.loads((tmp_path / "metrics/discretize.json").read_text())
+    assert (m["exact"], m["fallback"], m["method"], m["rank"]) == (False, True, "round", 7)
+    written = load_scheme("models/algorithm.json")
+    assert verify(written) and written.provenance["fallback"] is True
+    (tmp_path / "params.yaml").write_text(params.format("false").replace("round", "sparsify"))
+    assert stage.main() == 0
+    m = json.loads((tmp_path / "metrics/discretize.json").read_text())
+    assert m["exact"] and not m["fallback"] and m["equivalent_to_strassen"] is True
+    assert load_scheme("models/algorithm.json").provenance["seed"] == 5
+    (tmp_path / "params.yaml").write_text(params.format("maybe"))
+    assert stage.main() == 2
+    assert "error: discretize.fallback" in capsys.readouterr().err

@@ -44,3 +44,17 @@ def test_make_datasets_gives_distinct_train_and_test_sets():
     assert not np.allclose(train["a"][:8], test["a"])
     again, _ = make_datasets((2, 2, 2), 16, 8, seed=0)
     assert np.array_equal(train["c"], again["c"])
+
+
+def test_data_stage_writes_sets_and_rejects_bad_params(tmp_path, monkeypatch, capsys):
+    from bilinear.io import load_npz
+    from stages import data as stage
+
+    monkeypatch.chdir(tmp_path)
+    base = "seed: 0\ntask:\n  format: [2, 2, 2]\ndata:\n  n_train: 8\n  n_test: 4\n  scale: 1.0\n"
+    (tmp_path / "params.yaml").write_text(base)
+    assert stage.main() == 0
+    assert load_npz("data/train.npz")["a"].shape == (8, 4)
+    (tmp_path / "params.yaml").write_text(base.replace("n_test: 4", "n_test: 0"))
+    assert stage.main() == 2
+    assert "error: data.n_test" in capsys.readouterr().err

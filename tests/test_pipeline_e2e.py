@@ -27,12 +27,13 @@ DETERMINISTIC = ["metrics/train.json", "metrics/prune.json", "metrics/discretize
                  "metrics/verify.json"]
 
 
-def _dvc(repo: Path, *args: str) -> str:
-    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+def _dvc(repo: Path, *args: str, stdout_only: bool = False) -> str:
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "PATH": path}  # stages run this interpreter
     run = subprocess.run([sys.executable, "-m", "dvc", *args], cwd=repo, env=env,
                          capture_output=True, text=True)
     assert run.returncode == 0, f"dvc {' '.join(args)} failed:\n{run.stdout}\n{run.stderr}"
-    return run.stdout + run.stderr
+    return run.stdout if stdout_only else run.stdout + run.stderr
 
 
 def _ran(output: str) -> set[str]:
@@ -75,5 +76,5 @@ def test_repro_then_exp_run(repo):
     exp = _dvc(repo, "exp", "run", "-S", "train.batch_size=64")
     assert "data" not in _ran(exp), "data reran although its params did not change"
     assert {"train", "prune", "discretize"} <= _ran(exp)
-    diff = json.loads(_dvc(repo, "metrics", "diff", "--json"))
+    diff = json.loads(_dvc(repo, "metrics", "diff", "--json", stdout_only=True))
     assert isinstance(diff, dict)

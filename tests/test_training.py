@@ -179,3 +179,32 @@ def test_grokking_epoch_operational_definition():
     test[200:] = 0.05  # drops, but not abruptly (not below 0.01 within 50 epochs)
     assert grokking_epoch(train, test) is None
     assert grokking_epoch(np.full(10, 1e-9), np.full(10, 1e-9)) is None
+
+
+def test_train_and_prune_stages_run_and_reject_bad_params(tmp_path, monkeypatch, capsys):
+    import json
+
+    from bilinear.io import load_torch, save_npz
+    from stages import prune as prune_stage
+    from stages import train as train_stage
+
+    monkeypatch.chdir(tmp_path)
+    train, test = make_datasets((2, 2, 2), 16, 8, seed=0)
+    save_npz("data/train.npz", **train)
+    save_npz("data/test.npz", **test)
+    params = ("seed: 0\ntrain:\n  slots: 8\n  init: symmetric\n  init_scale: 0.5\n  epochs: 3\n"
+              "  batch_size: 4\n  lr: 0.001\n  weight_decay: 0.0001\n"
+              "prune:\n  slots: 7\n  finetune_epochs: 2\n  finetune_lr: 0.001\n"
+              "  finetune_weight_decay: 0.0001\n  finetune_batch_size: 4\n")
+    (tmp_path / "params.yaml").write_text(params)
+    assert train_stage.main() == 0 and prune_stage.main() == 0
+    metrics = json.loads((tmp_path / "metrics/train.json").read_text())
+    assert metrics["epochs"] == 3 and metrics["grokking_epoch"] is None
+    assert len((tmp_path / "plots/train/loss.csv").read_text().splitlines()) == 4
+    pruned = load_torch("models/pruned.pt")
+    assert pruned["U"].shape == (1, 7, 4) and pruned["seed"] == 0
+    assert "train_loss_finetuned" in json.loads((tmp_path / "metrics/prune.json").read_text())
+    bad = params.replace("batch_size: 4\n  lr", "batch_size: 0\n  lr")
+    (tmp_path / "params.yaml").write_text(bad)
+    assert train_stage.main() == 2
+    assert "error: train.batch_size" in capsys.readouterr().err

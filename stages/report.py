@@ -1,0 +1,40 @@
+"""Stage `report`: metrics/report.md, each paper claim beside our measurement and a verdict."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from bilinear.io import atomic_write_text, read_json
+from bilinear.params import ParamError, load_params
+from bilinear.report import build_claims, render
+
+METRICS = ["train", "discretize", "verify", "noise", "kappa", "conditions", "anova", "bench",
+           "sweep_bench"]
+
+
+def main() -> int:
+    """Read every metrics file and params.yaml, write metrics/report.md."""
+    missing = [f"metrics/{name}.json" for name in METRICS
+               if not Path(f"metrics/{name}.json").exists()]
+    if missing:
+        print(f"error: missing {', '.join(missing)}: run the stages that write them",
+              file=sys.stderr)
+        return 2
+    try:
+        params = load_params()
+    except ParamError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    metrics = {name: read_json(f"metrics/{name}.json") for name in METRICS}
+    claims = build_claims(metrics, params)
+    atomic_write_text("metrics/report.md", render(claims, metrics))
+    verdicts = {}
+    for c in claims:
+        verdicts[c.verdict] = verdicts.get(c.verdict, 0) + 1
+    print(f"report: {len(claims)} claims: " + ", ".join(f"{v} {k}" for k, v in verdicts.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
