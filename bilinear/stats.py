@@ -94,7 +94,9 @@ def best_range(rates: dict) -> dict:
     """
     valid = {int(k): v for k, v in rates.items() if v["rate"] is not None}
     rule = "Wilson CI upper bound >= lower bound of the best batch size's CI"
-    if not valid or max(v["rate"] for v in valid.values()) == 0:
+    if len(valid) < 2:
+        return degenerate("fewer than two batch sizes", rule=rule)
+    if max(v["rate"] for v in valid.values()) == 0:
         return degenerate("no successes at any batch size", rule=rule)
     best = max(sorted(valid), key=lambda b: valid[b]["rate"])
     members = [b for b in sorted(valid) if valid[b]["ci_high"] >= valid[best]["ci_low"]]
@@ -109,7 +111,7 @@ def tukey_range(pairs: list[dict], rates: dict) -> dict:
     ties: the smallest)."""
     rule = "Tukey HSD: not significantly different from the best batch size"
     valid = {int(k): v["rate"] for k, v in rates.items() if v["rate"] is not None}
-    if not pairs or not valid or max(valid.values()) == 0:
+    if not pairs or max(valid.values()) == 0:
         return degenerate("no Tukey comparisons or no successes", rule=rule)
     best = max(sorted(valid), key=valid.get)
     members = {best} | {p["group2"] if p["group1"] == best else p["group1"] for p in pairs

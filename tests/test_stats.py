@@ -166,6 +166,7 @@ def test_single_batch_size_and_nan_kappas(tmp_path, kappa_5_missing):
     assert m["kappa_prediction"]["kappa_10"]["features"] == ["log10_kappa_10"]
     assert m["kappa_prediction"]["posthoc_final"]["degenerate"]
     assert list(tables["batch_effect"]["batch_size"]) == [32]
+    assert m["best_range"]["reason"] == "fewer than two batch sizes"
     json.dumps(metrics, allow_nan=False)
 
 
