@@ -1,0 +1,82 @@
+"""anova stage: the statistics of the batch-size study from data/sweep/B*.csv.
+
+Writes metrics/anova.json and plots/{batch_effect,phase_diagram,kappa_prediction}.{csv,png}.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from bilinear import study_plots
+from bilinear.figures import png_bytes
+from bilinear.io import atomic_write_bytes, atomic_write_text, write_json
+from bilinear.params import Field, ParamError, read_sections
+from bilinear.stats import SweepFormatError
+from bilinear.study import analyze
+
+SPEC = {
+    "seed": Field(int, 0),
+    "anova": {
+        "alpha": Field(float, 1e-6, 0.5),
+        "kappa_epochs": Field(list, 1, 100, item=int, min_len=1),
+        "cv_folds": Field(int, 2, 50),
+        "n_bootstrap": Field(int, 1, 100_000),
+        "contours": Field(list, 0.0, 1.0, item=float, min_len=1),
+    },
+}
+SWEEP = Path("data/sweep")
+SEED_OFFSET = 4_000  # the stage's own stream of random draws (CV folds, bootstrap)
+
+
+def read_sweep(folder: Path = SWEEP) -> pd.DataFrame:
+    """Concatenate every B<batch>.csv of the sweep, in batch-size order."""
+    files = sorted(folder.glob("B*.csv"), key=lambda p: int(re.sub(r"\D", "", p.stem) or 0))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no B<batch>.csv files (run the sweep stage first)")
+    return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+
+
+def _csv(path: str, table: pd.DataFrame) -> None:
+    atomic_write_text(path, table.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
+
+
+def main() -> int:
+    """Run the study's statistics and write metrics, plot data and figures."""
+    try:
+        params = read_sections(SPEC)
+        cfg = params["anova"]
+        metrics, tables = analyze(read_sweep(), cfg, params["seed"] + SEED_OFFSET)
+    except (ParamError, FileNotFoundError, SweepFormatError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    write_json("metrics/anova.json", metrics)
+    chance = pd.DataFrame({"series": "chance", "fpr": [0.0, 1.0], "tpr": [0.0, 1.0]})
+    _csv("plots/batch_effect.csv", tables["batch_effect"])
+    _csv("plots/phase_diagram.csv", tables["phase_diagram"])
+    _csv("plots/kappa_prediction.csv", pd.concat([chance, tables["roc"]], ignore_index=True))
+    final = tables["final"]
+    figures = {
+        "batch_effect": study_plots.batch_effect(tables["batch_effect"], final, metrics),
+        "phase_diagram": study_plots.phase_diagram(tables["phase_diagram"], cfg["contours"]),
+        "kappa_prediction": study_plots.kappa_prediction(
+            tables["predictions"], tables["roc"], metrics, f"kappa_{cfg['kappa_epochs'][0]}"),
+    }
+    for name, fig in figures.items():
+        atomic_write_bytes(f"plots/{name}.png", png_bytes(fig))
+    parts = [f"{m}: {metrics[m]['overall']['successes']}/{metrics[m]['overall']['n']} succeed, "
+             f"protocol B F={_fmt(metrics[m]['protocol_b_success']['F'])}"
+             for m in metrics["study"]["methods"]]
+    print(f"anova: {metrics['study']['n_runs']} runs; " + "; ".join(parts))
+    return 0
+
+
+def _fmt(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
