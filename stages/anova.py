@@ -5,7 +5,6 @@ Writes metrics/anova.json and plots/{batch_effect,phase_diagram,kappa_prediction
 
 from __future__ import annotations
 
-import re
 import sys
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import pandas as pd
 from bilinear import study_plots
 from bilinear.figures import png_bytes
 from bilinear.io import atomic_write_bytes, atomic_write_text, write_json
-from bilinear.params import Field, ParamError, read_sections
+from bilinear.params import Field, ParamError, load_params, read_sections, validate
 from bilinear.stats import SweepFormatError
 from bilinear.study import analyze
 
@@ -28,15 +27,18 @@ SPEC = {
         "contours": Field(list, 0.0, 1.0, item=float, min_len=1),
     },
 }
+BATCH_SIZES = Field(list, 1, item=int, min_len=1)  # sweep.batch_sizes: which files to read
 SWEEP = Path("data/sweep")
 SEED_OFFSET = 4_000  # the stage's own stream of random draws (CV folds, bootstrap)
 
 
-def read_sweep(folder: Path = SWEEP) -> pd.DataFrame:
-    """Concatenate every B<batch>.csv of the sweep, in batch-size order."""
-    files = sorted(folder.glob("B*.csv"), key=lambda p: int(re.sub(r"\D", "", p.stem) or 0))
-    if not files:
-        raise FileNotFoundError(f"{folder}: no B<batch>.csv files (run the sweep stage first)")
+def read_sweep(batch_sizes: list[int], folder: Path = SWEEP) -> pd.DataFrame:
+    """Concatenate B<batch>.csv of the study's batch sizes (params sweep.batch_sizes) in order;
+    files of other batch sizes (left from an earlier study) are not read."""
+    files = [folder / f"B{b}.csv" for b in sorted(set(batch_sizes))]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)} missing (run the sweep stages first)")
     return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
 
 
@@ -48,8 +50,10 @@ def main() -> int:
     """Run the study's statistics and write metrics, plot data and figures."""
     try:
         params = read_sections(SPEC)
+        sweep = load_params().get("sweep", {})
+        batch_sizes = validate("sweep.batch_sizes", sweep.get("batch_sizes"), BATCH_SIZES)
         cfg = params["anova"]
-        metrics, tables = analyze(read_sweep(), cfg, params["seed"] + SEED_OFFSET)
+        metrics, tables = analyze(read_sweep(batch_sizes), cfg, params["seed"] + SEED_OFFSET)
     except (ParamError, FileNotFoundError, SweepFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

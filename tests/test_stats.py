@@ -199,6 +199,8 @@ def _stage_dir(tmp_path, monkeypatch, rows: pd.DataFrame | None) -> None:
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     tiny = apply_overrides(params, {"anova": TINY["anova"]})
+    batches = sorted(rows["batch_size"].unique().tolist()) if rows is not None else [8]
+    tiny["sweep"]["batch_sizes"] = batches
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny))
     (tmp_path / "data" / "sweep").mkdir(parents=True)
     for batch, group in (rows.groupby("batch_size") if rows is not None else []):
@@ -213,6 +215,7 @@ def test_stage_writes_every_output(tmp_path, monkeypatch, capsys):
 
     rows = synthetic_sweep(batches_a=(8, 32), batches_b=(8, 32), seeds=2, replicas=1)
     _stage_dir(tmp_path, monkeypatch, rows)
+    rows.iloc[:1].to_csv(tmp_path / "data" / "sweep" / "B999.csv", index=False)  # not in the study
     assert anova.main() == 0
     assert capsys.readouterr().out.startswith("anova: 8 runs;")
     metrics = json.loads((tmp_path / "metrics" / "anova.json").read_text())
@@ -227,7 +230,7 @@ def test_stage_errors_are_one_line(tmp_path, monkeypatch, capsys):
 
     _stage_dir(tmp_path, monkeypatch, None)
     assert anova.main() == 2
-    assert capsys.readouterr().err.startswith("error: data/sweep: no B<batch>.csv")
+    assert capsys.readouterr().err.startswith("error: data/sweep/B8.csv missing")
     pd.DataFrame({"protocol": ["A"], "batch_size": [8]}).to_csv(
         tmp_path / "data" / "sweep" / "B8.csv", index=False)
     assert anova.main() == 2

@@ -22,11 +22,22 @@ TINY = {'data': {'n_train': 128, 'n_test': 128},
                              'epochs': 0,
                              'n_train': 32}]},
  'verify': {'sizes': [2, 5, 16], 'cutoff': 2, 'max_permutations': 120, 'permutation_pairs': 16},
- 'sweep': {'batch_sizes': [16, 32], 'n_train': 128, 'n_test': 128, 'epochs': 20,
-           'eval_epochs': [10, 20], 'kappa_samples': 64,
+ 'sweep': {'batch_sizes': [16, 32],
+           'n_train': 128,
+           'n_test': 128,
+           'epochs': 20,
+           'eval_epochs': [10, 20],
+           'kappa_samples': 64,
            'protocols': {'A': {'batch_sizes': [16, 32], 'seeds': 2, 'replicas': 1},
                          'B': {'batch_sizes': [32], 'seeds': 1, 'replicas': 1}}},
- 'sweep_bench': {'ratio_epochs': 2}}
+ 'sweep_bench': {'ratio_epochs': 2},
+ 'native': {'leaf_min': {'float64_1': 16, 'float64_2': 16, 'float32_1': 16, 'float32_2': 16}},
+ 'bench': {'sizes': [64, 128],
+           'repeats': 1,
+           'target_seconds': 0.0,
+           'max_repeats': 1,
+           'pause_seconds': 0.0},
+ 'anova': {'n_bootstrap': 50, 'cv_folds': 3}}
 
 
 def apply_overrides(params: dict, overrides: dict) -> dict:
