@@ -33,6 +33,7 @@ def method_metrics(df: pd.DataFrame, params: dict, seed: int) -> tuple[dict, pd.
                                      for p, g in final.groupby("protocol", sort=True)},
         "overall": stats.wilson(int(final["success"].sum()), len(final), alpha),
         "strassen_equivalent": stats.wilson(int(strassen.sum()), len(final), alpha),
+        "exact_only": stats.wilson(int(final["exact"].sum()), len(final), alpha),
         "best_range": stats.best_range(rates),
         "best_range_tukey": stats.tukey_range(prot_b_success["tukey"],
                                               stats.success_rates(prot_b, alpha=alpha)),
