@@ -113,9 +113,11 @@ def test_speedup_rules(metrics):
     assert report.speedup(metrics, 1, 1.95).verdict == "not testable"
 
 
-def test_degenerate_prediction_is_not_testable(metrics):
-    metrics["anova"]["round"]["kappa_prediction"]["kappa_5"] = {"degenerate": True,
-                                                                "reason": "one class"}
+def test_degenerate_prediction_falls_back_then_is_not_testable(metrics):
+    for method in ("round", "sparsify"):
+        assert report.kappa_prediction(metrics).verdict == "reproduced"
+        metrics["anova"][method]["kappa_prediction"]["kappa_5"] = {"degenerate": True,
+                                                                   "reason": "one class"}
     assert report.kappa_prediction(metrics).verdict == "not testable"
 
 
@@ -136,6 +138,8 @@ def test_render_has_one_row_per_claim(metrics):
 def test_degenerate_anova_is_not_a_crash(metrics):
     metrics["anova"]["round"]["two_way"] = {"degenerate": True, "reason": "no variation",
                                             "p": None}
+    assert _verdicts(metrics)["Batch-size effect (ANOVA)"] == "reproduced"  # margin ANOVA
+    metrics["anova"]["round"]["protocol_a_margin"] = {"degenerate": True, "p": None}
     verdicts = _verdicts(metrics)
     assert verdicts["Batch-size effect (ANOVA)"] == "not testable"
-    assert verdicts["Optimal batch range"] == "not reproduced"
+    assert verdicts["Optimal batch range"] == "reproduced"  # sparsify's effect and range
