@@ -154,12 +154,12 @@ def noise_claim(m: dict) -> Claim:
     disc, typo = rv["discrete"], rv.get("typo")
     at = disc["sigma"].get("0.001")
     typo_base = typo["baseline"]["success"] if typo else None
-    measured = (f"(a) round-then-verify on our discrete scheme: {_g(at['success_rate'])} at "
-                f"sigma 0.001, >= 99% up to sigma {_g(disc['threshold'])}; the reference "
-                f"code's typo scheme fails at sigma 0 (baseline success {_g(typo_base)}); (b) "
-                f"unrounded error < 1e-5: threshold "
-                f"{_g(m['noise']['readings']['unrounded']['discrete']['threshold'])}"
-                ) if at else "sigma 0.001 not in the grid"
+    unrounded = m["noise"]["readings"]["unrounded"]["discrete"]["threshold"]
+    measured = (f"(a) perturb, round, verify our discrete scheme: {100 * at['success_rate']:.0f}% "
+                f"at sigma 0.001, >= 99% up to sigma {_g(disc['threshold'])}; the reference "
+                f"code's typo scheme (U[0] = [1,0,0,0]) fails even at sigma 0 (baseline success "
+                f"{_g(typo_base)}). (b) perturb without rounding: relative error < 1e-5 up to "
+                f"sigma {_g(unrounded)}") if at else "sigma 0.001 not in the grid"
     explained = at is not None and at["success_rate"] >= 0.99 and typo_base is False
     return Claim("Noise fragility", "0% success for sigma >= 0.001", measured,
                  "artifact explained" if explained else
