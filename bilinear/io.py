@@ -63,10 +63,15 @@ def load_npz(path: str | Path) -> dict:
 
 
 def save_torch(path: str | Path, obj) -> None:
-    """torch.save obj atomically."""
+    """torch.save obj atomically; saved through memory, so the bytes do not depend on the
+    temporary file's name (torch names the archive after the file)."""
+    import io
+
     import torch
 
-    _atomic(path, lambda tmp: torch.save(obj, tmp))
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def load_torch(path: str | Path):

@@ -43,8 +43,9 @@ def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = Tru
         ffi.set_source(name, source, include_dirs=[scipy_openblas64.get_include_dir()],
                        library_dirs=[lib_dir], libraries=[scipy_openblas64.get_library()],
                        extra_compile_args=[*CFLAGS, f"-ffile-prefix-map={tmp}=."],
-                       extra_link_args=["-pthread", f"-Wl,-rpath,{lib_dir}",
-                                        "-Wl,--build-id=none"])
+                       # no rpath to the virtual environment either: the loader preloads
+                       # OpenBLAS (native.kernel), so builds in any checkout have the same bytes
+                       extra_link_args=["-pthread", "-Wl,--build-id=none"])
         lib = Path(ffi.compile(tmpdir=tmp, verbose=not quiet))
         if out_dir.exists():
             shutil.rmtree(out_dir)

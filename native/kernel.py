@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
 import os
 import threading
 from pathlib import Path
 
 import numpy as np
+import scipy_openblas64
 
 from native.build import read_config
 
@@ -46,6 +48,13 @@ def _empty_aligned(rows: int, cols: int, dtype) -> np.ndarray:
     return buf[start:start + rows * cols * dtype.itemsize].view(dtype).reshape(rows, cols)
 
 
+def _load_openblas() -> None:
+    """Load scipy-openblas64 globally, so the kernel's reference to it (by soname, no rpath)
+    resolves to the packaged library."""
+    path = Path(scipy_openblas64.get_lib_dir()) / f"lib{scipy_openblas64.get_library()}.so"
+    ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+
+
 class Kernel:
     """A compiled scheme kernel loaded from a build directory (see native.build)."""
 
@@ -56,6 +65,7 @@ class Kernel:
         self.config = read_config(build_dir)
         spec = importlib.util.spec_from_file_location(self.config["module"],
                                                       build_dir / self.config["library"])
+        _load_openblas()
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         self.ffi, self.lib = module.ffi, module.lib

@@ -67,7 +67,8 @@ def test_repro_then_exp_run(repo):
     verify = json.loads((repo / "metrics/verify.json").read_text())
     assert "exact" in verify and "max_rel_error" in verify
 
-    before = {p: (repo / p).read_bytes() for p in ["models/algorithm.json", *DETERMINISTIC]}
+    before = {p: (repo / p).read_bytes() for p in ["models/algorithm.json", "models/trained.pt",
+                                                    "models/pruned.pt", *DETERMINISTIC]}
     forced = _dvc(repo, "repro", "-f", "discretize")  # forces discretize and everything after
     assert {"data", "train", "prune", "discretize"} <= _ran(forced)
     after = {p: (repo / p).read_bytes() for p in before}
