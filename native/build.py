@@ -40,9 +40,11 @@ def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = Tru
         ffi = cffi.FFI()
         ffi.cdef(CDEF)
         # no temporary paths or build ids in the binary: same scheme, same bytes
-        ffi.set_source(name, source, include_dirs=[scipy_openblas64.get_include_dir()],
+        include = scipy_openblas64.get_include_dir()
+        ffi.set_source(name, source, include_dirs=[include],
                        library_dirs=[lib_dir], libraries=[scipy_openblas64.get_library()],
-                       extra_compile_args=[*CFLAGS, f"-ffile-prefix-map={tmp}=."],
+                       extra_compile_args=[*CFLAGS, f"-ffile-prefix-map={tmp}=.",
+                                           f"-ffile-prefix-map={include}=openblas"],
                        # no rpath to the virtual environment either: the loader preloads
                        # OpenBLAS (native.kernel), so builds in any checkout have the same bytes
                        extra_link_args=["-pthread", "-Wl,--build-id=none"])
