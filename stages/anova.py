@@ -13,7 +13,8 @@ import pandas as pd
 from bilinear import study_plots
 from bilinear.figures import png_bytes
 from bilinear.io import atomic_write_bytes, atomic_write_text, write_json
-from bilinear.params import Field, ParamError, load_params, read_sections, validate
+from bilinear.params import Field, load_params, read_sections, validate
+from bilinear.stage import stage_main
 from bilinear.stats import SweepFormatError
 from bilinear.study import analyze
 
@@ -46,6 +47,7 @@ def _csv(path: str, table: pd.DataFrame) -> None:
     atomic_write_text(path, table.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
 
 
+@stage_main
 def main() -> int:
     """Run the study's statistics and write metrics, plot data and figures."""
     try:
@@ -54,7 +56,7 @@ def main() -> int:
         batch_sizes = validate("sweep.batch_sizes", sweep.get("batch_sizes"), BATCH_SIZES)
         cfg = params["anova"]
         metrics, tables = analyze(read_sweep(batch_sizes), cfg, params["seed"] + SEED_OFFSET)
-    except (ParamError, FileNotFoundError, SweepFormatError) as exc:
+    except (FileNotFoundError, SweepFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     write_json("metrics/anova.json", metrics)

@@ -12,6 +12,7 @@ from bilinear.conditions import Condition, curve_rows, run_condition, summarize
 from bilinear.figures import grokking_figure
 from bilinear.io import atomic_write_bytes, write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections, validate
+from bilinear.stage import stage_main
 
 SPECS = {
     "seed": Field(int, low=0),
@@ -48,13 +49,10 @@ def read_conditions() -> tuple[dict, list[Condition]]:
     return params, recipes
 
 
+@stage_main
 def main() -> int:
     """Train, prune and crystallize every condition; write metrics, curves and the figure."""
-    try:
-        params, recipes = read_conditions()
-    except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    params, recipes = read_conditions()
     torch.set_num_threads(1)
     cfg, seed = params["conditions"], params["seed"]
     fmt = tuple(params["task"]["format"])

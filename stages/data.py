@@ -6,7 +6,8 @@ import sys
 
 from bilinear.data import make_datasets
 from bilinear.io import save_npz
-from bilinear.params import Field, ParamError, read_sections
+from bilinear.params import Field, read_sections
+from bilinear.stage import stage_main
 
 SPECS = {
     "seed": Field(int, low=0),
@@ -19,13 +20,10 @@ SPECS = {
 }
 
 
+@stage_main
 def main() -> int:
     """Write data/train.npz and data/test.npz."""
-    try:
-        params = read_sections(SPECS)
-    except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    params = read_sections(SPECS)
     fmt = tuple(params["task"]["format"])
     if len(fmt) != 3:
         print(f"error: task.format: expected three integers, got {list(fmt)}", file=sys.stderr)

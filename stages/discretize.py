@@ -7,8 +7,9 @@ import sys
 from bilinear.crystallize import METHODS, discretize
 from bilinear.equivalence import equivalent_to_strassen
 from bilinear.io import load_torch, write_json
-from bilinear.params import Field, ParamError, read_sections
+from bilinear.params import Field, read_sections
 from bilinear.schemes import Scheme, save_scheme, strassen
+from bilinear.stage import stage_main
 
 SPECS = {
     "discretize": {
@@ -19,13 +20,10 @@ SPECS = {
 }
 
 
+@stage_main
 def main() -> int:
     """Write models/algorithm.json and metrics/discretize.json."""
-    try:
-        cfg = read_sections(SPECS)["discretize"]
-    except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cfg = read_sections(SPECS)["discretize"]
     ckpt = load_torch("models/pruned.pt")
     fmt = tuple(ckpt["format"])
     crystal = discretize(fmt, ckpt["U"][0].numpy(), ckpt["V"][0].numpy(), ckpt["W"][0].numpy(),

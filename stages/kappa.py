@@ -13,6 +13,7 @@ from bilinear import kappa
 from bilinear.io import load_npz, load_torch, write_json
 from bilinear.params import Field, ParamError, load_params, read_sections, validate
 from bilinear.schemes import SchemeFormatError, load_scheme
+from bilinear.stage import stage_main
 
 SPEC = {
     "kappa": {
@@ -46,14 +47,11 @@ def load_checkpoints() -> dict:
     return out
 
 
+@stage_main
 def main() -> int:
     """Compute the gradient-noise statistics of every checkpoint and write metrics/kappa.json."""
     torch.set_num_threads(1)
-    try:
-        cfg, lr = read_params()
-    except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cfg, lr = read_params()
     try:
         checkpoints = load_checkpoints()
         train = load_npz("data/train.npz")

@@ -11,8 +11,9 @@ from tqdm import tqdm
 
 from bilinear import noise
 from bilinear.io import atomic_write_bytes, load_npz, load_torch, write_csv, write_json
-from bilinear.params import Field, ParamError, read_sections
+from bilinear.params import Field, read_sections
 from bilinear.schemes import SchemeFormatError, load_scheme
+from bilinear.stage import stage_main
 
 SPEC = {
     "seed": Field(int, low=0),
@@ -116,13 +117,10 @@ def figure(rows: list[dict], tolerance: float, trials: int, path: str) -> None:
     atomic_write_bytes(path, buf.getvalue())
 
 
+@stage_main
 def main() -> int:
     """Run both readings on every subject and write the metrics, CSV and figure."""
-    try:
-        params = read_sections(SPEC)
-    except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    params = read_sections(SPEC)
     seed, cfg = params["seed"], params["noise"]
     try:
         fmt, subjects = load_subjects()

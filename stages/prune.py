@@ -8,7 +8,8 @@ import torch
 
 from bilinear.crystallize import prune, slot_importance
 from bilinear.io import load_npz, load_torch, save_torch, write_json
-from bilinear.params import Field, ParamError, read_sections
+from bilinear.params import Field, read_sections
+from bilinear.stage import stage_main
 from bilinear.training import Recipe, dataset_mse, train_runs
 
 SPECS = {
@@ -22,13 +23,10 @@ SPECS = {
 }
 
 
+@stage_main
 def main() -> int:
     """Write models/pruned.pt and metrics/prune.json."""
-    try:
-        cfg = read_sections(SPECS)["prune"]
-    except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    cfg = read_sections(SPECS)["prune"]
     torch.set_num_threads(1)
     ckpt = load_torch("models/trained.pt")
     U, V, W = ckpt["U"], ckpt["V"], ckpt["W"]

@@ -6,13 +6,15 @@ import sys
 from pathlib import Path
 
 from bilinear.io import atomic_write_text, read_json
-from bilinear.params import ParamError, load_params
+from bilinear.params import load_params
 from bilinear.report import build_claims, render
+from bilinear.stage import stage_main
 
 METRICS = ["train", "discretize", "verify", "noise", "kappa", "conditions", "anova", "bench",
            "sweep_bench"]
 
 
+@stage_main
 def main() -> int:
     """Read every metrics file and params.yaml, write metrics/report.md."""
     missing = [f"metrics/{name}.json" for name in METRICS
@@ -21,11 +23,7 @@ def main() -> int:
         print(f"error: missing {', '.join(missing)}: run the stages that write them",
               file=sys.stderr)
         return 2
-    try:
-        params = load_params()
-    except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    params = load_params()
     metrics = {name: read_json(f"metrics/{name}.json") for name in METRICS}
     claims = build_claims(metrics, params)
     atomic_write_text("metrics/report.md", render(claims, metrics))

@@ -10,7 +10,8 @@ import torch
 from bilinear.crystallize import margin, round_clamp
 from bilinear.io import load_npz, save_torch, write_csv, write_json
 from bilinear.model import INITS
-from bilinear.params import Field, ParamError, read_sections
+from bilinear.params import Field, read_sections
+from bilinear.stage import stage_main
 from bilinear.training import Recipe, format_of, grokking_epoch, init_runs, train_runs
 
 SPECS = {
@@ -36,13 +37,10 @@ def recipe_of(cfg: dict) -> Recipe:
                   weight_decay=cfg["weight_decay"])
 
 
+@stage_main
 def main() -> int:
     """Write models/trained.pt, metrics/train.json, plots/train/loss.csv and margin.csv."""
-    try:
-        params = read_sections(SPECS)
-    except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    params = read_sections(SPECS)
     torch.set_num_threads(1)
     cfg, seed = params["train"], params["seed"]
     train, test = load_npz("data/train.npz"), load_npz("data/test.npz")

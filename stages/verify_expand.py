@@ -15,6 +15,7 @@ from bilinear.io import write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections
 from bilinear.permutation import permutation_test
 from bilinear.schemes import Scheme, SchemeFormatError, load_scheme, verify
+from bilinear.stage import stage_main
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 # Fixed offsets of this stage's random streams, derived from the master seed.
@@ -93,13 +94,10 @@ def equivalence_summary(scheme: Scheme, exact: bool) -> dict:
     return {"equivalent_to_strassen": witness is not None, "witness": witness}
 
 
+@stage_main
 def main() -> int:
     """Write metrics/verify.json and plots/expansion.csv."""
-    try:
-        seed, cfg = read_params()
-    except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    seed, cfg = read_params()
     try:
         scheme = load_scheme("models/algorithm.json")
     except SchemeFormatError as exc:
