@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 from statsmodels.stats.proportion import proportion_confint
 
+from bilinear.crystallize import round_clamp
 from bilinear.schemes import Scheme, strassen, verify
 
 
@@ -35,10 +36,6 @@ def perturbations(weights, sigmas, trials: int, rng: np.random.Generator) -> lis
     return [tuple(np.asarray(w)[None] + s * e for w, e in zip(weights, z, strict=True))
             for s in sigmas]
 
-
-def round_clamp(x: np.ndarray) -> np.ndarray:
-    """The paper's discretization: round to the nearest integer, clamp to {-1, 0, 1}."""
-    return np.clip(np.rint(x), -1, 1)
 
 
 def round_verify(fmt, U, V, W) -> np.ndarray:

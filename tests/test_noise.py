@@ -10,6 +10,7 @@ import torch
 import yaml
 
 from bilinear import noise
+from bilinear.crystallize import round_clamp
 from bilinear.io import save_npz, save_torch
 from bilinear.schemes import Scheme, save_scheme, strassen, verify
 
@@ -53,7 +54,7 @@ def test_deduplicated_verification_matches_one_verify_per_trial():
     s = strassen()
     (copies,) = noise.perturbations(s.as_float(), [0.2], 40, np.random.default_rng(2))
     ok = noise.round_verify(s.fmt, *copies)
-    expected = [verify(Scheme(s.fmt, *(noise.round_clamp(x[t]).astype(int) for x in copies)))
+    expected = [verify(Scheme(s.fmt, *(round_clamp(x[t]).astype(int) for x in copies)))
                 for t in range(40)]
     assert ok.tolist() == expected and 0 < sum(expected) < 40
 
