@@ -74,7 +74,8 @@ def batch_effect(m: dict) -> Claim:
     else:
         verdict = "not testable"
     measured = (f"round: success ~ B + protocol {_anova_text(rnd['two_way'])}; margin ~ B "
-                f"(protocol A) {_anova_text(rnd['protocol_a_margin'])}. sparsify: success ~ B + "
+                f"(protocol A) {_anova_text(rnd['protocol_a_margin'])}, with seed as a block "
+                f"{_anova_text(rnd['protocol_a_margin_paired'])}. sparsify: success ~ B + "
                 f"protocol {_anova_text(spa['two_way'])}")
     return Claim("Batch-size effect (ANOVA)", "F=15.34, p<0.0001, eta^2=0.244", measured,
                  verdict, "metrics/anova.json")

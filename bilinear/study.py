@@ -26,6 +26,9 @@ def method_metrics(df: pd.DataFrame, params: dict, seed: int) -> tuple[dict, pd.
         "protocol_a_margin": stats.oneway(prot_a, "margin", alpha),
         "protocol_a_success": stats.oneway(prot_a, "success", alpha),
         "protocol_b_success": prot_b_success,
+        # a seed fixes data and initialisation at every batch size: seed as a block factor
+        "protocol_a_margin_paired": stats.anova(prot_a, "margin", ["batch_size", "seed"]),
+        "protocol_b_success_paired": stats.anova(prot_b, "success", ["batch_size", "seed"]),
         "two_way": stats.anova(final, "success", ["batch_size", "protocol"]),
         "logit": stats.logit_trend(final),
         "success_rate": rates,

@@ -23,6 +23,7 @@ Phase 1 alone).  Every crystallization is a row of :data:`COLUMNS` (the study's 
 from __future__ import annotations
 
 import multiprocessing
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -78,6 +79,14 @@ def study_seed(master: int, protocol: str, *keys: int) -> int:
     """A 32-bit seed for (protocol, keys...) derived from the master seed."""
     name = int.from_bytes(protocol.encode(), "big")
     return int(np.random.SeedSequence([master, SEED_TAG, name, *keys]).generate_state(1)[0])
+
+
+KEY = re.compile(r"B([1-9][0-9]*)")  # params key, stage suffix and CSV name of a batch size
+
+
+def batch_key(batch: int) -> str:
+    """The params key (and stage suffix, CSV file name) of a batch size: 'B<size>'."""
+    return f"B{batch}"
 
 
 def design(protocols: dict, master: int) -> list[Run]:

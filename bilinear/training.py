@@ -96,13 +96,16 @@ def pair_moments(data: dict, runs: int) -> np.ndarray:
 
 
 def set_mse(theta: np.ndarray, layout: Layout, moments: np.ndarray) -> np.ndarray:
-    """Per-run MSE (R,) over a set of pairs with c = A @ B, from its pair_moments: with the
-    residual E = sum_s U_s (x) V_s (x) W_s - T, MSE = sum_k E_k^T M E_k / (n*p)."""
+    """Per-run MSE over sets of pairs with c = A @ B, from their pair_moments: with the residual
+    E = sum_s U_s (x) V_s (x) W_s - T, MSE = sum_k E_k^T M E_k / (n*p).  moments (R, q, q) gives
+    (R,); a stack (K, R, q, q) of K sets gives (K, R), all in one pass."""
     U, V, W = unpack(theta, layout)
     n, m, p = layout.fmt
+    R, S = len(theta), layout.slots
     target = matmul_tensor(n, m, p).reshape(n * m * m * p, n * p)
-    E = np.einsum("rsi,rsj,rks->rijk", U, V, W).reshape(len(theta), -1, n * p) - target
-    return np.einsum("rpk,rpq,rqk->r", E, moments, E) / (n * p)
+    uv = (U[:, :, :, None] * V[:, :, None, :]).reshape(R, S, -1)
+    E = uv.transpose(0, 2, 1) @ _t(W) - target
+    return (moments @ E * E).sum(axis=(-2, -1)) / (n * p)
 
 
 def mse_and_grad(theta: np.ndarray, layout: Layout, a: np.ndarray, b: np.ndarray, c: np.ndarray,
@@ -181,18 +184,19 @@ def _per_run(data: dict, runs: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return tuple(out)
 
 
-def _table(data: dict, runs: int) -> tuple[np.ndarray, int, np.ndarray]:
-    """Rows [a | b | c] of the pairs: (N, .) when shared, (R*N, .) when per run.
+def _tables(data: dict, runs: int) -> tuple[tuple[np.ndarray, ...], int, np.ndarray]:
+    """Contiguous arrays a, b, c of the pairs: (N, .) when shared, (R*N, .) when per run, so
+    that an epoch's gather gives each of them contiguous (R, N, .).
 
-    Returns (table, pairs per run, row offset of each run (R, 1))."""
-    a, b, c = (np.asarray(data[k], dtype=np.float64) for k in "abc")
-    table = np.concatenate([a, b, c], axis=-1)
-    if table.ndim == 2:
-        return table, table.shape[0], np.zeros((runs, 1), dtype=np.int64)
-    if table.shape[0] != runs:
-        raise ValueError(f"per-run data has {table.shape[0]} runs, expected {runs}")
-    n = table.shape[1]
-    return table.reshape(runs * n, -1), n, np.arange(runs)[:, None] * n
+    Returns ((a, b, c), pairs per run, row offset of each run (R, 1))."""
+    arrays = tuple(np.ascontiguousarray(data[k], dtype=np.float64) for k in "abc")
+    if arrays[0].ndim == 2:
+        return arrays, arrays[0].shape[0], np.zeros((runs, 1), dtype=np.int64)
+    if arrays[0].shape[0] != runs:
+        raise ValueError(f"per-run data has {arrays[0].shape[0]} runs, expected {runs}")
+    n = arrays[0].shape[1]
+    flat = tuple(x.reshape(runs * n, -1) for x in arrays)
+    return flat, n, np.arange(runs)[:, None] * n
 
 
 @dataclass
@@ -233,22 +237,23 @@ def _train_runs(U, V, W, train, test, recipe, seeds, callback, progress, shuffle
     opt = BatchedAdamW(theta_t, recipe.lr, recipe.weight_decay, (recipe.beta1, recipe.beta2),
                        recipe.eps)
     grad_t = torch.from_numpy(grad)
-    table, n_pairs, offsets = _table(train, R)
-    moments = [pair_moments(train, R), pair_moments(test, R)]
-    nm, mp = U.shape[2], V.shape[2]
+    tables, n_pairs, offsets = _tables(train, R)
+    moments = np.stack([pair_moments(train, R), pair_moments(test, R)])
+    rows = np.empty((R, n_pairs), dtype=np.int64)
+    batch = a, b, c = tuple(np.empty((R, n_pairs, t.shape[1])) for t in tables)
     gens = [torch.Generator().manual_seed(derived_seed(s, shuffle)) for s in seeds]
     losses = np.empty((2, recipe.epochs, R))
     step = recipe.batch_size
     bounds = [(k, min(k + step, n_pairs)) for k in range(0, n_pairs, step)]
     for epoch in tqdm(range(recipe.epochs), desc="train", disable=not progress, leave=False):
         perm = torch.stack([torch.randperm(n_pairs, generator=g) for g in gens]).numpy()
-        batch = np.take(table, perm + offsets, axis=0)
-        a, b, c = batch[..., :nm], batch[..., nm:nm + mp], batch[..., nm + mp:]
+        np.add(perm, offsets, out=rows)
+        for table, buf in zip(tables, batch, strict=True):
+            np.take(table, rows, axis=0, out=buf, mode="clip")  # valid by construction
         for lo, hi in bounds:
             mse_and_grad(theta, layout, a[:, lo:hi], b[:, lo:hi], c[:, lo:hi], grad)
             opt.step(grad_t)
-        for k, mom in enumerate(moments):
-            losses[k, epoch] = set_mse(theta, layout, mom)
+        losses[:, epoch] = set_mse(theta, layout, moments)
         if callback is not None:
             callback(epoch + 1, theta_t)
     U, V, W = (t.clone() for t in unpack(theta_t, layout))

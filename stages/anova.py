@@ -11,9 +11,10 @@ from pathlib import Path
 import pandas as pd
 
 from bilinear import study_plots
+from bilinear import sweep as sweep_lib
 from bilinear.figures import png_bytes
 from bilinear.io import atomic_write_bytes, atomic_write_text, write_json
-from bilinear.params import Field, load_params, read_sections, validate
+from bilinear.params import Field, ParamError, load_params, read_sections, validate
 from bilinear.stage import stage_main
 from bilinear.stats import SweepFormatError
 from bilinear.study import analyze
@@ -28,15 +29,19 @@ SPEC = {
         "contours": Field(list, 0.0, 1.0, item=float, min_len=1),
     },
 }
-BATCH_SIZES = Field(list, 1, item=int, min_len=1)  # sweep.batch_sizes: which files to read
+BATCH_SIZES = Field(dict)  # sweep.batch_sizes: its keys B<size> name the files to read
 SWEEP = Path("data/sweep")
 SEED_OFFSET = 4_000  # the stage's own stream of random draws (CV folds, bootstrap)
 
 
-def read_sweep(batch_sizes: list[int], folder: Path = SWEEP) -> pd.DataFrame:
-    """Concatenate B<batch>.csv of the study's batch sizes (params sweep.batch_sizes) in order;
-    files of other batch sizes (left from an earlier study) are not read."""
-    files = [folder / f"B{b}.csv" for b in sorted(set(batch_sizes))]
+def read_sweep(keys, folder: Path = SWEEP) -> pd.DataFrame:
+    """Concatenate <key>.csv for the study's batch sizes (the keys B<size> of params
+    sweep.batch_sizes) in order of size; files of other batch sizes (left from an earlier
+    study) are not read."""
+    bad = [k for k in keys if not isinstance(k, str) or not sweep_lib.KEY.fullmatch(k)]
+    if bad or not keys:
+        raise ParamError(f"sweep.batch_sizes: expected keys B<size>, e.g. B32, got {list(keys)}")
+    files = [folder / f"{k}.csv" for k in sorted(set(keys), key=lambda k: int(k[1:]))]
     missing = [str(f) for f in files if not f.exists()]
     if missing:
         raise FileNotFoundError(f"{', '.join(missing)} missing (run the sweep stages first)")
@@ -55,7 +60,7 @@ def main() -> int:
         sweep = load_params().get("sweep", {})
         batch_sizes = validate("sweep.batch_sizes", sweep.get("batch_sizes"), BATCH_SIZES)
         cfg = params["anova"]
-        metrics, tables = analyze(read_sweep(batch_sizes), cfg, params["seed"] + SEED_OFFSET)
+        metrics, tables = analyze(read_sweep(list(batch_sizes)), cfg, params["seed"] + SEED_OFFSET)
     except (FileNotFoundError, SweepFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

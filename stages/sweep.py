@@ -1,5 +1,6 @@
-"""Stage `sweep@<B>`: every run of the batch-size study at batch size B, trained at once, then
-crystallized at every evaluation epoch -> data/sweep/B<B>.csv.  Usage: python -m stages.sweep B"""
+"""Stage `sweep@B<size>`: every run of the batch-size study at that batch size, trained at once,
+then crystallized at every evaluation epoch -> data/sweep/B<size>.csv.
+Usage: python -m stages.sweep B<size>   (e.g. B32; an entry of params sweep.batch_sizes)"""
 
 from __future__ import annotations
 
@@ -14,53 +15,68 @@ from bilinear.io import write_csv
 from bilinear.model import INITS
 from bilinear.params import Field, ParamError, read_sections, validate
 
+RUN = {
+    "format": Field(list, item=int, low=1, min_len=3),
+    "n_train": Field(int, low=1),
+    "n_test": Field(int, low=1),
+    "data_scale": Field(float, low=1e-12),
+    "slots": Field(int, low=1),
+    "init": Field(str, choices=INITS),
+    "init_scale": Field(float, low=1e-6),
+    "epochs": Field(int, low=1),
+    "lr": Field(float, low=1e-12, high=10.0),
+    "weight_decay": Field(float, low=0.0, high=1.0),
+    "prune_slots": Field(int, low=1),
+    "eval_epochs": Field(list, item=int, low=1, min_len=1),
+    "sparsify_tol": Field(float, low=1e-30, high=1e-6),
+    "kappa_percents": Field(list, item=int, low=1, high=100),
+    "kappa_samples": Field(int, low=2),
+}
 SPECS = {
     "seed": Field(int, low=0),
-    "sweep": {
-        "batch_sizes": Field(list, item=int, low=1, min_len=1),
-        "protocols": Field(dict),
-        "format": Field(list, item=int, low=1, min_len=3),
-        "n_train": Field(int, low=1),
-        "n_test": Field(int, low=1),
-        "data_scale": Field(float, low=1e-12),
-        "slots": Field(int, low=1),
-        "init": Field(str, choices=INITS),
-        "init_scale": Field(float, low=1e-6),
-        "epochs": Field(int, low=1),
-        "lr": Field(float, low=1e-12, high=10.0),
-        "weight_decay": Field(float, low=0.0, high=1.0),
-        "prune_slots": Field(int, low=1),
-        "eval_epochs": Field(list, item=int, low=1, min_len=1),
-        "sparsify_tol": Field(float, low=1e-30, high=1e-6),
-        "kappa_percents": Field(list, item=int, low=1, high=100),
-        "kappa_samples": Field(int, low=2),
-        "workers": Field(int, low=1, high=64),
-    },
+    "sweep": {"batch_sizes": Field(dict), "protocols": Field(dict), "run": RUN,
+              "workers": Field(int, low=1, high=64)},
 }
-PROTOCOL = {"batch_sizes": Field(list, item=int, low=1, min_len=1), "seeds": Field(int, low=1),
-            "replicas": Field(int, low=1)}
-
-
+PROTOCOL = {"seeds": Field(int, low=1), "replicas": Field(int, low=1)}
 def read_params(path: str = "params.yaml") -> tuple[int, dict]:
-    """(master seed, validated `sweep` section); cross-field errors are ParamErrors too."""
+    """(master seed, validated `sweep` section as one flat dict): the `run` settings, `workers`,
+    `protocols` (each with the sorted batch sizes it trains at) and `batch_sizes` (sorted ints).
+    Cross-field errors are ParamErrors too."""
     params = read_sections(SPECS, path)
-    cfg = params["sweep"]
-    cfg["protocols"] = {str(name): validate(f"sweep.protocols.{name}", spec, PROTOCOL)
-                        for name, spec in cfg["protocols"].items()}
-    if not cfg["protocols"]:
+    section = params["sweep"]
+    protocols = {str(name): validate(f"sweep.protocols.{name}", spec, PROTOCOL)
+                 for name, spec in section["protocols"].items()}
+    if not protocols:
         raise ParamError("sweep.protocols: expected at least one protocol")
-    used = {b for spec in cfg["protocols"].values() for b in spec["batch_sizes"]}
-    if len(set(cfg["batch_sizes"])) != len(cfg["batch_sizes"]) or set(cfg["batch_sizes"]) != used:
-        raise ParamError(f"sweep.batch_sizes: expected each batch size of the protocols once, "
-                         f"{sorted(used)}, got {cfg['batch_sizes']}")
+    if not section["batch_sizes"]:
+        raise ParamError("sweep.batch_sizes: expected at least one batch size")
+    for key, names in section["batch_sizes"].items():
+        where = f"sweep.batch_sizes.{key}"
+        if not isinstance(key, str) or not sweep.KEY.fullmatch(key):
+            raise ParamError(f"{where}: keys are B<size> with a positive size, e.g. B32")
+        if (not isinstance(names, list) or not names
+                or not all(isinstance(n, str) and n in protocols for n in names)
+                or len(set(names)) != len(names)):
+            raise ParamError(f"{where}: expected a non-empty list of distinct protocols out of "
+                             f"{sorted(protocols)}, got {names!r}")
+        for name in names:
+            protocols[name].setdefault("batch_sizes", []).append(int(key[1:]))
+    for name, spec in protocols.items():
+        if "batch_sizes" not in spec:
+            raise ParamError(f"sweep.protocols.{name}: no batch size in sweep.batch_sizes uses it")
+        spec["batch_sizes"].sort()
+    cfg = {**section["run"], "workers": section["workers"], "protocols": protocols,
+           "batch_sizes": sorted(int(key[1:]) for key in section["batch_sizes"])}
     if len(cfg["format"]) != 3:
-        raise ParamError(f"sweep.format: expected [n, m, p], got {cfg['format']}")
+        raise ParamError(f"sweep.run.format: expected [n, m, p], got {cfg['format']}")
     if cfg["prune_slots"] > cfg["slots"]:
-        raise ParamError(f"sweep.prune_slots: {cfg['prune_slots']} exceeds slots {cfg['slots']}")
+        raise ParamError(f"sweep.run.prune_slots: {cfg['prune_slots']} exceeds slots "
+                         f"{cfg['slots']}")
     if max(cfg["eval_epochs"]) > cfg["epochs"]:
-        raise ParamError(f"sweep.eval_epochs: {cfg['eval_epochs']} exceed epochs {cfg['epochs']}")
+        raise ParamError(f"sweep.run.eval_epochs: {cfg['eval_epochs']} exceed epochs "
+                         f"{cfg['epochs']}")
     if cfg["kappa_samples"] > cfg["n_train"]:
-        raise ParamError(f"sweep.kappa_samples: {cfg['kappa_samples']} exceeds n_train "
+        raise ParamError(f"sweep.run.kappa_samples: {cfg['kappa_samples']} exceeds n_train "
                          f"{cfg['n_train']}")
     return params["seed"], cfg
 
@@ -83,18 +99,20 @@ def main(argv: list[str] | None = None) -> int:
     """Write data/sweep/B<B>.csv for the batch size given on the command line."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        if len(args) != 1 or not args[0].isdigit():
-            raise ParamError(f"usage: python -m stages.sweep BATCH_SIZE (got {args})")
-        batch = int(args[0])
+        if len(args) != 1 or not sweep.KEY.fullmatch(args[0]):
+            raise ParamError(f"usage: python -m stages.sweep B<size>, e.g. B32 (got {args})")
+        batch = int(args[0][1:])
         seed, cfg = read_params()
         if batch not in cfg["batch_sizes"]:
-            raise ParamError(f"sweep.batch_sizes: {batch} is not one of {cfg['batch_sizes']}")
+            raise ParamError(f"sweep.batch_sizes: no entry {args[0]} (batch sizes "
+                             f"{cfg['batch_sizes']})")
     except ParamError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     torch.set_num_threads(1)
     table, timing = run_batch(batch, seed, cfg)
-    write_csv(f"data/sweep/B{batch}.csv", table, sweep.columns(cfg["kappa_percents"]))
+    write_csv(f"data/sweep/{sweep.batch_key(batch)}.csv", table,
+              sweep.columns(cfg["kappa_percents"]))
     failed = [f"{r['run_id']}@{r['epoch']}:{r['method']}" for r in table if r["nonzeros"] == ""]
     if failed:
         print(f"warning: the crystallization solver failed (no scheme, counted as failure) on "
@@ -102,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     wins = [r["method"] for r in table
             if r["final"] == r["exact"] == r["expansion_success"] == "True"]
     rates = ", ".join(f"{m} {wins.count(m)}/{timing['runs']}" for m in sweep.METHODS)
-    print(f"sweep@{batch}: {timing['runs']} runs x {cfg['epochs']} epochs, train "
+    print(f"sweep@{sweep.batch_key(batch)}: {timing['runs']} runs x {cfg['epochs']} epochs, train "
           f"{timing['train']:.1f}s, crystallize {timing['crystallize']:.1f}s ({len(table)} rows); "
           f"final successes {rates}; solver failures {len(failed)}")
     return 0

@@ -79,3 +79,18 @@ def test_repro_then_exp_run(repo):
     assert {"train", "prune", "discretize"} <= _ran(exp)
     diff = json.loads(_dvc(repo, "metrics", "diff", "--json", stdout_only=True))
     assert isinstance(diff, dict)
+
+
+def test_adding_a_batch_size_adds_one_sweep_stage(repo):
+    _dvc(repo, "repro", "--glob", "sweep@*")
+    path = repo / "params.yaml"
+    original = path.read_text()
+    params = yaml.safe_load(original)
+    params["sweep"]["batch_sizes"]["B8"] = ["A"]
+    path.write_text(yaml.safe_dump(params))
+    try:
+        status = json.loads(_dvc(repo, "status", "--json", stdout_only=True))
+    finally:
+        path.write_text(original)
+    assert {s for s in status if s.startswith("sweep@")} == {"sweep@B8"}
+    assert "anova" in status  # the study's statistics read every batch size

@@ -16,7 +16,7 @@ def _rate(k: int, n: int, lo: float, hi: float) -> dict:
 def _anova(k: int) -> dict:
     effect = {"F": 15.0, "p": 1e-6, "eta_sq": 0.25, "df": [7, 186], "degenerate": False}
     return {"overall": _rate(k, 195, k / 195 - 0.07, k / 195 + 0.07), "two_way": effect,
-            "protocol_a_margin": effect,
+            "protocol_a_margin": effect, "protocol_a_margin_paired": effect,
             "best_range": {"best": 32, "low": 24, "high": 64, "degenerate": False},
             "kappa_prediction": {"headline": "kappa_5", "kappa_5": {
                 "accuracy": 0.6, "accuracy_ci_low": 0.53, "accuracy_ci_high": 0.67, "auc": 0.6,

@@ -74,6 +74,9 @@ def test_full_study_keys_and_effect(study):
         assert m["protocol_b_success"]["df"] == [7, 112]
         assert m["protocol_a_margin"]["df"] == [4, 70]
         assert m["two_way"]["df"] == [7, 186] and m["two_way"]["protocol"]["df"] == [1, 186]
+        paired_a, paired_b = m["protocol_a_margin_paired"], m["protocol_b_success_paired"]
+        assert paired_a["df"] == [4, 66] and paired_a["seed"]["df"] == [4, 66]
+        assert paired_b["df"] == [7, 108] and paired_b["seed"]["df"] == [4, 108]
         assert m["protocol_b_success"]["p"] < 0.01 and 0 < m["protocol_b_success"]["eta_sq"] < 1
         assert m["overall"]["n"] == 195
         assert m["strassen_equivalent"]["successes"] == m["overall"]["successes"]
@@ -112,6 +115,16 @@ def test_anova_matches_scipy_oneway():
     rec = stats.oneway(a, "margin")
     ref = f_oneway(*[g["margin"].to_numpy() for _, g in a.groupby("batch_size")])
     assert rec["F"] == pytest.approx(ref.statistic) and rec["p"] == pytest.approx(ref.pvalue)
+
+
+def test_seed_blocks_remove_between_seed_variance():
+    df = stats.prepare(synthetic_sweep(seed=3))
+    a = df[df.final & (df.method == "sparsify") & (df.protocol == "A")].copy()
+    a["margin"] = 0.01 * a["batch_size"].rank(method="dense") + a["seed"] + \
+        np.random.default_rng(0).normal(0, 0.01, len(a))  # a small effect, big seed offsets
+    oneway, paired = stats.oneway(a, "margin"), stats.anova(a, "margin", ["batch_size", "seed"])
+    assert oneway["p"] > 0.5 and paired["p"] < 1e-6  # the seed offsets hide the effect unpaired
+    assert paired["seed"]["eta_sq"] > 0.9
 
 
 def test_deterministic_and_csv_roundtrip(tmp_path):
@@ -200,7 +213,7 @@ def _stage_dir(tmp_path, monkeypatch, rows: pd.DataFrame | None) -> None:
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     tiny = apply_overrides(params, {"anova": TINY["anova"]})
     batches = sorted(rows["batch_size"].unique().tolist()) if rows is not None else [8]
-    tiny["sweep"]["batch_sizes"] = batches
+    tiny["sweep"]["batch_sizes"] = {f"B{b}": ["A"] for b in batches}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(tiny))
     (tmp_path / "data" / "sweep").mkdir(parents=True)
     for batch, group in (rows.groupby("batch_size") if rows is not None else []):

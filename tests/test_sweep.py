@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,18 +15,25 @@ import yaml
 from bilinear import sweep
 from bilinear.data import make_datasets
 from bilinear.io import write_csv
+from bilinear.params import ParamError
 from bilinear.schemes import Scheme, strassen
 from bilinear.training import Recipe, init_runs, train_runs
 from stages import sweep as stage
-from tests.tiny_params import TINY, apply_overrides
+from tests.tiny_params import TINY, Replace, apply_overrides
 
 FMT = (2, 2, 2)
 PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
 
 
 def _params(**overrides) -> dict:
-    params = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
-    return apply_overrides(params, {"sweep": {**TINY["sweep"], **overrides}})
+    """The project's params with TINY's sweep section and overrides of sweep.run (workers and
+    batch_sizes go to the section itself)."""
+    params = apply_overrides(yaml.safe_load(PARAMS.read_text(encoding="utf-8")),
+                             {"sweep": TINY["sweep"]})
+    top = {k: overrides.pop(k) for k in ("workers", "batch_sizes") if k in overrides}
+    if "batch_sizes" in top:
+        top["batch_sizes"] = Replace(top["batch_sizes"])
+    return apply_overrides(params, {"sweep": {**top, "run": overrides}})
 
 
 def _tiny(tmp_path, **overrides) -> tuple[int, dict]:
@@ -40,8 +48,8 @@ def _data(seeds, n_train=64, n_test=32):
 
 
 def test_default_design_matches_the_paper():
-    cfg = yaml.safe_load(PARAMS.read_text(encoding="utf-8"))
-    runs = sweep.design(cfg["sweep"]["protocols"], cfg["seed"])
+    seed, cfg = stage.read_params(str(PARAMS))
+    runs = sweep.design(cfg["protocols"], seed)
     counts = {p: sum(r.protocol == p for r in runs) for p in "AB"}
     assert counts == {"A": 75, "B": 120}
     assert len({r.run_id for r in runs}) == 195
@@ -50,7 +58,9 @@ def test_default_design_matches_the_paper():
     a0 = [r for r in runs if r.protocol == "A" and r.seed == 0]
     assert len({r.data_seed for r in a0}) == 1  # a seed: same data and init at every B, replica
     assert len({r.shuffle_seed for r in a0}) == 3  # a replica: its own mini-batch order
-    assert sorted({r.batch_size for r in runs}) == cfg["sweep"]["batch_sizes"]
+    assert sorted({r.batch_size for r in runs}) == cfg["batch_sizes"]
+    assert cfg["protocols"]["A"]["batch_sizes"] == [8, 16, 32, 64, 128]
+    assert cfg["protocols"]["B"]["batch_sizes"] == [8, 16, 24, 32, 48, 64, 96, 128]
 
 
 def test_epochs_helpers():
@@ -135,18 +145,31 @@ def test_tiny_study_is_deterministic_with_a_process_pool(tiny_rows):
     assert _csv(again, cfg) == _csv(table, cfg)
 
 
+@pytest.mark.parametrize("batch_sizes, message", [
+    ({"B16": ["A"], "B32": ["A", "C"]}, "sweep.batch_sizes.B32: expected a non-empty list"),
+    ({"B16": ["A"], "B32": []}, "sweep.batch_sizes.B32: expected a non-empty list"),
+    ({"B16": ["A", "A"], "B32": ["B"]}, "sweep.batch_sizes.B16: expected a non-empty list"),
+    ({"16": ["A"], "B32": ["A", "B"]}, "sweep.batch_sizes.16: keys are B<size>"),
+    ({"B0": ["A"], "B32": ["A", "B"]}, "sweep.batch_sizes.B0: keys are B<size>"),
+    ({"B16": ["A"], "B32": ["A"]}, "sweep.protocols.B: no batch size"),
+    ({}, "sweep.batch_sizes: expected at least one"),
+])
+def test_bad_batch_sizes_are_param_errors(tmp_path, batch_sizes, message):
+    with pytest.raises(ParamError, match=re.escape(message)):
+        _tiny(tmp_path, batch_sizes=batch_sizes)
+
+
 def test_stage_rejects_bad_arguments_and_params(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params()))
-    assert stage.main(["12"]) == 2
-    assert "sweep.batch_sizes" in capsys.readouterr().err
-    assert stage.main([]) == 2
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params(batch_sizes=[16, 32, 64])))
-    assert stage.main(["16"]) == 2
-    assert "each batch size of the protocols" in capsys.readouterr().err
+    assert stage.main(["B12"]) == 2
+    assert "sweep.batch_sizes: no entry B12" in capsys.readouterr().err
+    for args in ([], ["16"], ["B16", "B32"]):
+        assert stage.main(args) == 2
+        assert "usage: python -m stages.sweep B<size>" in capsys.readouterr().err
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params(eval_epochs=[30])))
-    assert stage.main(["16"]) == 2
-    assert "sweep.eval_epochs" in capsys.readouterr().err
+    assert stage.main(["B16"]) == 2
+    assert "sweep.run.eval_epochs" in capsys.readouterr().err
 
 
 def test_a_solver_failure_is_a_failed_row(monkeypatch):
@@ -164,9 +187,9 @@ def test_stage_writes_the_csv_and_a_summary(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # 10 epochs: kappa at 5% and 10% are both epoch 1
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params(epochs=10, eval_epochs=[10],
                                                                  workers=1)))
-    assert stage.main(["16"]) == 0
+    assert stage.main(["B16"]) == 0
     with open(tmp_path / "data/sweep/B16.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 2 * len(sweep.METHODS) and list(rows[0]) == sweep.COLUMNS
     assert all(r["kappa_5"] == r["kappa_10"] != "" for r in rows)
-    assert capsys.readouterr().out.startswith("sweep@16: 2 runs x 10 epochs")
+    assert capsys.readouterr().out.startswith("sweep@B16: 2 runs x 10 epochs")

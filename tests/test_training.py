@@ -89,6 +89,17 @@ def test_set_mse_from_moments_equals_the_mean_over_pairs():
     np.testing.assert_allclose(dataset_mse(U, V, W, train), direct, rtol=1e-12)
 
 
+def test_set_mse_of_stacked_moments_gives_one_row_per_set():
+    train, test = make_datasets(FMT, 40, 30, seed=1)
+    U, V, W = _runs()
+    theta, layout = pack(U, V, W).numpy(), Layout(FMT, 5)
+    moments = [pair_moments(train, 3), pair_moments(test, 3)]
+    both = set_mse(theta, layout, np.stack(moments))
+    assert both.shape == (2, 3)
+    for row, mom in zip(both, moments, strict=True):
+        np.testing.assert_array_equal(row, set_mse(theta, layout, mom))
+
+
 def test_batched_adamw_matches_torch_adamw():
     U, V, W = _runs()
     params = [t.clone().requires_grad_(True) for t in (U, V, W)]

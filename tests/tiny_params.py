@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import copy
 
+
+class Replace(dict):
+    """An override that replaces a whole mapping instead of being merged into it."""
+
+
 TINY = {'data': {'n_train': 128, 'n_test': 128},
  'train': {'epochs': 30, 'batch_size': 32},
  'prune': {'finetune_epochs': 2},
@@ -22,14 +27,13 @@ TINY = {'data': {'n_train': 128, 'n_test': 128},
                              'epochs': 0,
                              'n_train': 32}]},
  'verify': {'sizes': [2, 5, 16], 'cutoff': 2, 'max_permutations': 120, 'permutation_pairs': 16},
- 'sweep': {'batch_sizes': [16, 32],
-           'n_train': 128,
-           'n_test': 128,
-           'epochs': 20,
-           'eval_epochs': [10, 20],
-           'kappa_samples': 64,
-           'protocols': {'A': {'batch_sizes': [16, 32], 'seeds': 2, 'replicas': 1},
-                         'B': {'batch_sizes': [32], 'seeds': 1, 'replicas': 1}}},
+ 'sweep': {'batch_sizes': Replace({'B16': ['A'], 'B32': ['A', 'B']}),
+           'protocols': {'A': {'seeds': 2, 'replicas': 1}, 'B': {'seeds': 1, 'replicas': 1}},
+           'run': {'n_train': 128,
+                   'n_test': 128,
+                   'epochs': 20,
+                   'eval_epochs': [10, 20],
+                   'kappa_samples': 64}},
  'sweep_bench': {'ratio_epochs': 2},
  'native': {'leaf_min': {'float64_1': 16, 'float64_2': 16, 'float32_1': 16, 'float32_2': 16}},
  'bench': {'sizes': [64, 128],
@@ -46,7 +50,9 @@ def apply_overrides(params: dict, overrides: dict) -> dict:
     for key, value in overrides.items():
         if key not in out:
             raise KeyError(f"override for unknown params key {key!r}")
-        if isinstance(value, dict):
+        if isinstance(value, Replace):
+            out[key] = copy.deepcopy(dict(value))
+        elif isinstance(value, dict):
             out[key] = apply_overrides(out[key], value)
         else:
             out[key] = value
