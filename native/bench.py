@@ -8,11 +8,14 @@ import os
 import platform
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 from tqdm import tqdm
 
+from bilinear import expand
+from bilinear.schemes import Scheme
 from native.kernel import Kernel
 
 SEED_OFFSET = 7000  # random operands of the benchmark: seed + SEED_OFFSET + n
@@ -46,10 +49,21 @@ def _timed(fn: Callable[[], np.ndarray]) -> tuple[float, np.ndarray]:
     return time.perf_counter() - start, out
 
 
+@dataclass(frozen=True)
+class Extras:
+    """Optional contenders: Winograd's 15-addition kernel (`reference`), the additions-only
+    diagnostic build of the kernel (`additions`: recursion and addition passes, no leaf
+    products) and the numpy reference expansion of the scheme (`scheme`, bilinear.expand)."""
+
+    reference: Kernel | None = None
+    additions: Kernel | None = None
+    scheme: Scheme | None = None
+
+
 def contenders(kernel: Kernel, A: np.ndarray, B: np.ndarray, threads: int, levels: int,
-               reference: Kernel | None = None) -> dict:
-    """name -> zero-argument callable; at 2 threads both parallel modes of the kernel; with a
-    reference kernel (Winograd's variant) also that one, at the same levels and mode.
+               extras: Extras = Extras()) -> dict:
+    """name -> zero-argument callable; at 2 threads both parallel modes of the kernel; each
+    given extra at the same levels and mode ('winograd', 'additions', 'expansion').
 
     numpy's BLAS threads are not limited here: call them under threadpool_limits."""
 
@@ -60,32 +74,39 @@ def contenders(kernel: Kernel, A: np.ndarray, B: np.ndarray, threads: int, level
     if threads == 2:
         out["kernel_alt"] = lambda: kernel.matmul(A, B, threads=2, levels=levels,
                                                   split=not split)
-    if reference is not None:
-        out["winograd"] = lambda: reference.matmul(A, B, threads=threads, levels=levels,
-                                                   split=split)
+    for name, extra in (("winograd", extras.reference), ("additions", extras.additions)):
+        if extra is not None:
+            out[name] = (lambda k=extra: k.matmul(A, B, threads=threads, levels=levels,
+                                                  split=split))
+    if extras.scheme is not None:  # exactly `levels` levels of the scheme, then numpy
+        out["expansion"] = lambda: expand.multiply(extras.scheme, A, B, cutoff=1 << 62,
+                                                   min_levels=levels)
     return out
 
 
 def run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict,
-             reference: Kernel | None = None) -> dict:
+             extras: Extras = Extras()) -> dict:
     """Time one (n, dtype, threads) cell: warm-up round, then rotating rounds; numpy's BLAS is
-    limited to the cell's thread count (the kernel sets its BLAS threads on every call)."""
+    limited to the cell's thread count (the kernel sets its BLAS threads on every call).
+    Winograd's kernel and the expansion run up to cfg's winograd_max_n / expansion_max_n."""
+    n = A.shape[0]
+    extras = replace(extras, reference=extras.reference if n <= cfg["winograd_max_n"] else None,
+                     scheme=extras.scheme if n <= cfg["expansion_max_n"] else None)
     with threadpool_limits(limits=threads, user_api="blas"):
-        return _run_cell(kernel, A, B, ref, threads, cfg, reference)
+        return _run_cell(kernel, A, B, ref, threads, cfg, extras)
 
 
-def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict, reference) -> dict:
+def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict, extras: Extras) -> dict:
     n = A.shape[0]
     levels = kernel.levels_for(n, n, n, A.dtype, threads)
-    if n > cfg["winograd_max_n"]:
-        reference = None
-    calls = contenders(kernel, A, B, threads, levels, reference)
+    calls = contenders(kernel, A, B, threads, levels, extras)
     names = list(calls)
     warm = {}
     errors = {}
     for name in names:
         warm[name], out = _timed(calls[name])
-        errors[name] = rel_error(out, ref)
+        if name != "additions":  # the diagnostic build computes no product
+            errors[name] = rel_error(out, ref)
         del out
     rounds = max(cfg["repeats"], min(cfg["max_repeats"],
                                      math.ceil(cfg["target_seconds"] / max(warm["blas"], 1e-9))))
@@ -109,6 +130,11 @@ def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict, reference) -> 
         cell["speedup_alt_vs_blas"] = med["blas"] / med["kernel_alt"]
     if "winograd" in med:
         cell["kernel_over_winograd"] = med["kernel"] / med["winograd"]
+    if "additions" in med:
+        cell["additions_share"] = med["additions"] / med["kernel"]
+    if "expansion" in med:
+        cell["speedup_vs_expansion"] = med["expansion"] / med["kernel"]
+        cell["rel_error_expansion"] = errors["expansion"]
     cell["rel_error"] = errors["kernel"]
     cell["rel_error_numpy"] = errors["numpy"]
     cell["rel_error_blas"] = errors["blas"]
@@ -117,9 +143,9 @@ def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict, reference) -> 
     return cell
 
 
-def run(kernel: Kernel, cfg: dict, seed: int, reference: Kernel | None = None) -> dict:
-    """All cells of the benchmark ({sizes} x {dtypes} x {threads}) plus the machine block;
-    reference (Winograd's variant) is timed too where n <= cfg['winograd_max_n']."""
+def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras()) -> dict:
+    """All cells of the benchmark ({sizes} x {dtypes} x {threads}) plus the machine block, with
+    the extra contenders (see Extras and run_cell)."""
     machine = machine_info()
     cells = {}
     todo = [(n, dt) for n in cfg["sizes"] for dt in cfg["dtypes"]]
@@ -132,7 +158,7 @@ def run(kernel: Kernel, cfg: dict, seed: int, reference: Kernel | None = None) -
             ref = A.astype(np.float64) @ B.astype(np.float64)  # classical, of the same inputs
         for threads in cfg["threads"]:
             bar.set_postfix_str(f"n={n} {dt} t={threads}")
-            cells[f"{dt}_t{threads}_n{n}"] = run_cell(kernel, A, B, ref, threads, cfg, reference)
+            cells[f"{dt}_t{threads}_n{n}"] = run_cell(kernel, A, B, ref, threads, cfg, extras)
             bar.update()
         del A, B, ref
     bar.close()

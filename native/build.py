@@ -25,14 +25,16 @@ def module_name(source: str) -> str:
     return "_bl_native_" + hashlib.sha256(source.encode()).hexdigest()[:12]
 
 
-def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = True) -> dict:
+def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = True,
+          leaves: bool = True) -> dict:
     """Generate, compile and install the kernel of scheme into out_dir; returns its config.
 
     settings (stored in out_dir/config.json for the Python API): the recursion cutoffs and the
-    default parallel mode.  Any previous build in out_dir is replaced.
+    default parallel mode.  leaves=False builds the additions-only diagnostic variant (see
+    native.codegen.generate).  Any previous build in out_dir is replaced.
     """
     plan = make_plan(scheme)  # validates before any code is emitted
-    source = generate(scheme)
+    source = generate(scheme, leaves)
     name = module_name(source)
     out_dir = Path(out_dir)
     lib_dir = scipy_openblas64.get_lib_dir()
@@ -63,6 +65,7 @@ def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = Tru
         "temporaries": {"a": len(plan.form_a.outputs), "b": len(plan.form_b.outputs),
                         "x": len(plan.multi)},
         "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
+        "leaves": leaves,
         "openblas": scipy_openblas64.get_openblas_config().strip(),
         **settings,
     }

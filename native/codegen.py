@@ -133,11 +133,15 @@ def _tables(plan: Plan) -> str:
         f"static const int COMBINE_WRITES[SN * SP] = {{{', '.join(map(str, writes))}}};", ""])
 
 
-def generate(scheme: Scheme) -> str:
-    """Complete C source of the kernel for a scheme (validated first; raises SchemeCompileError)."""
+def generate(scheme: Scheme, leaves: bool = True) -> str:
+    """Complete C source of the kernel for a scheme (validated first; raises SchemeCompileError).
+
+    leaves=False gives the diagnostic variant whose leaf gemm calls return at once: the same
+    recursion and addition passes without the products (its results are not products)."""
     plan = make_plan(scheme)
     n, m, p = plan.fmt
-    parts = [(HERE / "prelude.c").read_text(), _tables(plan), (HERE / "common.c").read_text()]
+    parts = ["" if leaves else "#define SKIP_LEAVES 1\n", (HERE / "prelude.c").read_text(),
+             _tables(plan), (HERE / "common.c").read_text()]
     body = (HERE / "mm_body.c").read_text()
     for suffix, ctype in DTYPES.items():
         vec = {"d": ("__m512d", "pd", 8), "s": ("__m512", "ps", 16)}[suffix]

@@ -1,4 +1,5 @@
-"""Stage `bench`: time the native kernel against numpy.matmul and the leaf BLAS."""
+"""Stage `bench`: time the native kernel against numpy.matmul and the leaf BLAS (and Winograd's
+kernel, the kernel's additions alone and the numpy reference expansion, see native.bench)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import sys
 
 from bilinear.io import write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections
-from native.bench import run
+from bilinear.schemes import load_scheme
+from native.bench import Extras, run
 from native.bench_figure import speedup_figure
 from native.kernel import Kernel
 
@@ -21,11 +23,13 @@ SPECS = {
         "max_repeats": Field(int, low=1, high=1000),
         "pause_seconds": Field(float, low=0.0, high=60.0),
         "winograd_max_n": Field(int, low=0),
+        "expansion_max_n": Field(int, low=0),
     },
 }
 COLUMNS = ["n", "dtype", "threads", "levels", "t_numpy", "t_blas", "t_kernel", "speedup_vs_numpy",
            "speedup_vs_blas", "rel_error", "t_kernel_alt", "speedup_alt_vs_blas", "t_winograd",
-           "kernel_over_winograd"]
+           "kernel_over_winograd", "t_additions", "additions_share", "t_expansion",
+           "speedup_vs_expansion"]
 
 
 def main() -> int:
@@ -41,7 +45,10 @@ def main() -> int:
     except ParamError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = run(Kernel("native/build"), cfg, params["seed"], Kernel("native/build/winograd"))
+    extras = Extras(reference=Kernel("native/build/winograd"),
+                    additions=Kernel("native/build/additions"),
+                    scheme=load_scheme("models/algorithm.json"))
+    result = run(Kernel("native/build"), cfg, params["seed"], extras)
     rows = [{c: cell.get(c, "") for c in COLUMNS} for cell in result["cells"].values()]
     write_json("metrics/bench.json", result)
     write_csv("plots/bench.csv", rows, COLUMNS)

@@ -22,13 +22,15 @@ SPECS = {
 
 
 def main() -> int:
-    """Validate the scheme, generate C, compile it into native/build/, and Winograd's variant
-    (the bench's 15-addition reference) into native/build/winograd/."""
+    """Validate the scheme, generate C, compile it into native/build/, Winograd's variant (the
+    bench's 15-addition reference) into native/build/winograd/ and the additions-only
+    diagnostic variant (no leaf products) into native/build/additions/."""
     try:
         cfg = read_sections(SPECS)["native"]
         scheme = load_scheme("models/algorithm.json")
         config = build(scheme, "native/build", cfg)
         build(winograd(), "native/build/winograd", cfg)
+        build(scheme, "native/build/additions", cfg, leaves=False)
     except (ParamError, SchemeFormatError, SchemeCompileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

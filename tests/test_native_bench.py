@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from bilinear.schemes import canonical, save_scheme, strassen
-from native.bench import rel_error, run
+from native.bench import Extras, rel_error, run
 from native.build import build
 from native.kernel import Kernel
 from tests.native_schemes import TEST_SETTINGS
@@ -21,7 +21,7 @@ from tests.native_schemes import TEST_SETTINGS
 ROOT = Path(__file__).resolve().parents[1]
 TINY_BENCH = {"sizes": [16, 33], "dtypes": ["float64", "float32"], "threads": [1, 2],
               "repeats": 1, "target_seconds": 0.0, "max_repeats": 1, "pause_seconds": 0.0,
-              "winograd_max_n": 16}
+              "winograd_max_n": 16, "expansion_max_n": 16}
 
 
 @pytest.fixture(scope="module")
@@ -31,14 +31,29 @@ def kernel(tmp_path_factory) -> Kernel:
     return Kernel(path)
 
 
+@pytest.fixture(scope="module")
+def additions(tmp_path_factory) -> Kernel:
+    path = tmp_path_factory.mktemp("bench") / "additions"
+    build(canonical(strassen()), path, TEST_SETTINGS, leaves=False)
+    return Kernel(path)
+
+
+def test_additions_only_build_skips_every_product(kernel, additions):
+    A, B = np.ones((64, 64)), np.ones((64, 64))
+    assert additions.config["leaves"] is False and kernel.config["leaves"] is True
+    assert not np.allclose(additions.matmul(A, B, threads=1, levels=2), A @ B)
+    np.testing.assert_allclose(kernel.matmul(A, B, threads=1, levels=2), A @ B)
+
+
 def test_rel_error():
     ref = np.eye(3)
     assert rel_error(ref, ref) == 0.0
     assert rel_error(2 * ref, ref) == pytest.approx(1.0)
 
 
-def test_run_records_every_cell(kernel):
-    result = run(kernel, TINY_BENCH, seed=0, reference=kernel)
+def test_run_records_every_cell(kernel, additions):
+    extras = Extras(reference=kernel, additions=additions, scheme=canonical(strassen()))
+    result = run(kernel, TINY_BENCH, seed=0, extras=extras)
     assert len(result["cells"]) == 8
     for cell in result["cells"].values():
         for key in ("n", "dtype", "threads", "levels", "t_numpy", "t_blas", "t_kernel",
@@ -47,6 +62,10 @@ def test_run_records_every_cell(kernel):
         assert cell["rel_error"] < (1e-13 if cell["dtype"] == "float64" else 5e-6)
         assert ("t_kernel_alt" in cell) == (cell["threads"] == 2)
         assert ("kernel_over_winograd" in cell) == (cell["n"] <= 16)
+        assert ("speedup_vs_expansion" in cell) == (cell["n"] <= 16)
+        if cell["n"] <= 16:
+            assert cell["rel_error_expansion"] < (1e-13 if cell["dtype"] == "float64" else 5e-6)
+        assert cell["t_additions"] > 0 and cell["additions_share"] > 0
     machine = result["machine"]
     assert machine["cores"] >= 1 and len(machine["load_average"]) == 3 and machine["blas"]
 
