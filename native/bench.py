@@ -166,4 +166,4 @@ def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras()) -> dict
     machine["kernel_blas"] = kernel.config["openblas"]
     return {"machine": machine, "cells": cells,
             "kernel": {k: kernel.config[k] for k in ("format", "rank", "additions_per_level",
-                                                      "leaf_min", "max_levels", "split")}}
+                                                      "leaf_min", "min_n", "max_levels", "split")}}

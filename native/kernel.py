@@ -74,9 +74,13 @@ class Kernel:
         self._lock = threading.Lock()
 
     def levels_for(self, M: int, K: int, N: int, dtype, threads: int) -> int:
-        """Recursion levels by the build's rule: the most levels (at most max_levels) whose leaf
-        blocks keep every dimension at or above the cutoff for this dtype and thread count."""
-        cutoff = self.config["leaf_min"][f"{np.dtype(dtype).name}_{min(threads, 2)}"]
+        """Recursion levels by the build's rule for this dtype and thread count: none if some
+        dimension is below min_n (one gemm call), else the most levels (at most max_levels)
+        whose leaf blocks keep every dimension at or above leaf_min."""
+        key = f"{np.dtype(dtype).name}_{min(threads, 2)}"
+        cutoff = self.config["leaf_min"][key]
+        if min(M, K, N) < self.config["min_n"][key]:
+            return 0
         levels = 0
         n, m, p = self.fmt
         while (levels < self.config["max_levels"] and M // n >= cutoff and K // m >= cutoff

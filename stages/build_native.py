@@ -15,6 +15,8 @@ SPECS = {
     "native": {
         "leaf_min": {"float64_1": CUTOFF, "float64_2": CUTOFF, "float32_1": CUTOFF,
                      "float32_2": CUTOFF},
+        "min_n": {"float64_1": CUTOFF, "float64_2": CUTOFF, "float32_1": CUTOFF,
+                  "float32_2": CUTOFF},
         "max_levels": Field(int, low=0, high=12),
         "split": Field(bool),
     },

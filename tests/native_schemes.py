@@ -6,6 +6,7 @@ from bilinear.schemes import Scheme, load_npz_scheme
 from tests.test_schemes import known_schemes_npz
 
 TEST_SETTINGS = {"leaf_min": {"float64_1": 4, "float64_2": 4, "float32_1": 4, "float32_2": 4},
+                 "min_n": {"float64_1": 1, "float64_2": 1, "float32_1": 1, "float32_2": 1},
                  "max_levels": 3, "split": True}
 
 

@@ -87,6 +87,7 @@ def _stage(repo: Path, name: str) -> subprocess.CompletedProcess:
 def test_stages_end_to_end_and_param_errors(tmp_path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["native"]["leaf_min"] = {k: 8 for k in params["native"]["leaf_min"]}
+    params["native"]["min_n"] = {k: 1 for k in params["native"]["min_n"]}
     params["bench"] = {**TINY_BENCH, "sizes": [32]}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     save_scheme(tmp_path / "models" / "algorithm.json", canonical(strassen()))

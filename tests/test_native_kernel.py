@@ -128,6 +128,15 @@ def test_levels_rule(kernels):
     assert kernels["3x3x3"].levels_for(36, 36, 36, np.float64, 1) == 2
 
 
+def test_levels_rule_min_n(tmp_path):
+    settings = {**TEST_SETTINGS, "min_n": {**TEST_SETTINGS["min_n"], "float64_2": 64}}
+    build(canonical(strassen()), tmp_path / "b", settings)
+    k = Kernel(tmp_path / "b")
+    assert k.levels_for(63, 64, 64, np.float64, 2) == 0  # below min_n: one gemm call
+    assert k.levels_for(64, 64, 64, np.float64, 2) == 3
+    assert k.levels_for(63, 64, 64, np.float64, 1) == 3  # the rule is per thread count
+
+
 @pytest.mark.parametrize("A,B,match", [
     (np.ones((3, 3), np.int64), np.ones((3, 3), np.int64), "dtype"),
     (np.ones((3, 3)), np.ones((3, 3), np.float32), "share a dtype"),
