@@ -1,11 +1,11 @@
 """The batch-size study (paper section 7): design, batched training and crystallization rows.
 
-Design.  A protocol (A, B) lists batch sizes, a number of seeds and a number of replicas; its runs
-are every (batch size, seed, replica).  A run's *seed* fixes its training and test pairs and its
-initial weights; its *replica* fixes only the order of its mini-batches.  Within a protocol, seed s
-is the same at every batch size, so batch sizes are compared from the same data and initial weights;
-the protocols draw from disjoint seed streams (derived from the master seed and the protocol's
-name), so their runs are disjoint.
+Design. A protocol (A, B) has batch sizes (in params, each batch size lists its protocols), a
+number of seeds and a number of replicas; its runs are every (batch size, seed, replica). A run's
+*seed* fixes its training and test pairs and its initial weights; its *replica* fixes only the
+order of its mini-batches. Within a protocol, seed s is the same at every batch size, so batch
+sizes are compared from the same data and initial weights; the protocols draw from disjoint seed
+streams (derived from the master seed and the protocol's name), so their runs are disjoint.
 
 Training.  All runs of one batch size are trained at once (bilinear.training.train_runs: one
 set of arrays, independent AdamW state, bit-identical to training each alone).  During training
@@ -23,7 +23,6 @@ Phase 1 alone).  Every crystallization is a row of :data:`COLUMNS` (the study's 
 from __future__ import annotations
 
 import multiprocessing
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -79,14 +78,6 @@ def study_seed(master: int, protocol: str, *keys: int) -> int:
     """A 32-bit seed for (protocol, keys...) derived from the master seed."""
     name = int.from_bytes(protocol.encode(), "big")
     return int(np.random.SeedSequence([master, SEED_TAG, name, *keys]).generate_state(1)[0])
-
-
-KEY = re.compile(r"B([1-9][0-9]*)")  # params key, stage suffix and CSV name of a batch size
-
-
-def batch_key(batch: int) -> str:
-    """The params key (and stage suffix, CSV file name) of a batch size: 'B<size>'."""
-    return f"B{batch}"
 
 
 def design(protocols: dict, master: int) -> list[Run]:

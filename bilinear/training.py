@@ -190,6 +190,9 @@ def _tables(data: dict, runs: int) -> tuple[tuple[np.ndarray, ...], int, np.ndar
 
     Returns ((a, b, c), pairs per run, row offset of each run (R, 1))."""
     arrays = tuple(np.ascontiguousarray(data[k], dtype=np.float64) for k in "abc")
+    if len({x.shape[:-1] for x in arrays}) != 1 or len({x.ndim for x in arrays}) != 1:
+        raise ValueError(f"arrays a, b, c disagree on the pairs: shapes "
+                         f"{[x.shape for x in arrays]}")
     if arrays[0].ndim == 2:
         return arrays, arrays[0].shape[0], np.zeros((runs, 1), dtype=np.int64)
     if arrays[0].shape[0] != runs:
@@ -240,7 +243,7 @@ def _train_runs(U, V, W, train, test, recipe, seeds, callback, progress, shuffle
     tables, n_pairs, offsets = _tables(train, R)
     moments = np.stack([pair_moments(train, R), pair_moments(test, R)])
     rows = np.empty((R, n_pairs), dtype=np.int64)
-    batch = a, b, c = tuple(np.empty((R, n_pairs, t.shape[1])) for t in tables)
+    gathered = a, b, c = tuple(np.empty((R, n_pairs, t.shape[1])) for t in tables)
     gens = [torch.Generator().manual_seed(derived_seed(s, shuffle)) for s in seeds]
     losses = np.empty((2, recipe.epochs, R))
     step = recipe.batch_size
@@ -248,7 +251,7 @@ def _train_runs(U, V, W, train, test, recipe, seeds, callback, progress, shuffle
     for epoch in tqdm(range(recipe.epochs), desc="train", disable=not progress, leave=False):
         perm = torch.stack([torch.randperm(n_pairs, generator=g) for g in gens]).numpy()
         np.add(perm, offsets, out=rows)
-        for table, buf in zip(tables, batch, strict=True):
+        for table, buf in zip(tables, gathered, strict=True):
             np.take(table, rows, axis=0, out=buf, mode="clip")  # valid by construction
         for lo, hi in bounds:
             mse_and_grad(theta, layout, a[:, lo:hi], b[:, lo:hi], c[:, lo:hi], grad)

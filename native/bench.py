@@ -8,7 +8,7 @@ import os
 import platform
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
@@ -51,13 +51,14 @@ def _timed(fn: Callable[[], np.ndarray]) -> tuple[float, np.ndarray]:
 
 @dataclass(frozen=True)
 class Extras:
-    """Optional contenders: Winograd's 15-addition kernel (`reference`), the additions-only
+    """Optional contenders: Winograd's 15-addition kernel (`winograd`), the additions-only
     diagnostic build of the kernel (`additions`: recursion and addition passes, no leaf
-    products) and the numpy reference expansion of the scheme (`scheme`, bilinear.expand)."""
+    products) and the numpy reference expansion of a scheme (`expansion_scheme`,
+    bilinear.expand)."""
 
-    reference: Kernel | None = None
+    winograd: Kernel | None = None
     additions: Kernel | None = None
-    scheme: Scheme | None = None
+    expansion_scheme: Scheme | None = None
 
 
 def contenders(kernel: Kernel, A: np.ndarray, B: np.ndarray, threads: int, levels: int,
@@ -74,13 +75,15 @@ def contenders(kernel: Kernel, A: np.ndarray, B: np.ndarray, threads: int, level
     if threads == 2:
         out["kernel_alt"] = lambda: kernel.matmul(A, B, threads=2, levels=levels,
                                                   split=not split)
-    for name, extra in (("winograd", extras.reference), ("additions", extras.additions)):
-        if extra is not None:
-            out[name] = (lambda k=extra: k.matmul(A, B, threads=threads, levels=levels,
-                                                  split=split))
-    if extras.scheme is not None:  # exactly `levels` levels of the scheme, then numpy
-        out["expansion"] = lambda: expand.multiply(extras.scheme, A, B, cutoff=1 << 62,
-                                                   min_levels=levels)
+    if extras.winograd is not None:
+        out["winograd"] = lambda: extras.winograd.matmul(A, B, threads=threads, levels=levels,
+                                                         split=split)
+    if extras.additions is not None:
+        out["additions"] = lambda: extras.additions.matmul(A, B, threads=threads, levels=levels,
+                                                           split=split, diagnostic=True)
+    if extras.expansion_scheme is not None:  # exactly `levels` levels of the scheme, then numpy
+        out["expansion"] = lambda: expand.multiply(extras.expansion_scheme, A, B,
+                                                   cutoff=1 << 62, min_levels=levels)
     return out
 
 
@@ -88,10 +91,14 @@ def run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict,
              extras: Extras = Extras()) -> dict:
     """Time one (n, dtype, threads) cell: warm-up round, then rotating rounds; numpy's BLAS is
     limited to the cell's thread count (the kernel sets its BLAS threads on every call).
-    Winograd's kernel and the expansion run up to cfg's winograd_max_n / expansion_max_n."""
+    Winograd's kernel and the expansion run up to cfg's winograd_max_n / expansion_max_n; the
+    additions alone and the expansion only where the kernel applies the scheme (levels >= 1)."""
     n = A.shape[0]
-    extras = replace(extras, reference=extras.reference if n <= cfg["winograd_max_n"] else None,
-                     scheme=extras.scheme if n <= cfg["expansion_max_n"] else None)
+    recursing = kernel.levels_for(n, n, n, A.dtype, threads) > 0
+    extras = Extras(winograd=extras.winograd if n <= cfg["winograd_max_n"] else None,
+                    additions=extras.additions if recursing else None,
+                    expansion_scheme=(extras.expansion_scheme
+                                      if recursing and n <= cfg["expansion_max_n"] else None))
     with threadpool_limits(limits=threads, user_api="blas"):
         return _run_cell(kernel, A, B, ref, threads, cfg, extras)
 

@@ -118,7 +118,8 @@ class Kernel:
         return np.empty(nbytes + 64, dtype=np.uint8), None
 
     def matmul(self, A: np.ndarray, B: np.ndarray, threads: int | None = None,
-               levels: int | None = None, split: bool | None = None) -> np.ndarray:
+               levels: int | None = None, split: bool | None = None,
+               diagnostic: bool = False) -> np.ndarray:
         """A @ B with the scheme applied recursively (levels=None: the build's rule).
 
         threads: total threads (None: all usable CPUs).  At exactly 2 threads, split=True runs
@@ -126,7 +127,12 @@ class Kernel:
         one thread of control over 2-thread BLAS (None: the build's default); more threads,
         and problems too small to recurse, use threaded BLAS.  The BLAS thread count is
         process-wide: it is set on every call.  The GIL is released while the kernel runs.
+        A build without leaf products (native.build leaves=False, for timing the additions)
+        returns no product: it runs only with diagnostic=True.
         """
+        if not self.config.get("leaves", True) and not diagnostic:
+            raise KernelInputError("this build computes no leaf products (additions-only "
+                                   "diagnostic): pass diagnostic=True to time it")
         threads, lda, ldb = self._checked(A, B, threads)
         M, K = A.shape
         N = B.shape[1]

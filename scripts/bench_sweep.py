@@ -27,6 +27,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from bilinear import sweep
+from bilinear.batch_keys import batch_key
 from bilinear.io import write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections
 from bilinear.training import train_runs
@@ -106,7 +107,7 @@ def full_study(seed: int, cfg: dict) -> dict:
         for batch in cfg["batch_sizes"]:
             table, timing = run_batch(batch, seed, cfg, progress=True)
             per_batch[str(batch)] = timing
-            name = f"{sweep.batch_key(batch)}.csv"
+            name = f"{batch_key(batch)}.csv"
             mine, committed = Path(tmp) / name, Path("data/sweep") / name
             write_csv(mine, table, sweep.columns(cfg["kappa_percents"]))
             matches[str(batch)] = (committed.read_bytes() == mine.read_bytes()

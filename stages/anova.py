@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from bilinear import study_plots
-from bilinear import sweep as sweep_lib
+from bilinear.batch_keys import batch_of, is_batch_key
 from bilinear.figures import png_bytes
 from bilinear.io import atomic_write_bytes, atomic_write_text, write_json
 from bilinear.params import Field, ParamError, load_params, read_sections, validate
@@ -38,10 +38,10 @@ def read_sweep(keys, folder: Path = SWEEP) -> pd.DataFrame:
     """Concatenate <key>.csv for the study's batch sizes (the keys B<size> of params
     sweep.batch_sizes) in order of size; files of other batch sizes (left from an earlier
     study) are not read."""
-    bad = [k for k in keys if not isinstance(k, str) or not sweep_lib.KEY.fullmatch(k)]
+    bad = [k for k in keys if not is_batch_key(k)]
     if bad or not keys:
         raise ParamError(f"sweep.batch_sizes: expected keys B<size>, e.g. B32, got {list(keys)}")
-    files = [folder / f"{k}.csv" for k in sorted(set(keys), key=lambda k: int(k[1:]))]
+    files = [folder / f"{k}.csv" for k in sorted(set(keys), key=batch_of)]
     missing = [str(f) for f in files if not f.exists()]
     if missing:
         raise FileNotFoundError(f"{', '.join(missing)} missing (run the sweep stages first)")

@@ -45,9 +45,9 @@ def main() -> int:
     except ParamError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    extras = Extras(reference=Kernel("native/build/winograd"),
+    extras = Extras(winograd=Kernel("native/build/winograd"),
                     additions=Kernel("native/build/additions"),
-                    scheme=load_scheme("models/algorithm.json"))
+                    expansion_scheme=load_scheme("models/algorithm.json"))
     result = run(Kernel("native/build"), cfg, params["seed"], extras)
     rows = [{c: cell.get(c, "") for c in COLUMNS} for cell in result["cells"].values()]
     write_json("metrics/bench.json", result)

@@ -11,6 +11,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from bilinear import sweep
+from bilinear.batch_keys import batch_key, batch_of, is_batch_key
 from bilinear.io import write_csv
 from bilinear.model import INITS
 from bilinear.params import Field, ParamError, read_sections, validate
@@ -52,7 +53,7 @@ def read_params(path: str = "params.yaml") -> tuple[int, dict]:
         raise ParamError("sweep.batch_sizes: expected at least one batch size")
     for key, names in section["batch_sizes"].items():
         where = f"sweep.batch_sizes.{key}"
-        if not isinstance(key, str) or not sweep.KEY.fullmatch(key):
+        if not is_batch_key(key):
             raise ParamError(f"{where}: keys are B<size> with a positive size, e.g. B32")
         if (not isinstance(names, list) or not names
                 or not all(isinstance(n, str) and n in protocols for n in names)
@@ -60,13 +61,13 @@ def read_params(path: str = "params.yaml") -> tuple[int, dict]:
             raise ParamError(f"{where}: expected a non-empty list of distinct protocols out of "
                              f"{sorted(protocols)}, got {names!r}")
         for name in names:
-            protocols[name].setdefault("batch_sizes", []).append(int(key[1:]))
+            protocols[name].setdefault("batch_sizes", []).append(batch_of(key))
     for name, spec in protocols.items():
         if "batch_sizes" not in spec:
             raise ParamError(f"sweep.protocols.{name}: no batch size in sweep.batch_sizes uses it")
         spec["batch_sizes"].sort()
     cfg = {**section["run"], "workers": section["workers"], "protocols": protocols,
-           "batch_sizes": sorted(int(key[1:]) for key in section["batch_sizes"])}
+           "batch_sizes": sorted(batch_of(key) for key in section["batch_sizes"])}
     if len(cfg["format"]) != 3:
         raise ParamError(f"sweep.run.format: expected [n, m, p], got {cfg['format']}")
     if cfg["prune_slots"] > cfg["slots"]:
@@ -99,9 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     """Write data/sweep/B<B>.csv for the batch size given on the command line."""
     args = sys.argv[1:] if argv is None else argv
     try:
-        if len(args) != 1 or not sweep.KEY.fullmatch(args[0]):
+        if len(args) != 1 or not is_batch_key(args[0]):
             raise ParamError(f"usage: python -m stages.sweep B<size>, e.g. B32 (got {args})")
-        batch = int(args[0][1:])
+        batch = batch_of(args[0])
         seed, cfg = read_params()
         if batch not in cfg["batch_sizes"]:
             raise ParamError(f"sweep.batch_sizes: no entry {args[0]} (batch sizes "
@@ -111,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     torch.set_num_threads(1)
     table, timing = run_batch(batch, seed, cfg)
-    write_csv(f"data/sweep/{sweep.batch_key(batch)}.csv", table,
+    write_csv(f"data/sweep/{batch_key(batch)}.csv", table,
               sweep.columns(cfg["kappa_percents"]))
     failed = [f"{r['run_id']}@{r['epoch']}:{r['method']}" for r in table if r["nonzeros"] == ""]
     if failed:
@@ -120,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     wins = [r["method"] for r in table
             if r["final"] == r["exact"] == r["expansion_success"] == "True"]
     rates = ", ".join(f"{m} {wins.count(m)}/{timing['runs']}" for m in sweep.METHODS)
-    print(f"sweep@{sweep.batch_key(batch)}: {timing['runs']} runs x {cfg['epochs']} epochs, train "
+    print(f"sweep@{batch_key(batch)}: {timing['runs']} runs x {cfg['epochs']} epochs, train "
           f"{timing['train']:.1f}s, crystallize {timing['crystallize']:.1f}s ({len(table)} rows); "
           f"final successes {rates}; solver failures {len(failed)}")
     return 0

@@ -193,3 +193,13 @@ def test_stage_writes_the_csv_and_a_summary(tmp_path, monkeypatch, capsys):
     assert len(rows) == 2 * len(sweep.METHODS) and list(rows[0]) == sweep.COLUMNS
     assert all(r["kappa_5"] == r["kappa_10"] != "" for r in rows)
     assert capsys.readouterr().out.startswith("sweep@B16: 2 runs x 10 epochs")
+
+
+def test_batch_keys():
+    from bilinear.batch_keys import batch_key, batch_of, is_batch_key
+
+    assert batch_key(32) == "B32" and batch_of("B32") == 32
+    for bad in ("B0", "B08", "b32", "32", 32, "B", "B3x"):
+        assert not is_batch_key(bad)
+    with pytest.raises(ValueError):
+        batch_of("B08")

@@ -221,3 +221,12 @@ def test_train_and_prune_stages_run_and_reject_bad_params(tmp_path, monkeypatch,
     (tmp_path / "params.yaml").write_text(bad)
     assert train_stage.main() == 2
     assert "error: train.batch_size" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("cut", ["a", "c"])
+def test_training_pairs_that_disagree_are_an_error(cut):
+    train, test = make_datasets(FMT, 32, 8, seed=0)
+    train = {**train, cut: train[cut][:20]}
+    U, V, W = _runs()
+    with pytest.raises(ValueError, match="disagree on the pairs"):
+        train_runs(U, V, W, train, test, Recipe(epochs=1, batch_size=8), [0, 1, 2])

@@ -46,7 +46,8 @@ TINY = {'data': {'n_train': 128, 'n_test': 128},
 
 
 def apply_overrides(params: dict, overrides: dict) -> dict:
-    """Return params with overrides merged in (nested dicts merged; every key must exist)."""
+    """Return params with overrides merged in (nested dicts merged, every key must exist; a
+    Replace value replaces the mapping instead, so it may bring new keys)."""
     out = copy.deepcopy(params)
     for key, value in overrides.items():
         if key not in out:
