@@ -15,6 +15,7 @@ from bilinear.batch_keys import batch_key, batch_of, is_batch_key
 from bilinear.io import write_csv
 from bilinear.model import INITS
 from bilinear.params import Field, ParamError, read_sections, validate
+from bilinear.stage import stage_main
 
 RUN = {
     "format": Field(list, item=int, low=1, min_len=3),
@@ -39,6 +40,8 @@ SPECS = {
               "workers": Field(int, low=1, high=64)},
 }
 PROTOCOL = {"seeds": Field(int, low=1), "replicas": Field(int, low=1)}
+
+
 def read_params(path: str = "params.yaml") -> tuple[int, dict]:
     """(master seed, validated `sweep` section as one flat dict): the `run` settings, `workers`,
     `protocols` (each with the sorted batch sizes it trains at) and `batch_sizes` (sorted ints).
@@ -96,20 +99,17 @@ def run_batch(batch: int, seed: int, cfg: dict, progress: bool = True) -> tuple[
     return table, {"train": trained_at - start, "crystallize": done - trained_at, "runs": len(runs)}
 
 
+@stage_main
 def main(argv: list[str] | None = None) -> int:
-    """Write data/sweep/B<B>.csv for the batch size given on the command line."""
+    """Write data/sweep/B<size>.csv for the batch size given on the command line."""
     args = sys.argv[1:] if argv is None else argv
-    try:
-        if len(args) != 1 or not is_batch_key(args[0]):
-            raise ParamError(f"usage: python -m stages.sweep B<size>, e.g. B32 (got {args})")
-        batch = batch_of(args[0])
-        seed, cfg = read_params()
-        if batch not in cfg["batch_sizes"]:
-            raise ParamError(f"sweep.batch_sizes: no entry {args[0]} (batch sizes "
-                             f"{cfg['batch_sizes']})")
-    except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+    if len(args) != 1 or not is_batch_key(args[0]):
+        raise ParamError(f"usage: python -m stages.sweep B<size>, e.g. B32 (got {args})")
+    batch = batch_of(args[0])
+    seed, cfg = read_params()
+    if batch not in cfg["batch_sizes"]:
+        raise ParamError(f"sweep.batch_sizes: no entry {args[0]} (batch sizes "
+                         f"{cfg['batch_sizes']})")
     torch.set_num_threads(1)
     table, timing = run_batch(batch, seed, cfg)
     write_csv(f"data/sweep/{batch_key(batch)}.csv", table,
