@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bilinear.schemes import (
+from bilinear.algebra.schemes import (
     Scheme,
     SchemeFormatError,
     load_npz_scheme,

@@ -14,8 +14,8 @@ import numpy as np
 from threadpoolctl import threadpool_info, threadpool_limits
 from tqdm import tqdm
 
-from bilinear import expand
-from bilinear.schemes import Scheme
+from bilinear.algebra import expand
+from bilinear.algebra.schemes import Scheme
 from native.kernel import Kernel
 
 SEED_OFFSET = 7000  # random operands of the benchmark: seed + SEED_OFFSET + n
@@ -54,7 +54,7 @@ class Extras:
     """Optional contenders: Winograd's 15-addition kernel (`winograd`), the additions-only
     diagnostic build of the kernel (`additions`: recursion and addition passes, no leaf
     products) and the numpy reference expansion of a scheme (`expansion_scheme`,
-    bilinear.expand)."""
+    bilinear.algebra.expand)."""
 
     winograd: Kernel | None = None
     additions: Kernel | None = None

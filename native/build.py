@@ -11,8 +11,8 @@ from pathlib import Path
 import cffi
 import scipy_openblas64
 
+from bilinear.algebra.schemes import Scheme
 from bilinear.io import atomic_write_text, write_json
-from bilinear.schemes import Scheme
 from native.codegen import CDEF, generate
 from native.plan import make_plan
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from fractions import Fraction
 from pathlib import Path
 
-from bilinear.schemes import Scheme
+from bilinear.algebra.schemes import Scheme
 from native.plan import Combination, Plan, make_plan
 
 HERE = Path(__file__).resolve().parent

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass
 from fractions import Fraction
 
-from bilinear.schemes import Scheme, verify
+from bilinear.algebra.schemes import Scheme, verify
 
 MAX_COEFF = 64  # largest |numerator| and denominator accepted in a compiled scheme
 

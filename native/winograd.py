@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bilinear.schemes import Scheme
+from bilinear.algebra.schemes import Scheme
 
 
 def winograd() -> Scheme:

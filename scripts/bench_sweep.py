@@ -2,8 +2,8 @@
 
 1. Batched vs one at a time: every run of the study is trained for `sweep_bench.ratio_epochs`
    epochs (a) all runs of a batch size at once, as the sweep stages do, and (b) one run at a time,
-   both with bilinear.training.train_runs (same code, same math).  The ratio is the summed time
-   (b)/(a); the batched runs are checked bit for bit against (b).  One untimed epoch of each
+   both with bilinear.learn.training.train_runs (same code, same math).  The ratio is the summed
+   time (b)/(a); the batched runs are checked bit for bit against (b).  One untimed epoch of each
    kind runs first, so the one-off costs of a process's first torch/numpy calls count for neither.
 2. The full study (if `sweep_bench.full_study`): every batch size trained and crystallized exactly
    as by `dvc repro` of the sweep@B<size> stages (in one process), timed per phase; its rows are
@@ -26,11 +26,11 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from bilinear import sweep
-from bilinear.batch_keys import batch_key
 from bilinear.io import write_csv, write_json
+from bilinear.learn.training import train_runs
 from bilinear.params import Field, ParamError, read_sections
-from bilinear.training import train_runs
+from bilinear.studies import sweep
+from bilinear.studies.batch_keys import batch_key
 from stages.sweep import read_params, run_batch
 
 SPEC = {"sweep_bench": {"ratio_epochs": Field(int, low=1), "full_study": Field(bool)}}

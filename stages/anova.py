@@ -10,14 +10,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from bilinear import study_plots
-from bilinear.batch_keys import batch_of, is_batch_key
-from bilinear.figures import png_bytes
 from bilinear.io import atomic_write_bytes, atomic_write_text, write_json
 from bilinear.params import Field, ParamError, load_params, read_sections, validate
+from bilinear.report import study_plots
+from bilinear.report.figures import png_bytes
 from bilinear.stage import stage_main
-from bilinear.stats import SweepFormatError
-from bilinear.study import analyze
+from bilinear.studies.batch_keys import batch_of, is_batch_key
+from bilinear.studies.stats import SweepFormatError
+from bilinear.studies.study import analyze
 
 SPEC = {
     "seed": Field(int, 0),

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sys
 
+from bilinear.algebra.schemes import load_scheme
 from bilinear.io import write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections
-from bilinear.schemes import load_scheme
 from native.bench import Extras, run
 from native.bench_figure import speedup_figure
 from native.kernel import Kernel

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
+from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.params import Field, ParamError, read_sections
-from bilinear.schemes import SchemeFormatError, load_scheme
 from native.build import build
 from native.plan import SchemeCompileError
 from native.winograd import winograd

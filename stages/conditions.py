@@ -8,11 +8,11 @@ import sys
 import torch
 from tqdm import tqdm
 
-from bilinear.conditions import Condition, curve_rows, run_condition, summarize
-from bilinear.figures import grokking_figure
 from bilinear.io import atomic_write_bytes, write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections, validate
+from bilinear.report.figures import grokking_figure
 from bilinear.stage import stage_main
+from bilinear.studies.conditions import Condition, curve_rows, run_condition, summarize
 
 SPECS = {
     "seed": Field(int, low=0),

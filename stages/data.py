@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from bilinear.data import make_datasets
 from bilinear.io import save_npz
+from bilinear.learn.data import make_datasets
 from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
-from bilinear.crystallize import METHODS, discretize
-from bilinear.equivalence import equivalent_to_strassen
+from bilinear.algebra.equivalence import equivalent_to_strassen
+from bilinear.algebra.schemes import Scheme, save_scheme, strassen
 from bilinear.io import load_torch, write_json
+from bilinear.learn.crystallize import METHODS, discretize
 from bilinear.params import Field, read_sections
-from bilinear.schemes import Scheme, save_scheme, strassen
 from bilinear.stage import stage_main
 
 SPECS = {

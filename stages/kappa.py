@@ -9,11 +9,11 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from bilinear import kappa
+from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.io import load_npz, load_torch, write_json
 from bilinear.params import Field, ParamError, load_params, read_sections, validate
-from bilinear.schemes import SchemeFormatError, load_scheme
 from bilinear.stage import stage_main
+from bilinear.studies import kappa
 
 SPEC = {
     "kappa": {

@@ -9,11 +9,11 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-from bilinear import noise
+from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.io import atomic_write_bytes, load_npz, load_torch, write_csv, write_json
 from bilinear.params import Field, read_sections
-from bilinear.schemes import SchemeFormatError, load_scheme
 from bilinear.stage import stage_main
+from bilinear.studies import noise
 
 SPEC = {
     "seed": Field(int, low=0),

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bilinear.io import atomic_write_text, read_json
 from bilinear.params import load_params
-from bilinear.report import build_claims, render
+from bilinear.report.report import build_claims, render
 from bilinear.stage import stage_main
 
 METRICS = ["train", "discretize", "verify", "noise", "kappa", "conditions", "anova", "bench",

@@ -10,12 +10,12 @@ import time
 import torch
 from threadpoolctl import threadpool_limits
 
-from bilinear import sweep
-from bilinear.batch_keys import batch_key, batch_of, is_batch_key
 from bilinear.io import write_csv
-from bilinear.model import INITS
+from bilinear.learn.model import INITS
 from bilinear.params import Field, ParamError, read_sections, validate
 from bilinear.stage import stage_main
+from bilinear.studies import sweep
+from bilinear.studies.batch_keys import batch_key, batch_of, is_batch_key
 
 RUN = {
     "format": Field(list, item=int, low=1, min_len=3),

@@ -7,12 +7,12 @@ import sys
 
 import torch
 
-from bilinear.crystallize import margin, round_clamp
 from bilinear.io import load_npz, save_torch, write_csv, write_json
-from bilinear.model import INITS
+from bilinear.learn.crystallize import margin, round_clamp
+from bilinear.learn.model import INITS
+from bilinear.learn.training import Recipe, format_of, grokking_epoch, init_runs, train_runs
 from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
-from bilinear.training import Recipe, format_of, grokking_epoch, init_runs, train_runs
 
 SPECS = {
     "seed": Field(int, low=0),

@@ -9,12 +9,12 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-from bilinear.equivalence import equivalence_witness
-from bilinear.expand import PAPER_SIZES, expansion_levels, relative_errors
+from bilinear.algebra.equivalence import equivalence_witness
+from bilinear.algebra.expand import PAPER_SIZES, expansion_levels, relative_errors
+from bilinear.algebra.permutation import permutation_test
+from bilinear.algebra.schemes import Scheme, SchemeFormatError, load_scheme, verify
 from bilinear.io import write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections
-from bilinear.permutation import permutation_test
-from bilinear.schemes import Scheme, SchemeFormatError, load_scheme, verify
 from bilinear.stage import stage_main
 
 DTYPES = {"float64": np.float64, "float32": np.float32}

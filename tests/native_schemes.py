@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bilinear.schemes import Scheme, load_npz_scheme
+from bilinear.algebra.schemes import Scheme, load_npz_scheme
 from tests.test_schemes import known_schemes_npz
 
 TEST_SETTINGS = {"leaf_min": {"float64_1": 4, "float64_2": 4, "float32_1": 4, "float32_2": 4},

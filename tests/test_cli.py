@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bilinear.algebra.schemes import save_scheme, strassen
 from bilinear.cli import main
-from bilinear.schemes import save_scheme, strassen
 from tests.test_schemes import known_schemes_npz, plain_arrays
 
 

@@ -5,8 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bilinear.conditions import Condition, ConditionResult, curve_rows, run_condition, summarize
-from bilinear.figures import grokking_figure
+from bilinear.report.figures import grokking_figure
+from bilinear.studies.conditions import (
+    Condition,
+    ConditionResult,
+    curve_rows,
+    run_condition,
+    summarize,
+)
 
 
 @pytest.fixture(scope="module")

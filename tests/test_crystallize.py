@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from bilinear.crystallize import (
+from bilinear.algebra.schemes import Scheme, naive, strassen, verify
+from bilinear.learn.crystallize import (
     METHODS,
     discretize,
     margin,
@@ -15,7 +16,6 @@ from bilinear.crystallize import (
     slot_importance,
     sparsify,
 )
-from bilinear.schemes import Scheme, naive, strassen, verify
 
 
 def _strassen_float():
@@ -37,7 +37,7 @@ def _sandwich(U, V, W, seed, spread=0.3):
 
 
 def _residual(U, V, W):
-    from bilinear.schemes import matmul_tensor
+    from bilinear.algebra.schemes import matmul_tensor
     return np.abs(np.einsum("si,sj,ks->ijk", U, V, W) - matmul_tensor(2, 2, 2)).max()
 
 
@@ -122,8 +122,8 @@ def test_discretize_reports_failure_honestly_and_rejects_unknown_methods():
 def test_discretize_stage_writes_scheme_and_metrics(tmp_path, monkeypatch, capsys):
     import json
 
+    from bilinear.algebra.schemes import load_scheme
     from bilinear.io import save_torch
-    from bilinear.schemes import load_scheme
     from stages import discretize as stage
 
     monkeypatch.chdir(tmp_path)
@@ -151,9 +151,9 @@ def test_discretize_stage_writes_scheme_and_metrics(tmp_path, monkeypatch, capsy
 def test_sparsify_recovers_from_a_stalled_polish():
     """Seed 19 of the default recipe: plain LM stalls near a degenerate configuration (huge W
     entries); the norm-penalised continuation reaches an exact solution and sparsify succeeds."""
-    from bilinear.crystallize import _Brent, _polish, _solve_exactly
-    from bilinear.data import make_datasets
-    from bilinear.training import Recipe, init_runs, train_runs
+    from bilinear.learn.crystallize import _Brent, _polish, _solve_exactly
+    from bilinear.learn.data import make_datasets
+    from bilinear.learn.training import Recipe, init_runs, train_runs
 
     train, test = make_datasets((2, 2, 2), 1024, 64, seed=19)
     result = train_runs(*init_runs((2, 2, 2), 8, [19]), train, test, Recipe(), [19])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bilinear.data import PURPOSES, derived_seed, gaussian_pairs, make_datasets
+from bilinear.learn.data import PURPOSES, derived_seed, gaussian_pairs, make_datasets
 
 
 def test_derived_seed_is_deterministic_and_separates_purposes():

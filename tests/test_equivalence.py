@@ -1,4 +1,4 @@
-"""Tests for bilinear.equivalence: witnesses to Strassen's scheme found and replayed exactly."""
+"""Tests for bilinear.algebra.equivalence: witnesses to Strassen's scheme, found and replayed."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from bilinear.equivalence import (
+from bilinear.algebra.equivalence import (
     ROLE_MAPS,
     apply_witness,
     equivalence_witness,
     equivalent_to_strassen,
 )
-from bilinear.schemes import Scheme, load_npz_scheme, naive, strassen, verify
+from bilinear.algebra.schemes import Scheme, load_npz_scheme, naive, strassen, verify
 from tests.test_schemes import known_schemes_npz
 
 

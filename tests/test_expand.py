@@ -1,18 +1,18 @@
-"""Tests for bilinear.expand: recursive block expansion with the scheme at every level."""
+"""Tests for bilinear.algebra.expand: recursive block expansion with the scheme at every level."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from bilinear.expand import (
+from bilinear.algebra.expand import (
     expansion_levels,
     expansion_success,
     multiply,
     relative_error,
     relative_errors,
 )
-from bilinear.schemes import load_npz_scheme, naive, strassen
+from bilinear.algebra.schemes import load_npz_scheme, naive, strassen
 from tests.test_schemes import known_schemes_npz
 
 SHAPES = [(2, 2, 2), (4, 4, 4), (3, 3, 3), (5, 7, 3), (17, 9, 33), (64, 64, 64), (1, 1, 1)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bilinear import figures
+from bilinear.report import figures
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

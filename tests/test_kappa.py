@@ -10,9 +10,9 @@ import pytest
 import torch
 import yaml
 
-from bilinear import kappa
+from bilinear.algebra.schemes import save_scheme, strassen
 from bilinear.io import save_npz, save_torch
-from bilinear.schemes import save_scheme, strassen
+from bilinear.studies import kappa
 
 torch.set_num_threads(1)
 

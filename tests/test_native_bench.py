@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from bilinear.schemes import canonical, save_scheme, strassen
+from bilinear.algebra.schemes import canonical, save_scheme, strassen
 from native.bench import Extras, rel_error, run
 from native.build import build
 from native.kernel import Kernel, KernelInputError

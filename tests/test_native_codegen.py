@@ -7,7 +7,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from bilinear.schemes import Scheme, canonical, naive, strassen
+from bilinear.algebra.schemes import Scheme, canonical, naive, strassen
 from native.codegen import generate
 from native.plan import SchemeCompileError, cse, make_plan, validate
 from native.winograd import winograd

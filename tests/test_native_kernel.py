@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bilinear.schemes import Scheme, canonical, strassen, verify
+from bilinear.algebra.schemes import Scheme, canonical, strassen, verify
 from native.build import build
 from native.kernel import Kernel, KernelInputError
 from tests.native_schemes import TEST_SETTINGS, alphatensor

@@ -1,4 +1,4 @@
-"""Tests for bilinear.permutation: the slot-permutation test in both readings."""
+"""Tests for bilinear.algebra.permutation: the slot-permutation test in both readings."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from bilinear.permutation import permutation_test, slot_permutations
-from bilinear.schemes import load_npz_scheme, naive, strassen
+from bilinear.algebra.permutation import permutation_test, slot_permutations
+from bilinear.algebra.schemes import load_npz_scheme, naive, strassen
 from tests.test_schemes import known_schemes_npz
 
 

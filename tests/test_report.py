@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from bilinear import report
+from bilinear.report import report
 
 
 def _rate(k: int, n: int, lo: float, hi: float) -> dict:

@@ -1,4 +1,4 @@
-"""Tests for bilinear.schemes: tensor, exact verification, canonical form, scheme files, npz."""
+"""Tests for bilinear.algebra.schemes: tensor, exact check, canonical form, scheme files, npz."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bilinear.schemes import (
+from bilinear.algebra.schemes import (
     Scheme,
     SchemeFormatError,
     canonical,

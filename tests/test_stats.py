@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from bilinear import stats
-from bilinear.prediction import auc, roc_points, stratified_folds
-from bilinear.study import analyze
+from bilinear.studies import stats
+from bilinear.studies.prediction import auc, roc_points, stratified_folds
+from bilinear.studies.study import analyze
 from tests.tiny_params import TINY, apply_overrides
 
 PARAMS = {"alpha": 0.05, "kappa_epochs": [5, 10], "cv_folds": 5, "n_bootstrap": 200}
@@ -159,7 +159,7 @@ def test_perfect_separation_is_degenerate():
 
 @pytest.mark.parametrize("kappa_5_missing", ["some", "all"])
 def test_single_batch_size_and_nan_kappas(tmp_path, kappa_5_missing):
-    from bilinear import study_plots
+    from bilinear.report import study_plots
 
     rows = synthetic_sweep(batches_a=(32,), batches_b=(32,))
     rows.loc[rows["seed"] < (2 if kappa_5_missing == "some" else 99), "kappa_5"] = np.nan
@@ -256,8 +256,8 @@ def test_stage_errors_are_one_line(tmp_path, monkeypatch, capsys):
 
 
 def test_png_bytes_are_deterministic(study):
-    from bilinear.figures import png_bytes
-    from bilinear.study_plots import phase_diagram
+    from bilinear.report.figures import png_bytes
+    from bilinear.report.study_plots import phase_diagram
 
     table = study[1]["phase_diagram"]
     assert png_bytes(phase_diagram(table, [0.5])) == png_bytes(phase_diagram(table, [0.5]))
@@ -268,7 +268,7 @@ def test_separating_kappa_predicts_perfectly():
     final = rows[rows.final & (rows.method == "sparsify")].copy()
     final["kappa_5"] = np.where(final["success"] == 1, 1.0, 1e4) * (1 + final.index % 7)
     final["trace_5"] = 1.0  # constant: collinear with the intercept
-    from bilinear.prediction import predict_success
+    from bilinear.studies.prediction import predict_success
 
     rec, preds = predict_success(final, "5", folds=3, seed=0, n_boot=50)
     assert not rec["degenerate"] and rec["auc"] == 1.0 and rec["accuracy"] == 1.0

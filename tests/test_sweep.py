@@ -12,12 +12,12 @@ import pytest
 import torch
 import yaml
 
-from bilinear import sweep
-from bilinear.data import make_datasets
+from bilinear.algebra.schemes import Scheme, strassen
 from bilinear.io import write_csv
+from bilinear.learn.data import make_datasets
+from bilinear.learn.training import Recipe, init_runs, train_runs
 from bilinear.params import ParamError
-from bilinear.schemes import Scheme, strassen
-from bilinear.training import Recipe, init_runs, train_runs
+from bilinear.studies import sweep
 from stages import sweep as stage
 from tests.tiny_params import TINY, Replace, apply_overrides
 
@@ -196,7 +196,7 @@ def test_stage_writes_the_csv_and_a_summary(tmp_path, monkeypatch, capsys):
 
 
 def test_batch_keys():
-    from bilinear.batch_keys import batch_key, batch_of, is_batch_key
+    from bilinear.studies.batch_keys import batch_key, batch_of, is_batch_key
 
     assert batch_key(32) == "B32" and batch_of("B32") == 32
     for bad in ("B0", "B08", "b32", "32", 32, "B", "B3x"):

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from bilinear.data import make_datasets
-from bilinear.model import BilinearModel
-from bilinear.training import (
+from bilinear.learn.data import make_datasets
+from bilinear.learn.model import BilinearModel
+from bilinear.learn.training import (
     BatchedAdamW,
     Layout,
     Recipe,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bilinear.schemes import load_npz_scheme, save_scheme, strassen
+from bilinear.algebra.schemes import load_npz_scheme, save_scheme, strassen
 from stages import verify_expand
 from tests.test_schemes import known_schemes_npz
 from tests.tiny_params import TINY, apply_overrides

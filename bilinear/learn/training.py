@@ -22,9 +22,9 @@ import torch
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from bilinear.data import derived_seed
-from bilinear.model import init_model
-from bilinear.schemes import matmul_tensor
+from bilinear.algebra.schemes import matmul_tensor
+from bilinear.learn.data import derived_seed
+from bilinear.learn.model import init_model
 
 
 @dataclass(frozen=True)
@@ -223,7 +223,7 @@ def train_runs(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, train: dict, t
     shuffles the training set every epoch with its own generator (from its seed); a last, smaller
     batch is kept.  After every epoch the full train and test MSE are recorded, and
     callback(epoch, theta) is called if given (epoch counts from 1; theta (R, D) is live: copy it).
-    `shuffle` names the seed purpose of the shuffling stream (bilinear.data.PURPOSES).  BLAS runs
+    `shuffle` names the seed purpose of the shuffling stream (learn.data.PURPOSES).  BLAS runs
     single-threaded meanwhile (tiny matrices: threads only add contention).
     """
     with threadpool_limits(1):

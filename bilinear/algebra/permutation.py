@@ -19,7 +19,7 @@ from itertools import islice, permutations
 
 import numpy as np
 
-from bilinear.schemes import Scheme, _integer_scaled, matmul_tensor
+from bilinear.algebra.schemes import Scheme, _integer_scaled, matmul_tensor
 
 CHUNK_ELEMENTS = 1 << 22  # per vectorised block of permutations
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 from statsmodels.stats.proportion import proportion_confint
 
-from bilinear.crystallize import round_clamp
-from bilinear.schemes import Scheme, strassen, verify
+from bilinear.algebra.schemes import Scheme, strassen, verify
+from bilinear.learn.crystallize import round_clamp
 
 
 def typo_scheme() -> Scheme:
@@ -41,7 +41,7 @@ def perturbations(weights, sigmas, trials: int, rng: np.random.Generator) -> lis
 def round_verify(fmt, U, V, W) -> np.ndarray:
     """Reading (a) for T perturbed copies: round/clamp each, verify it exactly; (T,) bool.
 
-    Identical rounded schemes are verified once (bilinear.schemes.verify, exact arithmetic)."""
+    Identical rounded schemes are verified once (algebra.schemes.verify, exact arithmetic)."""
     rounded = [round_clamp(x).astype(np.int8).reshape(x.shape[0], -1) for x in (U, V, W)]
     flat = np.concatenate(rounded, axis=1)
     unique, inverse = np.unique(flat, axis=0, return_inverse=True)

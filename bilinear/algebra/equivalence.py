@@ -28,7 +28,7 @@ from itertools import permutations
 
 import numpy as np
 
-from bilinear.schemes import Scheme, _encode, strassen, to_fractions, verify
+from bilinear.algebra.schemes import Scheme, _encode, strassen, to_fractions, verify
 
 ROLE_MAPS = tuple((t, k) for t in (0, 1) for k in range(3))  # cyclic^k, then transpose if t
 

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import binomtest, mannwhitneyu
 
-from bilinear.stats import degenerate, fit_logit, wilson
+from bilinear.studies.stats import degenerate, fit_logit, wilson
 
 
 def stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:

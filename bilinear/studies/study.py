@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from bilinear import stats
-from bilinear.prediction import kappa_prediction, roc_points
+from bilinear.studies import stats
+from bilinear.studies.prediction import kappa_prediction, roc_points
 
 SUCCESS = ("exact and expansion_success (learned coefficients only, no fallback); exact alone "
            "where the expansion was not evaluated")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bilinear.schemes import Scheme
+from bilinear.algebra.schemes import Scheme
 
 BATCH_ELEMENTS = 1 << 16  # split a level's batch (depth-first) above this many stacked elements
 

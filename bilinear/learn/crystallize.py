@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
-from bilinear.schemes import Scheme, matmul_tensor, verify
+from bilinear.algebra.schemes import Scheme, matmul_tensor, verify
 
 METHODS = ("round", "sparsify")
 

@@ -7,9 +7,9 @@ order of its mini-batches. Within a protocol, seed s is the same at every batch 
 sizes are compared from the same data and initial weights; the protocols draw from disjoint seed
 streams (derived from the master seed and the protocol's name), so their runs are disjoint.
 
-Training.  All runs of one batch size are trained at once (bilinear.training.train_runs: one
+Training.  All runs of one batch size are trained at once (bilinear.learn.training.train_runs: one
 set of arrays, independent AdamW state, bit-identical to training each alone).  During training
-the weights are kept at the evaluation epochs, and the gradient-noise statistics (bilinear.kappa)
+the weights are kept at the evaluation epochs, and the gradient-noise statistics (studies.kappa)
 of the trained (unpruned) model are taken at fixed percentages of training and at its end, on each
 run's first `kappa_samples` training pairs.
 
@@ -31,13 +31,12 @@ import torch
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from bilinear.crystallize import discretize, prune
-from bilinear.data import make_datasets
-from bilinear.equivalence import equivalent_to_strassen
-from bilinear.expand import PAPER_SIZES, relative_errors
-from bilinear.kappa import gradient_noise
-from bilinear.schemes import Scheme
-from bilinear.training import (
+from bilinear.algebra.equivalence import equivalent_to_strassen
+from bilinear.algebra.expand import PAPER_SIZES, relative_errors
+from bilinear.algebra.schemes import Scheme
+from bilinear.learn.crystallize import discretize, prune
+from bilinear.learn.data import make_datasets
+from bilinear.learn.training import (
     Layout,
     Recipe,
     format_of,
@@ -46,6 +45,7 @@ from bilinear.training import (
     train_runs,
     unpack,
 )
+from bilinear.studies.kappa import gradient_noise
 
 METHODS = ("round", "sparsify", "phase1_round")  # the last: unpruned model, rounded (Phase 1 only)
 BASE_COLUMNS = ["protocol", "batch_size", "seed", "replica", "run_id", "method", "epoch", "final",
@@ -205,7 +205,7 @@ def crystallization_tasks(trained: Trained, cfg: dict) -> list[tuple]:
 def expansion_error(scheme: Scheme) -> float:
     """Largest relative error of the scheme's recursive expansion (down to scalars, float32) over
     the paper's sizes 2..64, on fixed Gaussian matrices; cached per scheme (it depends on nothing
-    else).  The paper's Definition 4.2 (bilinear.expand.expansion_success): error < 1e-5."""
+    else).  The paper's Definition 4.2 (bilinear.algebra.expand.expansion_success): error < 1e-5."""
     key = repr([t.tolist() for t in (scheme.U, scheme.V, scheme.W)])
     if key not in _EXPANSION_CACHE:
         rng = np.random.default_rng(SEED_TAG)

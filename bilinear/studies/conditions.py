@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bilinear.crystallize import METHODS, discretize, prune
-from bilinear.data import make_datasets
-from bilinear.training import Recipe, dataset_mse, grokking_epoch, init_runs, train_runs
+from bilinear.learn.crystallize import METHODS, discretize, prune
+from bilinear.learn.data import make_datasets
+from bilinear.learn.training import Recipe, dataset_mse, grokking_epoch, init_runs, train_runs
 
 
 @dataclass(frozen=True)
