@@ -24,12 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bilinear.io import LoadError
+
 CONVENTION = ("vec(C) = W @ ((U @ vec(A)) * (V @ vec(B))), row-major vec; "
               "U: R x nm, V: R x mp, W: np x R")
 SCHEME_FILE_VERSION = 1
 
 
-class SchemeFormatError(ValueError):
+class SchemeFormatError(LoadError):
     """A scheme file or array set that cannot be read as a scheme (malformed, wrong shapes, ...)."""
 
 
@@ -156,6 +158,12 @@ def residual(scheme: Scheme) -> np.ndarray:
     """Exact Brent-equation residual sum_r U[r] (x) V[r] (x) W[:,r] - T as a Fraction array."""
     diff, scale = _integer_residual(scheme)
     return np.frompyfunc(lambda v: Fraction(int(v), scale), 1, 1)(diff).astype(object)
+
+
+def valid_modulo_2(scheme: Scheme) -> bool:
+    """True iff every Brent equation holds modulo 2 (coefficients with odd denominators only)."""
+    diff, scale = _integer_residual(scheme)
+    return scale % 2 == 1 and not any(int(x) % 2 for x in diff.flat)
 
 
 def verify(scheme: Scheme) -> bool:
