@@ -118,8 +118,9 @@ def load_npz(path: str | Path, keys: tuple[str, ...] = ()) -> dict:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The first sentence of an exception's message (library messages can run for lines)."""
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    return text[0].split(". ")[0][:120] if text else type(exc).__name__
 
 
 def save_torch(path: str | Path, obj) -> None:
