@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -130,13 +131,17 @@ def test_exp_arithmetic_forms(tmp_path):
     """Scaled and nested factors, bare variables and a trailing division, as published."""
     lines = ["(3*(a11 + a22))*(b11 + b22)*(c11 + c22)/3", "(a21 + a22)*b11*(c12 - c22)",
              "a11*(b12 - b22)*(c21 + c22)", "(a22)*(-b11 + b21)*(c11 + c12)",
-             "(a11 + a12)*(2*b22)*(-c11 + c21)/2", "(-a11 + a21)*(b11 + b12)*(c22)",
-             "(a12 - a22)*(b21 + b22)*(1/2*c11)*2"]
+             "(a11 + a12)*(2*b22/2)*(-c11 + c21)", "(-a11 + a21)*(b11 + b12)*(c22)",
+             "(a12 - a22)*(b21 + b22)*(1/2*(2*c11))"]
     path = tmp_path / "s.exp"
     path.write_text("\n".join(lines) + "\n")
     reading = read_scheme_file(path)
     assert reading.scheme.fmt == (2, 2, 2) and verify(reading.scheme)
     assert canonical_bytes(reading.scheme) == canonical_bytes(strassen())
+    lines[4] = "(a11 + a12)*(2*b22)*(-c11 + c21)/2"  # a scale of the whole product goes to U
+    path.write_text("\n".join(lines) + "\n")
+    reading = read_scheme_file(path)
+    assert verify(reading.scheme) and reading.scheme.U[4, 0] == Fraction(1, 2)
 
 
 def test_exp_refuses_multi_digit_and_big_formats(tmp_path):
@@ -197,3 +202,45 @@ def test_mutated_files_end_in_one_line(tmp_path, capsys, fmt, cut, pos, junk):
                       .map(str.encode)))
 def test_random_files_end_in_one_line(tmp_path, capsys, data):
     _verify_exit(tmp_path, capsys, data)
+
+
+def test_convert_and_info(tmp_path, capsys):
+    npz = str(known_schemes_npz())
+    out = tmp_path / "s.exp"
+    assert main(["convert", npz, str(out), "--key", "3x3x3"]) == 0
+    assert read_scheme_file(out).format == "exp"
+    assert main(["convert", str(out), str(tmp_path / "s.json")]) == 0
+    assert main(["convert", str(out), str(tmp_path / "t.json"), "--to", "ternary-json"]) == 0
+    assert read_scheme_file(tmp_path / "t.json").format == "ternary-json"
+    assert canonical_bytes(read_scheme_file(tmp_path / "s.json").scheme) == \
+        canonical_bytes(KNOWN["3x3x3"])
+    assert main(["convert", str(out), str(tmp_path / "s.txt")]) == 2
+    capsys.readouterr()
+    assert main(["info", str(write(tmp_path, strassen(), "maple"))]) == 0
+    info = capsys.readouterr().out
+    for needle in ("format: maple", "rank: 7", "coefficients: ternary", "nonzeros: 36",
+                   "block additions per level (after CSE): ", "fingerprint: 2x2x2-r7-",
+                   "(1, 1, 1) x6, (2, 2, 2) x1", "Strassen witness: P="):
+        assert needle in info
+    rational = Scheme((1, 1, 1), [[2]], [[1]], [[1]])
+    rational.W[0, 0] = rational.W[0, 0] / 2
+    assert main(["info", str(write(tmp_path, rational, "exp"))]) == 0
+    assert "coefficients: rational" in capsys.readouterr().out
+
+
+def test_compile_refuses_incorrect_scheme(tmp_path, capsys):
+    broken = strassen()
+    broken.W[0, 0] = 0
+    assert main(["compile", str(write(tmp_path, broken, "exp")), "--out",
+                 str(tmp_path / "build")]) == 1
+    assert "not compiled" in capsys.readouterr().out and not (tmp_path / "build").exists()
+
+
+@pytest.mark.parametrize("fmt", TEXT_FORMATS)
+def test_rational_round_trip(tmp_path, fmt):
+    scheme = KNOWN["strassen"]
+    scheme = Scheme(scheme.fmt, scheme.U * 2, scheme.V, scheme.W.copy())
+    scheme.W[:, :] = scheme.W / 2
+    reading = read_scheme_file(write(tmp_path, scheme, fmt))
+    assert verify(reading.scheme)
+    assert canonical_bytes(reading.scheme) == canonical_bytes(scheme)

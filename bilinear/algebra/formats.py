@@ -116,6 +116,14 @@ class _Value:
         self.scale, self.forms = scale, forms
 
 
+def _fold(value: _Value) -> _Value:
+    """Move the scale of a single linear form into its coefficients (so `2*a11` is U = 2)."""
+    if len(value.forms) != 1 or value.scale == 1:
+        return value
+    ((letter, form),) = value.forms.items()
+    return _Value(Fraction(1), {letter: {v: c * value.scale for v, c in form.items()}})
+
+
 def _add(x: _Value, y: _Value, sign: int) -> _Value:
     if set(x.forms) != set(y.forms):
         raise SchemeFormatError("adds terms of different kinds (not a linear form)")
@@ -133,7 +141,7 @@ def _add(x: _Value, y: _Value, sign: int) -> _Value:
 def _mul(x: _Value, y: _Value) -> _Value:
     if set(x.forms) & set(y.forms):
         raise SchemeFormatError("multiplies two forms in the same matrix (not bilinear)")
-    return _Value(x.scale * y.scale, {**x.forms, **y.forms})
+    return _fold(_Value(x.scale * y.scale, {**x.forms, **y.forms}))
 
 
 class _ExpParser:
@@ -192,14 +200,14 @@ class _ExpParser:
             elif right.forms or right.scale == 0:
                 raise SchemeFormatError("divides by a form or by zero")
             else:
-                value = _Value(value.scale / right.scale, value.forms)
+                value = _fold(_Value(value.scale / right.scale, value.forms))
         return value
 
     def unary(self) -> _Value:
         if self.peek() in (("op", "-"), ("op", "+")):
             sign = -1 if self.take()[1] == "-" else 1
             value = self.unary()
-            return _Value(sign * value.scale, value.forms)
+            return _fold(_Value(sign * value.scale, value.forms))
         return self.atom()
 
     def atom(self) -> _Value:
