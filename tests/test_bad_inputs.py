@@ -23,7 +23,8 @@ INPUTS = ["data/train.npz", "models/trained.pt", "models/pruned.pt", "models/alg
 STAGES = {"train": "data/train.npz", "prune": "models/trained.pt",
           "discretize": "models/pruned.pt", "kappa": "models/trained.pt",
           "noise_ablate": "models/algorithm.json", "verify_expand": "models/algorithm.json",
-          "build_native": "models/algorithm.json", "figures": "models/trained.pt"}
+          "build_native": "models/algorithm.json", "bench": "models/algorithm.json",
+          "figures": "models/trained.pt"}
 
 
 def _good_inputs(root: Path) -> None:

@@ -268,16 +268,19 @@ def scheme_from_dict(doc) -> Scheme:
 
 
 def load_scheme(path: str | Path) -> Scheme:
-    """Read a scheme JSON file; raises SchemeFormatError with one clear line if it is invalid."""
+    """Read a scheme JSON file; raises SchemeFormatError with one clear line naming the file."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemeFormatError(f"cannot read {path}: {exc}") from None
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise SchemeFormatError(f"{path} is not valid JSON: {exc}") from None
-    return scheme_from_dict(doc)
+    try:
+        return scheme_from_dict(doc)
+    except SchemeFormatError as exc:
+        raise SchemeFormatError(f"{path}: {exc}") from None
 
 
 def save_scheme(path: str | Path, scheme: Scheme) -> None:
