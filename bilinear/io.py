@@ -111,7 +111,8 @@ def load_npz(path: str | Path, keys: tuple[str, ...] = ()) -> dict:
         reason = ("holds pickled object arrays (refused)" if "allow_pickle" in str(exc)
                   else f"is damaged ({_first_line(exc)})")
         raise LoadError(f"{path}: {reason}") from None
-    except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as exc:
+    except (OSError, EOFError, RuntimeError, NotImplementedError, MemoryError, zipfile.BadZipFile,
+            zlib.error) as exc:
         raise LoadError(f"{path}: truncated or damaged npz ({_first_line(exc)})") from None
     _check_keys(path, out, keys)
     return out

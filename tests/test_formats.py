@@ -244,3 +244,30 @@ def test_rational_round_trip(tmp_path, fmt):
     reading = read_scheme_file(write(tmp_path, scheme, fmt))
     assert verify(reading.scheme)
     assert canonical_bytes(reading.scheme) == canonical_bytes(scheme)
+
+
+def _npz_seed() -> bytes:
+    import io
+
+    from tests.test_schemes import plain_arrays
+
+    buf = io.BytesIO()
+    np.savez(buf, **plain_arrays(strassen(), "2x2x2"))
+    return buf.getvalue()
+
+
+NPZ_SEED = _npz_seed()
+
+
+@FUZZ
+@given(cut=st.integers(0, 10_000), pos=st.integers(0, 10_000), junk=st.binary(min_size=1,
+                                                                                max_size=8))
+def test_mutated_npz_ends_in_one_line(tmp_path, capsys, cut, pos, junk):
+    raw = NPZ_SEED[: cut % (len(NPZ_SEED) + 1)] if cut % 2 else NPZ_SEED
+    at = pos % (len(raw) + 1)
+    path = tmp_path / "fuzz.npz"
+    path.write_bytes(raw[:at] + junk + raw[at + len(junk):])
+    code = main(["verify", str(path), "--key", "2x2x2"])
+    out, err = capsys.readouterr()
+    assert code in (0, 1, 2) and out.count("\n") + err.count("\n") == 1
+    assert code != 2 or (err.startswith("error:") and str(path) in err)

@@ -10,6 +10,8 @@ import stat
 import numpy as np
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bilinear.io import LoadError, load_npz, load_torch, save_npz, save_torch, write_csv, write_json
 
@@ -83,3 +85,32 @@ def test_load_torch_errors(tmp_path):
     with pytest.raises(LoadError, match=r"ok.pt: lacks key\(s\) V"):
         load_torch(tmp_path / "ok.pt", keys=("U", "V"))
     assert set(load_torch(tmp_path / "ok.pt", keys=("U",))) == {"U"}
+
+
+def _seeds() -> dict:
+    import io
+
+    npz, pt = io.BytesIO(), io.BytesIO()
+    np.savez(npz, a=np.zeros(3))
+    torch.save({"U": torch.zeros(2)}, pt)
+    return {"npz": npz.getvalue(), "pt": pt.getvalue()}
+
+
+SEEDS = _seeds()
+
+
+@settings(max_examples=80, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(kind=st.sampled_from(["npz", "pt"]), cut=st.integers(0, 1 << 16),
+       pos=st.integers(0, 1 << 16), junk=st.binary(min_size=1, max_size=8))
+def test_mutated_files_load_or_fail_with_one_line(tmp_path, kind, cut, pos, junk):
+    raw = SEEDS[kind]
+    raw = raw[: cut % (len(raw) + 1)] if cut % 2 else raw
+    at = pos % (len(raw) + 1)
+    path = tmp_path / f"fuzz.{kind}"
+    path.write_bytes(raw[:at] + junk + raw[at + len(junk):])
+    load = load_npz if kind == "npz" else load_torch
+    try:
+        load(path)
+    except LoadError as exc:
+        assert "\n" not in str(exc) and str(path) in str(exc)

@@ -296,8 +296,10 @@ def npz_keys(path: str | Path) -> list[str]:
         return sorted({k.rsplit("_", 1)[0] for k in data.files if k.endswith("_u")})
 
 
-# What a damaged or hostile npz raises: unreadable, not a zip, bad CRC, truncated, needs pickle.
-_NPZ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+# What a damaged or hostile npz raises: unreadable, not a zip, bad CRC, truncated, needs pickle,
+# flagged encrypted or compressed by an unsupported method, or a header claiming a huge array.
+_NPZ_ERRORS = (OSError, ValueError, EOFError, RuntimeError, NotImplementedError, MemoryError,
+               zipfile.BadZipFile, zlib.error)
 
 
 def _open_npz(path: str | Path):
