@@ -271,3 +271,16 @@ def test_mutated_npz_ends_in_one_line(tmp_path, capsys, cut, pos, junk):
     out, err = capsys.readouterr()
     assert code in (0, 1, 2) and out.count("\n") + err.count("\n") == 1
     assert code != 2 or (err.startswith("error:") and str(path) in err)
+
+
+def test_compile_published_format(tmp_path, capsys):
+    """A scheme in a published format compiles into a kernel that multiplies correctly."""
+    from native.kernel import Kernel
+
+    out = tmp_path / "build"
+    assert main(["compile", str(write(tmp_path, strassen(), "maple")), "--out", str(out)]) == 0
+    assert "compiled" in capsys.readouterr().out
+    kernel = Kernel(str(out))
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(size=(64, 64)), rng.normal(size=(64, 64))
+    assert np.allclose(kernel.matmul(a, b, threads=1, levels=2), a @ b)  # two Strassen levels
