@@ -4,6 +4,7 @@ when it is truncated or random bytes, exits non-zero and overwrites nothing."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import subprocess
@@ -52,32 +53,49 @@ def _snapshot(root: Path) -> dict:
             and "__pycache__" not in p.parts}
 
 
-@pytest.fixture(scope="module", params=["truncated", "random"])
-def runs(request, tmp_path_factory):
-    root = copy_project(tmp_path_factory.mktemp(request.param) / "repo", commit=False)
-    _good_inputs(root)
-    _corrupt(root, request.param)
-    before = _snapshot(root)
+# Runs every stage's main() in one fresh interpreter (torch is imported once, not per stage),
+# from the corrupted copy's directory; an escaping exception is reported as a traceback.
+DRIVER = """
+import contextlib, importlib, io, json, os, sys, traceback
+results = {}
+for root, name in json.loads(sys.argv[1]):
+    os.chdir(root)
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = importlib.import_module("stages." + name).main()
+        except BaseException:
+            code, err = "traceback", io.StringIO("Traceback: " + traceback.format_exc())
+    results[root + ":" + name] = [code, out.getvalue(), err.getvalue()]
+print(json.dumps(results))
+"""
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    roots, before = {}, {}
+    for how in ("truncated", "random"):
+        root = copy_project(tmp_path_factory.mktemp(how) / "repo", commit=False)
+        _good_inputs(root)
+        _corrupt(root, how)
+        roots[how], before[how] = root, _snapshot(root)
+    cases = [[str(roots[how]), name] for how in roots for name in STAGES]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONDONTWRITEBYTECODE": "1"}
-    procs = {}
-    names = list(STAGES)
-    results = {}
-    for start in range(0, len(names), 4):  # four at a time on a shared machine
-        for name in names[start:start + 4]:
-            procs[name] = subprocess.Popen([sys.executable, "-m", f"stages.{name}"], cwd=root,
-                                           env=env, stdout=subprocess.PIPE,
-                                           stderr=subprocess.PIPE, text=True)
-        for name in names[start:start + 4]:
-            out, err = procs[name].communicate(timeout=120)
-            results[name] = (procs[name].returncode, out, err)
-    return results, before, _snapshot(root)
+    done = subprocess.run([sys.executable, "-c", DRIVER, json.dumps(cases)], cwd=roots["random"],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    raw = json.loads(done.stdout.strip().splitlines()[-1])
+    results = {(how, name): tuple(raw[f"{roots[how]}:{name}"]) for how in roots
+               for name in STAGES}
+    return results, before, {how: _snapshot(roots[how]) for how in roots}
 
 
+@pytest.mark.parametrize("how", ["truncated", "random"])
 @pytest.mark.parametrize("stage", sorted(STAGES))
-def test_stage_stops_with_one_line(runs, stage):
+def test_stage_stops_with_one_line(runs, stage, how):
     results, _, _ = runs
-    code, out, err = results[stage]
-    assert code != 0, (stage, out, err)
+    code, out, err = results[how, stage]
+    assert isinstance(code, int) and code != 0, (stage, out, err)
     assert err.count("\n") == 1 and err.startswith("error:"), (stage, err)
     assert STAGES[stage] in err, (stage, err)
     assert "Traceback" not in err + out
