@@ -73,6 +73,11 @@ class Kernel:
         self._ws = np.empty(0, dtype=np.uint8)
         self._lock = threading.Lock()
 
+    def set_isa(self, level: int) -> int:
+        """Addition loops of level (0 baseline, 1 AVX2, 2 AVX-512F; clamped to the CPU's,
+        < 0: the widest) for this build's later calls; returns the level in use."""
+        return int(self.lib.bl_set_isa(int(level)))
+
     def levels_for(self, M: int, K: int, N: int, dtype, threads: int) -> int:
         """Recursion levels by the build's rule for this dtype and thread count: none if some
         dimension is below min_n (one gemm call), else the most levels (at most max_levels)

@@ -14,7 +14,7 @@ import yaml
 
 from bilinear.algebra.schemes import canonical, save_scheme, strassen
 from native.bench import Extras, rel_error, run
-from native.build import build
+from native.build import CFLAGS, build
 from native.kernel import Kernel, KernelInputError
 from tests.native_schemes import TEST_SETTINGS
 
@@ -70,6 +70,11 @@ def test_run_records_every_cell(kernel, additions):
         assert ("additions_share" in cell) == (cell["levels"] > 0)
     machine = result["machine"]
     assert machine["cores"] >= 1 and len(machine["load_average"]) == 3 and machine["blas"]
+
+
+def test_build_targets_a_portable_baseline():
+    assert not any("native" in flag for flag in CFLAGS)
+    assert "-march=x86-64-v2" in CFLAGS
 
 
 def test_build_is_byte_deterministic(tmp_path):

@@ -161,3 +161,20 @@ def test_bad_options_raise(kernels, kw, match):
 def test_missing_build_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="build_native"):
         Kernel(tmp_path)
+
+
+@pytest.mark.parametrize("isa", [0, 1, 2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_instruction_set_matches_numpy(kernels, isa, dtype):
+    kernel = kernels["strassen"]
+    used = kernel.set_isa(isa)
+    try:
+        assert used <= isa
+        rng = np.random.default_rng(isa)
+        # 1024 x 1024 blocks at one level take the streaming vector path, 65 x 66 the loops
+        for M, K, N, levels in ((1024, 1024, 1024, 1), (65, 63, 66, 2), (1, 1, 1, 1)):
+            A = rng.standard_normal((M, K)).astype(dtype)
+            B = rng.standard_normal((K, N)).astype(dtype)
+            _check(kernel, A, B, threads=1, levels=levels)
+    finally:
+        kernel.set_isa(-1)
