@@ -24,6 +24,9 @@ SPECS = {
         "pause_seconds": Field(float, low=0.0, high=60.0),
         "winograd_max_n": Field(int, low=0),
         "expansion_max_n": Field(int, low=0),
+        "plan_sizes": Field(list, item=int, low=2, high=1 << 14, min_len=1),
+        "plan_repeats": Field(int, low=1, high=100),
+        "plan_margin": Field(float, low=0.0, high=0.5),
     },
 }
 COLUMNS = ["n", "dtype", "threads", "levels", "t_numpy", "t_blas", "t_kernel", "speedup_vs_numpy",

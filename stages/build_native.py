@@ -10,13 +10,8 @@ from native.build import build
 from native.plan import SchemeCompileError
 from native.winograd import winograd
 
-CUTOFF = Field(int, low=1, high=1 << 20)
 SPECS = {
     "native": {
-        "leaf_min": {"float64_1": CUTOFF, "float64_2": CUTOFF, "float32_1": CUTOFF,
-                     "float32_2": CUTOFF},
-        "min_n": {"float64_1": CUTOFF, "float64_2": CUTOFF, "float32_1": CUTOFF,
-                  "float32_2": CUTOFF},
         "max_levels": Field(int, low=0, high=12),
         "split": Field(bool),
     },

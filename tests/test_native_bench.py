@@ -21,7 +21,8 @@ from tests.native_schemes import TEST_SETTINGS
 ROOT = Path(__file__).resolve().parents[1]
 TINY_BENCH = {"sizes": [16, 33], "dtypes": ["float64", "float32"], "threads": [1, 2],
               "repeats": 1, "target_seconds": 0.0, "max_repeats": 1, "pause_seconds": 0.0,
-              "winograd_max_n": 16, "expansion_max_n": 16}
+              "winograd_max_n": 16, "expansion_max_n": 16, "plan_sizes": [8, 16],
+              "plan_repeats": 1, "plan_margin": -1e9}  # margin below any loss: recurse from 8 up
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,10 @@ def test_run_records_every_cell(kernel, additions):
         if cell["n"] <= 16:
             assert cell["rel_error_expansion"] < (1e-13 if cell["dtype"] == "float64" else 5e-6)
         assert ("additions_share" in cell) == (cell["levels"] > 0)
+    assert [(p["dtype"], p["threads"], p["threshold"]) for p in result["plans"]] == [
+        (dt, t, 8) for dt in ("float64", "float32") for t in (1, 2)]
     machine = result["machine"]
+    assert "cpu_flags" in machine and machine["isa_level"] in (0, 1, 2)
     assert machine["cores"] >= 1 and len(machine["load_average"]) == 3 and machine["blas"]
 
 
@@ -93,9 +97,7 @@ def _stage(repo: Path, name: str) -> subprocess.CompletedProcess:
 
 def test_stages_end_to_end_and_param_errors(tmp_path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["native"]["leaf_min"] = {k: 8 for k in params["native"]["leaf_min"]}
-    params["native"]["min_n"] = {k: 1 for k in params["native"]["min_n"]}
-    params["bench"] = {**TINY_BENCH, "sizes": [32]}
+    params["bench"] = {**TINY_BENCH, "sizes": [32], "plan_margin": 0.0}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     save_scheme(tmp_path / "models" / "algorithm.json", canonical(strassen()))
     for name in ("build_native", "bench"):
