@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from bilinear.algebra import expand
 from bilinear.algebra.schemes import Scheme
-from native import tune
+from native import first_call, tune
 from native.kernel import Kernel
 
 SEED_OFFSET = 7000  # random operands of the benchmark: seed + SEED_OFFSET + n
@@ -178,9 +178,12 @@ def plan(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras()) -> lis
     return plans
 
 
-def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras()) -> dict:
+def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras(),
+        build_dir: str | None = None) -> dict:
     """All cells of the benchmark ({sizes} x {dtypes} x {threads}) plus the machine block and
-    the plans measured first (see plan), with the extra contenders (see Extras and run_cell)."""
+    the plans measured first (see plan), with the extra contenders (see Extras and run_cell);
+    then, given the kernel's build_dir, its first call in a fresh process at 1 thread and
+    N = cfg's first_call_n (0: not timed), see native.first_call."""
     machine = machine_info()
     machine["isa_level"] = kernel.set_isa(-1)
     plans = plan(kernel, cfg, seed, extras)
@@ -199,8 +202,14 @@ def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras()) -> dict
             bar.update()
         del A, B, ref
     bar.close()
+    first = []
+    if cfg["first_call_n"] > 0 and build_dir is not None:
+        for dt in tqdm(cfg["dtypes"], desc="first call", unit="process"):
+            levels = kernel.levels_for(cfg["first_call_n"], cfg["first_call_n"],
+                                       cfg["first_call_n"], dt, 1)
+            first.append(first_call.measure(build_dir, cfg["first_call_n"], dt, 1, levels))
     machine["load_average_end"] = list(os.getloadavg())
     machine["kernel_blas"] = kernel.config["openblas"]
-    return {"machine": machine, "plans": plans, "cells": cells,
+    return {"machine": machine, "plans": plans, "cells": cells, "first_call": first,
             "kernel": {k: kernel.config[k] for k in ("format", "rank", "additions_per_level",
                                                       "max_levels", "split")}}

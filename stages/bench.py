@@ -27,6 +27,7 @@ SPECS = {
         "plan_sizes": Field(list, item=int, low=2, high=1 << 14, min_len=1),
         "plan_repeats": Field(int, low=1, high=100),
         "plan_margin": Field(float, low=0.0, high=0.5),
+        "first_call_n": Field(int, low=0, high=1 << 15),
     },
 }
 COLUMNS = ["n", "dtype", "threads", "levels", "t_numpy", "t_blas", "t_kernel", "speedup_vs_numpy",
@@ -51,7 +52,7 @@ def main() -> int:
     extras = Extras(winograd=Kernel("native/build/winograd"),
                     additions=Kernel("native/build/additions"),
                     expansion_scheme=load_scheme("models/algorithm.json"))
-    result = run(Kernel("native/build"), cfg, params["seed"], extras)
+    result = run(Kernel("native/build"), cfg, params["seed"], extras, build_dir="native/build")
     rows = [{c: cell.get(c, "") for c in COLUMNS} for cell in result["cells"].values()]
     write_json("metrics/bench.json", result)
     write_csv("plots/bench.csv", rows, COLUMNS)
@@ -59,7 +60,10 @@ def main() -> int:
     big = max(cfg["sizes"])
     summary = ", ".join(f"{c['dtype']} t{c['threads']}: {c['speedup_vs_blas']:.2f}x"
                         for c in result["cells"].values() if c["n"] == big)
-    print(f"bench: N={big} speedup vs BLAS {summary}")
+    first = ", ".join(f"{c['dtype']} {c['first_over_warm']:.2f}x warm, workspace "
+                      f"{c['workspace_over_operand']:.2f} operands" for c in result["first_call"])
+    print(f"bench: N={big} speedup vs BLAS {summary}; first call at N={cfg['first_call_n']}: "
+          f"{first or 'not timed'}")
     return 0
 
 

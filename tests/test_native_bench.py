@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 TINY_BENCH = {"sizes": [16, 33], "dtypes": ["float64", "float32"], "threads": [1, 2],
               "repeats": 1, "target_seconds": 0.0, "max_repeats": 1, "pause_seconds": 0.0,
               "winograd_max_n": 16, "expansion_max_n": 16, "plan_sizes": [8, 16],
-              "plan_repeats": 1, "plan_margin": -1e9}  # margin below any loss: recurse from 8 up
+              # a margin below any loss: the plans recurse from 8 up
+              "plan_repeats": 1, "plan_margin": -1e9, "first_call_n": 0}
 
 
 @pytest.fixture(scope="module")
@@ -97,7 +98,7 @@ def _stage(repo: Path, name: str) -> subprocess.CompletedProcess:
 
 def test_stages_end_to_end_and_param_errors(tmp_path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["bench"] = {**TINY_BENCH, "sizes": [32], "plan_margin": 0.0}
+    params["bench"] = {**TINY_BENCH, "sizes": [32], "plan_margin": 0.0, "first_call_n": 64}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     save_scheme(tmp_path / "models" / "algorithm.json", canonical(strassen()))
     for name in ("build_native", "bench"):
@@ -106,6 +107,9 @@ def test_stages_end_to_end_and_param_errors(tmp_path):
         assert done.stdout.startswith(f"{name}:")
     cells = json.loads((tmp_path / "metrics" / "bench.json").read_text())["cells"]
     assert set(cells) == {f"{d}_t{t}_n32" for d in ("float64", "float32") for t in (1, 2)}
+    first = json.loads((tmp_path / "metrics" / "bench.json").read_text())["first_call"]
+    assert [c["dtype"] for c in first] == ["float64", "float32"]
+    assert all(c["t_first"] > 0 and c["workspace_bytes"] >= 0 for c in first)
     assert (tmp_path / "plots" / "bench.csv").read_text().startswith("n,dtype,threads,levels")
     assert (tmp_path / "plots" / "bench_speedup.png").read_bytes()[:4] == b"\x89PNG"
 
