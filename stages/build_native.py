@@ -7,6 +7,7 @@ import sys
 from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.params import Field, ParamError, read_sections
 from native.build import build
+from native.imported import build_imported
 from native.plan import SchemeCompileError
 from native.winograd import winograd
 
@@ -21,13 +22,15 @@ SPECS = {
 def main() -> int:
     """Validate the scheme, generate C, compile it into native/build/, Winograd's variant (the
     bench's 15-addition reference) into native/build/winograd/ and the additions-only
-    diagnostic variant (no leaf products) into native/build/additions/."""
+    diagnostic variant (no leaf products) into native/build/additions/ and the imported schemes
+    of the bench's leaderboard into native/build/leaderboard/<format>/."""
     try:
         cfg = read_sections(SPECS)["native"]
         scheme = load_scheme("models/algorithm.json")
         config = build(scheme, "native/build", cfg)
         build(winograd(), "native/build/winograd", cfg)
         build(scheme, "native/build/additions", cfg, leaves=False)
+        build_imported("native/build/leaderboard", cfg)
     except (ParamError, SchemeFormatError, SchemeCompileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from bilinear.algebra.schemes import canonical, save_scheme, strassen
 from native.bench import Extras, rel_error, run
 from native.build import CFLAGS, build
 from native.kernel import Kernel, KernelInputError
+from native.leaderboard import candidate_levels
 from tests.native_schemes import TEST_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +25,8 @@ TINY_BENCH = {"sizes": [16, 33], "dtypes": ["float64", "float32"], "threads": [1
               "repeats": 1, "target_seconds": 0.0, "max_repeats": 1, "pause_seconds": 0.0,
               "winograd_max_n": 16, "expansion_max_n": 16, "plan_sizes": [8, 16],
               # a margin below any loss: the plans recurse from 8 up
-              "plan_repeats": 1, "plan_margin": -1e9, "first_call_n": 0}
+              "plan_repeats": 1, "plan_margin": -1e9, "first_call_n": 0, "leaderboard_n": 0,
+              "leaderboard_dtype": "float64", "leaderboard_leaf_min": 8}
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +101,10 @@ def _stage(repo: Path, name: str) -> subprocess.CompletedProcess:
 
 def test_stages_end_to_end_and_param_errors(tmp_path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["bench"] = {**TINY_BENCH, "sizes": [32], "plan_margin": 0.0, "first_call_n": 64}
+    params["bench"] = {**TINY_BENCH, "sizes": [32], "plan_margin": 0.0, "first_call_n": 64,
+                       "leaderboard_n": 72}
+    (tmp_path / "schemes").mkdir()
+    shutil.copy(ROOT / "schemes" / "alphatensor_r_plain.npz", tmp_path / "schemes")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     save_scheme(tmp_path / "models" / "algorithm.json", canonical(strassen()))
     for name in ("build_native", "bench"):
@@ -107,7 +113,12 @@ def test_stages_end_to_end_and_param_errors(tmp_path):
         assert done.stdout.startswith(f"{name}:")
     cells = json.loads((tmp_path / "metrics" / "bench.json").read_text())["cells"]
     assert set(cells) == {f"{d}_t{t}_n32" for d in ("float64", "float32") for t in (1, 2)}
-    first = json.loads((tmp_path / "metrics" / "bench.json").read_text())["first_call"]
+    result = json.loads((tmp_path / "metrics" / "bench.json").read_text())
+    board = result["leaderboard"]
+    assert {r["scheme"] for r in board["rows"]} == {"learned", "winograd", "alphatensor_3x3x3",
+                                                     "alphatensor_4x4x4"}
+    assert all(r["rel_error"] < 1e-13 and r["levels"] >= 1 for r in board["rows"])
+    first = result["first_call"]
     assert [c["dtype"] for c in first] == ["float64", "float32"]
     assert all(c["t_first"] > 0 and c["workspace_bytes"] >= 0 for c in first)
     assert (tmp_path / "plots" / "bench.csv").read_text().startswith("n,dtype,threads,levels")
@@ -128,3 +139,10 @@ def test_stages_end_to_end_and_param_errors(tmp_path):
     save_scheme(tmp_path / "models" / "algorithm.json", bad)
     done = _stage(tmp_path, "build_native")
     assert done.returncode == 2 and "Brent" in done.stderr
+
+
+def test_candidate_levels_keep_leaves_above_the_minimum():
+    assert candidate_levels((2, 2, 2), 4096, 256) == [1, 2, 3, 4]
+    assert candidate_levels((3, 3, 3), 4096, 256) == [1, 2]
+    assert candidate_levels((4, 4, 4), 4096, 256) == [1, 2]
+    assert candidate_levels((4, 4, 4), 100, 256) == []
