@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from bilinear.algebra import expand
 from bilinear.algebra.schemes import Scheme
+from native import first_call, tune
 from native.kernel import Kernel
 
 SEED_OFFSET = 7000  # random operands of the benchmark: seed + SEED_OFFSET + n
@@ -27,19 +28,29 @@ def rel_error(C: np.ndarray, ref: np.ndarray) -> float:
     return float(diff / max(np.linalg.norm(ref), np.finfo(np.float64).tiny))
 
 
-def machine_info() -> dict:
-    """CPU model, cores, load average and the BLAS libraries loaded in this process."""
-    model = platform.processor()
+SIMD_FLAGS = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512dq", "avx512vl", "avx512bw")
+
+
+def _cpuinfo(key: str) -> str | None:
+    """The first value of key in /proc/cpuinfo (None where there is none)."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as fh:
-            model = next((line.split(":", 1)[1].strip() for line in fh
-                          if line.startswith("model name")), model)
+            return next((line.split(":", 1)[1].strip() for line in fh
+                         if line.split(":", 1)[0].strip() == key), None)
     except OSError:
-        pass
+        return None
+
+
+def machine_info() -> dict:
+    """CPU model and SIMD flags, cores, load average and the BLAS libraries loaded in this
+    process (their architecture field is OpenBLAS's kernel family)."""
+    model = _cpuinfo("model name") or platform.processor()
+    flags = set((_cpuinfo("flags") or "").split())
     blas = [{k: lib.get(k) for k in ("internal_api", "version", "architecture", "num_threads")}
             | {"library": os.path.basename(lib.get("filepath", ""))}
             for lib in threadpool_info() if lib.get("user_api") == "blas"]
-    return {"cpu": model, "cores": os.cpu_count(), "load_average": list(os.getloadavg()),
+    return {"cpu": model, "cpu_flags": [f for f in SIMD_FLAGS if f in flags],
+            "cores": os.cpu_count(), "load_average": list(os.getloadavg()),
             "python": platform.python_version(), "numpy": np.__version__, "blas": blas}
 
 
@@ -150,10 +161,32 @@ def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict, extras: Extras
     return cell
 
 
-def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras()) -> dict:
-    """All cells of the benchmark ({sizes} x {dtypes} x {threads}) plus the machine block, with
-    the extra contenders (see Extras and run_cell)."""
+def plan(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras()) -> list[dict]:
+    """Measure the levels plan of every (dtype, threads) of the benchmark on this machine
+    (native.tune) and give it to the kernel and to the Winograd and additions builds."""
+    plans = []
+    todo = [(dt, t) for dt in cfg["dtypes"] for t in sorted({min(t, 2) for t in cfg["threads"]})]
+    for dt, threads in tqdm(todo, desc="plan", unit="plan"):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            measured = tune.measure(kernel, dt, threads, sizes=cfg["plan_sizes"],
+                                    repeats=cfg["plan_repeats"], margin=cfg["plan_margin"],
+                                    seed=seed)
+        for k in (kernel, extras.winograd, extras.additions):
+            if k is not None:
+                k.set_plan(measured)
+        plans.append(measured)
+    return plans
+
+
+def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras(),
+        build_dir: str | None = None) -> dict:
+    """All cells of the benchmark ({sizes} x {dtypes} x {threads}) plus the machine block and
+    the plans measured first (see plan), with the extra contenders (see Extras and run_cell);
+    then, given the kernel's build_dir, its first call in a fresh process at 1 thread and
+    N = cfg's first_call_n (0: not timed), see native.first_call."""
     machine = machine_info()
+    machine["isa_level"] = kernel.set_isa(-1)
+    plans = plan(kernel, cfg, seed, extras)
     cells = {}
     todo = [(n, dt) for n in cfg["sizes"] for dt in cfg["dtypes"]]
     bar = tqdm(total=len(todo) * len(cfg["threads"]), desc="bench", unit="cell")
@@ -169,8 +202,14 @@ def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras()) -> dict
             bar.update()
         del A, B, ref
     bar.close()
+    first = []
+    if cfg["first_call_n"] > 0 and build_dir is not None:
+        for dt in tqdm(cfg["dtypes"], desc="first call", unit="process"):
+            levels = kernel.levels_for(cfg["first_call_n"], cfg["first_call_n"],
+                                       cfg["first_call_n"], dt, 1)
+            first.append(first_call.measure(build_dir, cfg["first_call_n"], dt, 1, levels))
     machine["load_average_end"] = list(os.getloadavg())
     machine["kernel_blas"] = kernel.config["openblas"]
-    return {"machine": machine, "cells": cells,
+    return {"machine": machine, "plans": plans, "cells": cells, "first_call": first,
             "kernel": {k: kernel.config[k] for k in ("format", "rank", "additions_per_level",
-                                                      "leaf_min", "min_n", "max_levels", "split")}}
+                                                      "max_levels", "split")}}

@@ -16,7 +16,10 @@ from bilinear.io import atomic_write_text, write_json
 from native.codegen import CDEF, generate
 from native.plan import make_plan
 
-CFLAGS = ["-O3", "-march=native", "-std=c11", "-fno-math-errno", "-pthread"]
+# a portable baseline (x86-64-v2); the AVX2 and AVX-512 addition loops are compiled with
+# function target attributes and chosen at load time (bl_set_isa), never -march=native
+CFLAGS = ["-O3", "-march=x86-64-v2", "-mtune=generic", "-std=c11", "-fno-math-errno",
+          "-pthread"]
 CONFIG = "config.json"
 
 

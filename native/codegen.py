@@ -11,8 +11,17 @@ from native.plan import Combination, Plan, make_plan
 
 HERE = Path(__file__).resolve().parent
 DTYPES = {"d": "double", "s": "float"}
+VEC_MACROS = ("VEC", "VLOAD", "VSTREAM", "VW")
+# instruction set -> (target attribute, per-dtype vector type, load, streaming store, width)
+ISAS = {
+    "avx512": ("avx512f", {"d": ("__m512d", "_mm512_loadu_pd", "_mm512_stream_pd", 8),
+                           "s": ("__m512", "_mm512_loadu_ps", "_mm512_stream_ps", 16)}),
+    "avx2": ("avx2,fma", {"d": ("__m256d", "_mm256_loadu_pd", "_mm256_stream_pd", 4),
+                          "s": ("__m256", "_mm256_loadu_ps", "_mm256_stream_ps", 8)}),
+}
 
 CDEF = """
+int bl_set_isa(int level);
 int64_t bl_workspace(int levels, int split, int64_t M, int64_t K, int64_t N);
 void bl_matmul_d(int levels, int threads, int split, int64_t M, int64_t K, int64_t N,
                  const double *A, int64_t lda, const double *B, int64_t ldb,
@@ -65,7 +74,7 @@ def _pass(name: str, comb: Combination, in_grid: int | None, out_grid: int | Non
         return (f"{const}T *restrict {base}{k} = ({const}T *){base} + ({bi} * rows + i) * ld"
                 f" + {bj} * cols;")
 
-    lines = [f"static void {name}(const pass_t *p, idx r0, idx r1)", "{",
+    lines = [f"static void {name}", "{",
              "    const idx rows = p->rows, cols = p->cols, ld = p->ld, bs = rows * cols;",
              "    const T *in = (const T *)p->in; T *out = (T *)p->out;",
              "    (void)ld; (void)bs;",
@@ -88,23 +97,45 @@ def _pass(name: str, comb: Combination, in_grid: int | None, out_grid: int | Non
         return out
 
     aligned = " | ".join(f"(uintptr_t)out{t}" for t in written) or "0"
-    lines += ["#ifdef __AVX512F__",
-              f"        if (p->nt && cols % VW == 0 && (({aligned}) & 63) == 0) {{"]
     variants = (0, 1) if accumulate else (0,)
-    for acc in variants:
-        lines += [f"            if (p->acc == {acc}) {{",
-                  "                for (idx j = 0; j < cols; j += VW) {"]
-        lines += ["                    " + x for x in body(acc, True)]
-        lines += ["                }", "            }"]
-    lines += ["            continue;", "        }", "#endif"]
-    for acc in variants:
-        lines += [f"        if (p->acc == {acc}) {{",
-                  "            _Pragma(\"GCC ivdep\") for (idx j = 0; j < cols; j++) {"]
-        lines += ["                " + x for x in body(acc, False)]
-        lines += ["            }", "        }"]
-    lines += ["    }", "#ifdef __AVX512F__", "    if (p->nt)", "        _mm_sfence();", "#endif",
-              "}", ""]
-    return "\n".join(lines)
+    header = lines
+
+    def variant(isa: str | None) -> list[str]:
+        """The pass for one instruction set: streaming vector stores (isa) or plain loops."""
+        attr = f"__attribute__((target(\"{ISAS[isa][0]}\"))) " if isa else ""
+        out = [f"{attr}{header[0]}_{isa or 'base'}(const pass_t *p, idx r0, idx r1)",
+               *header[1:]]
+        if isa:
+            for key, value in zip(VEC_MACROS, ISAS[isa][1][ctype_key], strict=True):
+                out.insert(0, f"#define {key} {value}")
+            out += [f"        if (p->nt && cols % VW == 0 && (({aligned}) & (VW * sizeof(T) - 1))"
+                    " == 0) {"]
+            for acc in variants:
+                out += [f"            if (p->acc == {acc}) {{",
+                        "                for (idx j = 0; j < cols; j += VW) {"]
+                out += ["                    " + x for x in body(acc, True)]
+                out += ["                }", "            }"]
+            out += ["            continue;", "        }"]
+        for acc in variants:
+            out += [f"        if (p->acc == {acc}) {{",
+                    "            _Pragma(\"GCC ivdep\") for (idx j = 0; j < cols; j++) {"]
+            out += ["                " + x for x in body(acc, False)]
+            out += ["            }", "        }"]
+        out += ["    }"]
+        if isa:
+            out += ["    if (p->nt)", "        _mm_sfence();"]
+        out += ["}", *(f"#undef {key}" for key in VEC_MACROS if isa), ""]
+        return out
+
+    # one variant per instruction set, the widest the CPU supports picked at run time, so the
+    # build targets a portable baseline and has the same bytes on every machine of this kind
+    ctype_key = name.rsplit("_", 1)[1]
+    out = [*variant("avx512"), *variant("avx2"), *variant(None),
+           f"static void {name}(const pass_t *p, idx r0, idx r1)", "{",
+           f"    if (ISA_LEVEL >= 2) {name}_avx512(p, r0, r1);",
+           f"    else if (ISA_LEVEL == 1) {name}_avx2(p, r0, r1);",
+           f"    else {name}_base(p, r0, r1);", "}", ""]
+    return "\n".join(out)
 
 
 def _tables(plan: Plan) -> str:
@@ -144,13 +175,10 @@ def generate(scheme: Scheme, leaves: bool = True) -> str:
              _tables(plan), (HERE / "common.c").read_text()]
     body = (HERE / "mm_body.c").read_text()
     for suffix, ctype in DTYPES.items():
-        vec = {"d": ("__m512d", "pd", 8), "s": ("__m512", "ps", 16)}[suffix]
-        parts.append(f"#define T {ctype}\n#define GEMM scipy_cblas_{suffix}gemm64_\n"
-                     f"#define VEC {vec[0]}\n#define VLOAD _mm512_loadu_{vec[1]}\n"
-                     f"#define VSTREAM _mm512_stream_{vec[1]}\n#define VW {vec[2]}")
+        parts.append(f"#define T {ctype}\n#define GEMM scipy_cblas_{suffix}gemm64_")
         parts.append(_pass(f"form_a_{suffix}", plan.form_a, m, None, False))
         parts.append(_pass(f"form_b_{suffix}", plan.form_b, p, None, False))
         parts.append(_pass(f"combine_{suffix}", plan.combine, None, p, True))
         parts.append(body.replace("@S@", suffix))
-        parts.append("#undef T\n#undef GEMM\n#undef VEC\n#undef VLOAD\n#undef VSTREAM\n#undef VW")
+        parts.append("#undef T\n#undef GEMM")
     return "\n".join(parts)

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import scipy_openblas64
 
+from native import tune
 from native.build import read_config
 
 DEFAULT_BUILD = Path(__file__).resolve().parent / "build"
@@ -56,9 +57,10 @@ def _load_openblas() -> None:
 
 
 class Kernel:
-    """A compiled scheme kernel loaded from a build directory (see native.build)."""
+    """A compiled scheme kernel loaded from a build directory (see native.build); plans:
+    measured levels plans (native.tune), else each is measured on first use."""
 
-    def __init__(self, build_dir: str | Path = DEFAULT_BUILD):
+    def __init__(self, build_dir: str | Path = DEFAULT_BUILD, plans: list[dict] = ()):
         build_dir = Path(build_dir)
         if not (build_dir / "config.json").exists():
             raise FileNotFoundError(f"no kernel build in {build_dir} (run the build_native stage)")
@@ -72,21 +74,39 @@ class Kernel:
         self.fmt = tuple(self.config["format"])
         self._ws = np.empty(0, dtype=np.uint8)
         self._lock = threading.Lock()
+        self.plans = {}
+        for plan in plans:
+            self.set_plan(plan)
+
+    def set_isa(self, level: int) -> int:
+        """Addition loops of level (0 baseline, 1 AVX2, 2 AVX-512F; clamped to the CPU's,
+        < 0: the widest) for this build's later calls; returns the level in use."""
+        return int(self.lib.bl_set_isa(int(level)))
+
+    @staticmethod
+    def plan_key(dtype, threads: int) -> str:
+        """Key of the plan for a dtype and thread count (2 stands for two or more)."""
+        return f"{np.dtype(dtype).name}_{min(int(threads), 2)}"
+
+    def set_plan(self, plan: dict) -> None:
+        """Use a measured plan (native.tune.measure, or one with the same dtype, threads and
+        threshold keys) for its dtype and thread count."""
+        self.plans[self.plan_key(plan["dtype"], plan["threads"])] = plan
+
+    def plan_for(self, dtype, threads: int) -> dict:
+        """The plan of this dtype and thread count, measured on first use (native.tune)."""
+        key = self.plan_key(dtype, threads)
+        if key not in self.plans:
+            self.plans[key] = tune.measure(self, dtype, min(int(threads), 2))
+        return self.plans[key]
 
     def levels_for(self, M: int, K: int, N: int, dtype, threads: int) -> int:
-        """Recursion levels by the build's rule for this dtype and thread count: none if some
-        dimension is below min_n (one gemm call), else the most levels (at most max_levels)
-        whose leaf blocks keep every dimension at or above leaf_min."""
-        key = f"{np.dtype(dtype).name}_{min(threads, 2)}"
-        cutoff = self.config["leaf_min"][key]
-        if min(M, K, N) < self.config["min_n"][key]:
+        """Recursion levels by the measured plan of this dtype and thread count (native.tune):
+        one gemm call below its threshold, at most the build's max_levels."""
+        if M * K * N == 0:
             return 0
-        levels = 0
-        n, m, p = self.fmt
-        while (levels < self.config["max_levels"] and M // n >= cutoff and K // m >= cutoff
-               and N // p >= cutoff):
-            M, K, N, levels = M // n, K // m, N // p, levels + 1
-        return levels
+        return tune.levels(self.plan_for(dtype, threads), self.fmt, self.config["max_levels"],
+                           M, K, N)
 
     def _checked(self, A, B, threads):
         for name, X in (("A", A), ("B", B)):

@@ -3,9 +3,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <cblas.h>
-#ifdef __AVX512F__
 #include <immintrin.h>
-#endif
 
 typedef int64_t idx;
 
@@ -21,6 +19,25 @@ typedef struct { const void *in; void *out; idx rows, cols, ld; int acc, nt; } p
 
 enum { PAR_SPLIT = 1, PAR_PASS = 2 };  /* split products over 2 threads; split passes by rows */
 #define PASS_MIN_ELEMS 65536          /* smaller passes are not worth a thread */
+
+/* Widest addition loops the CPU runs (0: baseline, 1: AVX2, 2: AVX-512F), found at load time:
+ * the build itself targets a portable baseline, so its bytes do not depend on the CPU. */
+static int ISA_SUPPORTED, ISA_LEVEL;
+
+__attribute__((constructor)) static void detect_isa(void)
+{
+    __builtin_cpu_init();
+    ISA_SUPPORTED = __builtin_cpu_supports("avx512f") ? 2 : __builtin_cpu_supports("avx2") ? 1 : 0;
+    ISA_LEVEL = ISA_SUPPORTED;
+}
+
+/* Use the addition loops of level (clamped to what the CPU supports; < 0: the widest);
+ * returns the level in use. */
+int bl_set_isa(int level)
+{
+    ISA_LEVEL = level < 0 || level > ISA_SUPPORTED ? ISA_SUPPORTED : level;
+    return ISA_LEVEL;
+}
 
 static void set_blas_threads(int n)
 {

@@ -8,8 +8,10 @@ import sys
 from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.io import write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections
+from native import leaderboard
 from native.bench import Extras, run
 from native.bench_figure import speedup_figure
+from native.imported import IMPORTED
 from native.kernel import Kernel
 
 SPECS = {
@@ -24,6 +26,13 @@ SPECS = {
         "pause_seconds": Field(float, low=0.0, high=60.0),
         "winograd_max_n": Field(int, low=0),
         "expansion_max_n": Field(int, low=0),
+        "plan_sizes": Field(list, item=int, low=2, high=1 << 14, min_len=1),
+        "plan_repeats": Field(int, low=1, high=100),
+        "plan_margin": Field(float, low=0.0, high=0.5),
+        "first_call_n": Field(int, low=0, high=1 << 15),
+        "leaderboard_n": Field(int, low=0, high=1 << 15),
+        "leaderboard_dtype": Field(str),
+        "leaderboard_leaf_min": Field(int, low=1, high=1 << 14),
     },
 }
 COLUMNS = ["n", "dtype", "threads", "levels", "t_numpy", "t_blas", "t_kernel", "speedup_vs_numpy",
@@ -40,6 +49,9 @@ def main() -> int:
         for dt in cfg["dtypes"]:
             if dt not in ("float64", "float32"):
                 raise ParamError(f"bench.dtypes: expected float64 or float32, got {dt!r}")
+        if cfg["leaderboard_dtype"] not in ("float64", "float32"):
+            raise ParamError("bench.leaderboard_dtype: expected float64 or float32, got "
+                             f"{cfg['leaderboard_dtype']!r}")
         if cfg["max_repeats"] < cfg["repeats"]:
             raise ParamError("bench.max_repeats: must be >= bench.repeats")
         scheme = load_scheme("models/algorithm.json")
@@ -48,7 +60,15 @@ def main() -> int:
         return 2
     extras = Extras(winograd=Kernel("native/build/winograd"),
                     additions=Kernel("native/build/additions"), expansion_scheme=scheme)
-    result = run(Kernel("native/build"), cfg, params["seed"], extras)
+    result = run(Kernel("native/build"), cfg, params["seed"], extras, build_dir="native/build")
+    if cfg["leaderboard_n"] > 0:
+        board = {"learned": Kernel("native/build"), "winograd": extras.winograd,
+                 **{f"alphatensor_{key}": Kernel(f"native/build/leaderboard/{key}")
+                    for key in IMPORTED}}
+        result["leaderboard"] = leaderboard.run(board, cfg["leaderboard_n"],
+                                                cfg["leaderboard_dtype"],
+                                                cfg["leaderboard_leaf_min"], cfg["repeats"],
+                                                params["seed"])
     rows = [{c: cell.get(c, "") for c in COLUMNS} for cell in result["cells"].values()]
     write_json("metrics/bench.json", result)
     write_csv("plots/bench.csv", rows, COLUMNS)
@@ -56,7 +76,12 @@ def main() -> int:
     big = max(cfg["sizes"])
     summary = ", ".join(f"{c['dtype']} t{c['threads']}: {c['speedup_vs_blas']:.2f}x"
                         for c in result["cells"].values() if c["n"] == big)
-    print(f"bench: N={big} speedup vs BLAS {summary}")
+    first = ", ".join(f"{c['dtype']} {c['first_over_warm']:.2f}x warm, workspace "
+                      f"{c['workspace_over_operand']:.2f} operands" for c in result["first_call"])
+    board = ", ".join(f"{r['scheme']} {r['speedup_vs_blas']:.2f}x"
+                      for r in result.get("leaderboard", {}).get("rows", []))
+    print(f"bench: N={big} speedup vs BLAS {summary}; leaderboard {board or 'not run'}; "
+          f"first call at N={cfg['first_call_n']}: {first or 'not timed'}")
     return 0
 
 

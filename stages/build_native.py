@@ -7,16 +7,12 @@ import sys
 from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.params import Field, ParamError, read_sections
 from native.build import build
+from native.imported import build_imported
 from native.plan import SchemeCompileError
 from native.winograd import winograd
 
-CUTOFF = Field(int, low=1, high=1 << 20)
 SPECS = {
     "native": {
-        "leaf_min": {"float64_1": CUTOFF, "float64_2": CUTOFF, "float32_1": CUTOFF,
-                     "float32_2": CUTOFF},
-        "min_n": {"float64_1": CUTOFF, "float64_2": CUTOFF, "float32_1": CUTOFF,
-                  "float32_2": CUTOFF},
         "max_levels": Field(int, low=0, high=12),
         "split": Field(bool),
     },
@@ -26,13 +22,15 @@ SPECS = {
 def main() -> int:
     """Validate the scheme, generate C, compile it into native/build/, Winograd's variant (the
     bench's 15-addition reference) into native/build/winograd/ and the additions-only
-    diagnostic variant (no leaf products) into native/build/additions/."""
+    diagnostic variant (no leaf products) into native/build/additions/ and the imported schemes
+    of the bench's leaderboard into native/build/leaderboard/<format>/."""
     try:
         cfg = read_sections(SPECS)["native"]
         scheme = load_scheme("models/algorithm.json")
         config = build(scheme, "native/build", cfg)
         build(winograd(), "native/build/winograd", cfg)
         build(scheme, "native/build/additions", cfg, leaves=False)
+        build_imported("native/build/leaderboard", cfg)
     except (ParamError, SchemeFormatError, SchemeCompileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

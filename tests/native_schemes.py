@@ -5,9 +5,10 @@ from __future__ import annotations
 from bilinear.algebra.schemes import Scheme, load_npz_scheme
 from tests.test_schemes import known_schemes_npz
 
-TEST_SETTINGS = {"leaf_min": {"float64_1": 4, "float64_2": 4, "float32_1": 4, "float32_2": 4},
-                 "min_n": {"float64_1": 1, "float64_2": 1, "float32_1": 1, "float32_2": 1},
-                 "max_levels": 3, "split": True}
+TEST_SETTINGS = {"max_levels": 3, "split": True}
+# fixed plans (recurse from 8 up) so tests do not depend on timings
+TEST_PLANS = [{"dtype": dt, "threads": t, "threshold": 8} for dt in ("float64", "float32")
+              for t in (1, 2)]
 
 
 def alphatensor(key: str) -> Scheme:

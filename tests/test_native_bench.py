@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,14 +15,18 @@ import yaml
 
 from bilinear.algebra.schemes import canonical, save_scheme, strassen
 from native.bench import Extras, rel_error, run
-from native.build import build
+from native.build import CFLAGS, build
 from native.kernel import Kernel, KernelInputError
+from native.leaderboard import candidate_levels
 from tests.native_schemes import TEST_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY_BENCH = {"sizes": [16, 33], "dtypes": ["float64", "float32"], "threads": [1, 2],
               "repeats": 1, "target_seconds": 0.0, "max_repeats": 1, "pause_seconds": 0.0,
-              "winograd_max_n": 16, "expansion_max_n": 16}
+              "winograd_max_n": 16, "expansion_max_n": 16, "plan_sizes": [8, 16],
+              # a margin below any loss: the plans recurse from 8 up
+              "plan_repeats": 1, "plan_margin": -1e9, "first_call_n": 0, "leaderboard_n": 0,
+              "leaderboard_dtype": "float64", "leaderboard_leaf_min": 8}
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +73,16 @@ def test_run_records_every_cell(kernel, additions):
         if cell["n"] <= 16:
             assert cell["rel_error_expansion"] < (1e-13 if cell["dtype"] == "float64" else 5e-6)
         assert ("additions_share" in cell) == (cell["levels"] > 0)
+    assert [(p["dtype"], p["threads"], p["threshold"]) for p in result["plans"]] == [
+        (dt, t, 8) for dt in ("float64", "float32") for t in (1, 2)]
     machine = result["machine"]
+    assert "cpu_flags" in machine and machine["isa_level"] in (0, 1, 2)
     assert machine["cores"] >= 1 and len(machine["load_average"]) == 3 and machine["blas"]
+
+
+def test_build_targets_a_portable_baseline():
+    assert not any("native" in flag for flag in CFLAGS)
+    assert "-march=x86-64-v2" in CFLAGS
 
 
 def test_build_is_byte_deterministic(tmp_path):
@@ -88,9 +101,10 @@ def _stage(repo: Path, name: str) -> subprocess.CompletedProcess:
 
 def test_stages_end_to_end_and_param_errors(tmp_path):
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["native"]["leaf_min"] = {k: 8 for k in params["native"]["leaf_min"]}
-    params["native"]["min_n"] = {k: 1 for k in params["native"]["min_n"]}
-    params["bench"] = {**TINY_BENCH, "sizes": [32]}
+    params["bench"] = {**TINY_BENCH, "sizes": [32], "plan_margin": 0.0, "first_call_n": 64,
+                       "leaderboard_n": 72}
+    (tmp_path / "schemes").mkdir()
+    shutil.copy(ROOT / "schemes" / "alphatensor_r_plain.npz", tmp_path / "schemes")
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     save_scheme(tmp_path / "models" / "algorithm.json", canonical(strassen()))
     for name in ("build_native", "bench"):
@@ -99,6 +113,14 @@ def test_stages_end_to_end_and_param_errors(tmp_path):
         assert done.stdout.startswith(f"{name}:")
     cells = json.loads((tmp_path / "metrics" / "bench.json").read_text())["cells"]
     assert set(cells) == {f"{d}_t{t}_n32" for d in ("float64", "float32") for t in (1, 2)}
+    result = json.loads((tmp_path / "metrics" / "bench.json").read_text())
+    board = result["leaderboard"]
+    assert {r["scheme"] for r in board["rows"]} == {"learned", "winograd", "alphatensor_3x3x3",
+                                                     "alphatensor_4x4x4"}
+    assert all(r["rel_error"] < 1e-13 and r["levels"] >= 1 for r in board["rows"])
+    first = result["first_call"]
+    assert [c["dtype"] for c in first] == ["float64", "float32"]
+    assert all(c["t_first"] > 0 and c["workspace_bytes"] >= 0 for c in first)
     assert (tmp_path / "plots" / "bench.csv").read_text().startswith("n,dtype,threads,levels")
     assert (tmp_path / "plots" / "bench_speedup.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -117,3 +139,10 @@ def test_stages_end_to_end_and_param_errors(tmp_path):
     save_scheme(tmp_path / "models" / "algorithm.json", bad)
     done = _stage(tmp_path, "build_native")
     assert done.returncode == 2 and "Brent" in done.stderr
+
+
+def test_candidate_levels_keep_leaves_above_the_minimum():
+    assert candidate_levels((2, 2, 2), 4096, 256) == [1, 2, 3, 4]
+    assert candidate_levels((3, 3, 3), 4096, 256) == [1, 2]
+    assert candidate_levels((4, 4, 4), 4096, 256) == [1, 2]
+    assert candidate_levels((4, 4, 4), 100, 256) == []

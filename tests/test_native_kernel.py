@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bilinear.algebra.schemes import Scheme, canonical, strassen, verify
+from native import tune
 from native.build import build
 from native.kernel import Kernel, KernelInputError
-from tests.native_schemes import TEST_SETTINGS, alphatensor
+from tests.native_schemes import TEST_PLANS, TEST_SETTINGS, alphatensor
 
 TOL = {np.float64: 1e-12, np.float32: 1e-4}
 SHAPES = [(0, 3, 4), (3, 0, 4), (3, 4, 0), (1, 1, 1), (2, 2, 2), (1, 7, 1), (7, 1, 9),
@@ -48,7 +49,7 @@ def kernels(tmp_path_factory) -> dict:
                "2x2x3": alphatensor("2x2x3"), "3x3x3": alphatensor("3x3x3")}
     for name, scheme in schemes.items():
         build(scheme, root / name, TEST_SETTINGS)
-    return {name: Kernel(root / name) for name in schemes}
+    return {name: Kernel(root / name, plans=TEST_PLANS) for name in schemes}
 
 
 def _check(kernel, A, B, **kw):
@@ -120,7 +121,7 @@ def test_leaf_blas_matches_numpy(kernels):
 
 
 def test_levels_rule(kernels):
-    k = kernels["strassen"]  # cutoff 4, at most 3 levels
+    k = kernels["strassen"]  # plan threshold 8, at most 3 levels
     assert k.levels_for(7, 7, 7, np.float64, 1) == 0
     assert k.levels_for(8, 8, 8, np.float64, 1) == 1
     assert k.levels_for(8, 64, 64, np.float32, 2) == 1
@@ -128,13 +129,52 @@ def test_levels_rule(kernels):
     assert kernels["3x3x3"].levels_for(36, 36, 36, np.float64, 1) == 2
 
 
-def test_levels_rule_min_n(tmp_path):
-    settings = {**TEST_SETTINGS, "min_n": {**TEST_SETTINGS["min_n"], "float64_2": 64}}
-    build(canonical(strassen()), tmp_path / "b", settings)
-    k = Kernel(tmp_path / "b")
-    assert k.levels_for(63, 64, 64, np.float64, 2) == 0  # below min_n: one gemm call
-    assert k.levels_for(64, 64, 64, np.float64, 2) == 3
-    assert k.levels_for(63, 64, 64, np.float64, 1) == 3  # the rule is per thread count
+def test_levels_rule_is_per_dtype_and_threads(tmp_path):
+    build(canonical(strassen()), tmp_path / "b", TEST_SETTINGS)
+    k = Kernel(tmp_path / "b", plans=TEST_PLANS)
+    k.set_plan({"dtype": "float64", "threads": 2, "threshold": 64})
+    k.set_plan({"dtype": "float32", "threads": 1, "threshold": None})
+    assert k.levels_for(63, 64, 64, np.float64, 2) == 0  # below the threshold: one gemm call
+    assert k.levels_for(64, 64, 64, np.float64, 2) == 1
+    assert k.levels_for(64, 64, 64, np.float64, 4) == 1  # 2 stands for 2 or more
+    assert k.levels_for(63, 64, 64, np.float64, 1) == 3
+    assert k.levels_for(4096, 4096, 4096, np.float32, 1) == 0  # no gain measured: never
+
+
+class _SlowLevel:
+    """A kernel whose one level costs two gemm calls: the plan must never recurse."""
+
+    def __init__(self, kernel):
+        self.kernel, self.config, self.fmt = kernel, kernel.config, kernel.fmt
+
+    def gemm(self, A, B, threads):
+        return self.kernel.gemm(A, B, threads=threads)
+
+    def matmul(self, A, B, threads, levels):
+        self.kernel.gemm(A, B, threads=threads)
+        return self.kernel.gemm(A, B, threads=threads)
+
+
+def test_plan_falls_back_to_one_gemm_without_gain(kernels):
+    plan = tune.measure(_SlowLevel(kernels["strassen"]), np.float64, 1, sizes=(64, 128),
+                        repeats=3)
+    assert plan["threshold"] is None and all(c["gain"] < 0.02 for c in plan["cells"])
+    assert tune.levels(plan, (2, 2, 2), 5, 8192, 8192, 8192) == 0
+
+
+def test_plan_threshold_needs_a_gain_at_every_larger_size():
+    cells = [{"n": 256, "gain": 0.1}, {"n": 512, "gain": -0.01}, {"n": 1024, "gain": 0.05},
+             {"n": 2048, "gain": 0.1}]
+    assert tune.threshold(cells, 0.02) == 1024
+    assert tune.threshold(cells, 0.2) is None
+    assert tune.threshold(cells[:1], 0.02) == 256
+
+
+def test_measured_plan_on_this_machine(kernels):
+    k = kernels["strassen"]
+    plan = tune.measure(k, np.float32, 1, sizes=(32, 64), repeats=1)
+    assert [c["n"] for c in plan["cells"]] == [32, 64]
+    assert "level_overhead" in plan["cells"][1] and plan["cells"][0]["gemm_gflops"] > 0
 
 
 @pytest.mark.parametrize("A,B,match", [
@@ -161,3 +201,20 @@ def test_bad_options_raise(kernels, kw, match):
 def test_missing_build_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="build_native"):
         Kernel(tmp_path)
+
+
+@pytest.mark.parametrize("isa", [0, 1, 2])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_instruction_set_matches_numpy(kernels, isa, dtype):
+    kernel = kernels["strassen"]
+    used = kernel.set_isa(isa)
+    try:
+        assert used <= isa
+        rng = np.random.default_rng(isa)
+        # 1024 x 1024 blocks at one level take the streaming vector path, 65 x 66 the loops
+        for M, K, N, levels in ((1024, 1024, 1024, 1), (65, 63, 66, 2), (1, 1, 1, 1)):
+            A = rng.standard_normal((M, K)).astype(dtype)
+            B = rng.standard_normal((K, N)).astype(dtype)
+            _check(kernel, A, B, threads=1, levels=levels)
+    finally:
+        kernel.set_isa(-1)

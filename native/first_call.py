@@ -1,0 +1,52 @@
+"""First call against warm calls, as a new user meets the kernel: a fresh process loads a build,
+times its first product, then warm ones; the workspace it needs against one operand."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from native.kernel import Kernel
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def measure_here(build_dir: str, n: int, dtype: str, threads: int, levels: int,
+                 warm_calls: int = 2, seed: int = 0) -> dict:
+    """In this process: seconds of the first call of a fresh Kernel object and the median of
+    warm_calls later ones, and the workspace bytes against the bytes of one operand."""
+    kernel = Kernel(build_dir)
+    rng = np.random.default_rng(seed)
+    A = rng.standard_normal((n, n)).astype(dtype)
+    B = rng.standard_normal((n, n)).astype(dtype)
+    times = []
+    for _ in range(1 + warm_calls):
+        start = time.perf_counter()
+        kernel.matmul(A, B, threads=threads, levels=levels)
+        times.append(time.perf_counter() - start)
+    split = kernel.config["split"] and threads == 2
+    workspace = int(kernel.lib.bl_workspace(levels, int(split), n, n, n)) * A.itemsize
+    return {"n": n, "dtype": dtype, "threads": threads, "levels": levels,
+            "t_first": times[0], "t_warm": float(np.median(times[1:])),
+            "first_over_warm": times[0] / float(np.median(times[1:])),
+            "workspace_bytes": workspace, "workspace_over_operand": workspace / A.nbytes}
+
+
+def measure(build_dir: str | Path, n: int, dtype: str, threads: int, levels: int,
+            timeout: float = 600.0) -> dict:
+    """measure_here in a fresh Python process (nothing loaded, allocated or touched before)."""
+    args = [sys.executable, "-m", "native.first_call", str(Path(build_dir).resolve()), str(n),
+            dtype, str(threads), str(levels)]
+    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+                          check=True)
+    return json.loads(done.stdout)
+
+
+if __name__ == "__main__":
+    build, size, dt, nthreads, nlevels = sys.argv[1:6]
+    print(json.dumps(measure_here(build, int(size), dt, int(nthreads), int(nlevels))))

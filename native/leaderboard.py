@@ -1,0 +1,70 @@
+"""Scheme leaderboard: the kernel compiled from other exact schemes (Winograd's variant of
+Strassen, AlphaTensor's <3,3,3>:23 and <4,4,4>:49) timed side by side with the learned one."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+from tqdm import tqdm
+
+if TYPE_CHECKING:
+    from native.kernel import Kernel
+
+SEED_OFFSET = 9000  # random operands: seed + SEED_OFFSET + n
+
+
+def candidate_levels(fmt: tuple, n: int, leaf_min: int) -> list[int]:
+    """Levels >= 1 at which every leaf dimension of an n x n x n product stays >= leaf_min."""
+    out, level, dims = [], 0, [n, n, n]
+    while True:
+        dims = [d // f for d, f in zip(dims, fmt, strict=True)]
+        level += 1
+        if min(dims) < leaf_min:
+            return out
+        out.append(level)
+
+
+def run(kernels: dict[str, Kernel], n: int, dtype: str, leaf_min: int, repeats: int,
+        seed: int) -> dict:
+    """Time one gemm call and every named kernel at each of its candidate levels on the same
+    n x n operands at 1 thread, rounds alternating; per scheme its fastest levels (by median),
+    time, speedup over the gemm call, additions per level and normwise error."""
+    rng = np.random.default_rng([seed, SEED_OFFSET, n])
+    A = rng.standard_normal((n, n)).astype(dtype)
+    B = rng.standard_normal((n, n)).astype(dtype)
+    ref = A.astype(np.float64) @ B.astype(np.float64)
+    first = next(iter(kernels.values()))
+    calls = {("blas", 0): lambda: first.gemm(A, B, threads=1)}
+    for name, k in kernels.items():
+        for levels in candidate_levels(k.fmt, n, leaf_min):
+            calls[(name, levels)] = (lambda k=k, levels=levels:
+                                     k.matmul(A, B, threads=1, levels=levels))
+    times = {key: [] for key in calls}
+    errors = {}
+    with threadpool_limits(limits=1, user_api="blas"):
+        for key, call in tqdm(calls.items(), desc="leaderboard warm-up", unit="call"):
+            C = call()
+            errors[key] = float(np.linalg.norm(C - ref) / np.linalg.norm(ref))
+        for _ in tqdm(range(repeats), desc="leaderboard", unit="round"):
+            for key, call in calls.items():
+                start = time.perf_counter()
+                call()
+                times[key].append(time.perf_counter() - start)
+    med = {key: float(np.median(t)) for key, t in times.items()}
+    rows = []
+    for name, k in kernels.items():
+        tried = [key for key in calls if key[0] == name]
+        if not tried:
+            continue
+        best = min(tried, key=med.get)
+        rows.append({"scheme": name, "format": list(k.fmt), "rank": k.config["rank"],
+                     "additions_per_level": k.config["additions_per_level"],
+                     "levels": best[1], "t": med[best],
+                     "speedup_vs_blas": med[("blas", 0)] / med[best], "rel_error": errors[best],
+                     "by_levels": {str(key[1]): med[key] for key in tried}})
+    rows.sort(key=lambda r: r["t"])
+    return {"n": n, "dtype": dtype, "threads": 1, "t_blas": med[("blas", 0)],
+            "rel_error_blas": errors[("blas", 0)], "rows": rows}
