@@ -305,13 +305,12 @@ def _discretize(fmt, U, V, W, method: str, tol: float, clock: _Clock, progress: 
         crystal = _crystal(brent, x, round_clamp(x), method, None)
     elif method == "sparsify":
         solved, verdict = _solve_or_verdict(brent, x, tol, clock)
-        for gauge in GAUGES if verdict is None else ():
+        crystal = _crystal(brent, solved, np.rint(solved), method, verdict)
+        for gauge in GAUGES if verdict is None else ():  # the last attempt is kept
             y, verdict = _pin(brent, solved, tol, gauge, clock, progress)
             crystal = _crystal(brent, y, np.rint(y), method, verdict)
             if crystal.exact or verdict:
                 break
-        else:
-            crystal = _crystal(brent, solved, np.rint(solved), method, verdict)
     else:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     crystal.input_residual = float(np.abs(brent.residual(x)).max())
