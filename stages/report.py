@@ -7,11 +7,12 @@ from pathlib import Path
 
 from bilinear.io import atomic_write_text, read_json
 from bilinear.params import load_params
+from bilinear.report.frontier import frontier_claim, frontier_section
 from bilinear.report.report import build_claims, render
 from bilinear.stage import stage_main
 
 METRICS = ["train", "discretize", "verify", "noise", "kappa", "conditions", "anova", "bench",
-           "sweep_bench"]
+           "sweep_bench", "frontier"]
 
 
 @stage_main
@@ -25,8 +26,9 @@ def main() -> int:
         return 2
     params = load_params()
     metrics = {name: read_json(f"metrics/{name}.json") for name in METRICS}
-    claims = build_claims(metrics, params)
-    atomic_write_text("metrics/report.md", render(claims, metrics))
+    claims = build_claims(metrics, params) + [frontier_claim(metrics)]
+    text = render(claims, metrics) + "\n" + "\n".join(frontier_section(metrics)) + "\n"
+    atomic_write_text("metrics/report.md", text)
     verdicts = {}
     for c in claims:
         verdicts[c.verdict] = verdicts.get(c.verdict, 0) + 1

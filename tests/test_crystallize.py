@@ -103,7 +103,8 @@ def test_sparsify_crystallizes_a_generic_real_strassen_solution(seed):
 def test_sparsify_returns_a_near_integral_vector_for_other_formats():
     U, V, W = naive(1, 2, 2).as_float()
     rng = np.random.default_rng(0)
-    x = sparsify((1, 2, 2), U * 1.7, V * rng.uniform(0.5, 2, size=(4, 1)), W / 1.7)
+    x, verdict = sparsify((1, 2, 2), U * 1.7, V * rng.uniform(0.5, 2, size=(4, 1)), W / 1.7)
+    assert verdict is None
     assert np.abs(x - np.rint(x)).max() < 1e-9
     c = discretize((1, 2, 2), U * 1.7, V, W / 1.7, "sparsify")
     assert c.exact and verify(Scheme((1, 2, 2), *(c.scheme.U, c.scheme.V, c.scheme.W)))

@@ -16,11 +16,14 @@ decided by the exact verifier alone.
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
+from tqdm import tqdm
 
 from bilinear.algebra.schemes import Scheme, matmul_tensor, verify
 
@@ -74,7 +77,6 @@ class _Brent:
         self.fmt, self.rank = tuple(fmt), rank
         self.dims = (n * m, m * p, n * p)
         self.target = matmul_tensor(n, m, p).astype(np.float64)
-        self.eye = [np.eye(d) for d in self.dims]
 
     def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         a, b, c = self.dims
@@ -87,14 +89,20 @@ class _Brent:
         return (np.einsum("si,sj,ks->ijk", U, V, W) - self.target).ravel()
 
     def jacobian(self, x: np.ndarray) -> np.ndarray:
+        """d residual / dx (rows ijk, columns x), filled block-diagonally (no identity products)."""
         U, V, W = self.split(x)
-        Iu, Iv, Iw = self.eye
+        a, b, c = self.dims
+        R = self.rank
+        ia, ib, ic = (np.arange(d) for d in self.dims)
+        ju = np.zeros((a, b, c, R, a))
+        ju[ia, :, :, :, ia] = np.einsum("sj,ks->jks", V, W)
+        jv = np.zeros((a, b, c, R, b))
+        jv[:, ib, :, :, ib] = np.einsum("si,ks->iks", U, W)
+        jw = np.zeros((a, b, c, c, R))
+        jw[:, :, ic, ic, :] = np.einsum("si,sj->ijs", U, V)[:, :, None, :]
         rows = self.target.size
-        return np.concatenate([
-            np.einsum("ia,sj,ks->ijksa", Iu, V, W).reshape(rows, -1),
-            np.einsum("si,jb,ks->ijksb", U, Iv, W).reshape(rows, -1),
-            np.einsum("si,sj,kc->ijkcs", U, V, Iw).reshape(rows, -1),
-        ], axis=1)
+        return np.concatenate([ju.reshape(rows, -1), jv.reshape(rows, -1), jw.reshape(rows, -1)],
+                              axis=1)
 
     def sq(self, x: np.ndarray) -> float:
         r = self.residual(x)
@@ -115,13 +123,26 @@ class _Brent:
         return np.concatenate([U.ravel(), V.ravel(), W.ravel()])
 
 
+class _Clock:
+    """A wall-clock budget for one crystallization (seconds; inf = unbounded)."""
+
+    def __init__(self, seconds: float = math.inf):
+        self.seconds, self.start = seconds, time.monotonic()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.start
+
+    def spent(self) -> bool:
+        return self.elapsed() > self.seconds
+
+
 def _polish(brent: _Brent, x: np.ndarray, iters: int = 300, tol: float = 1e-28,
-            mu: float = 0.0) -> np.ndarray:
+            mu: float = 0.0, clock: _Clock | None = None) -> np.ndarray:
     """Levenberg-Marquardt on |residual|^2 + mu |x|^2; returns the best point found.
 
     With mu > 0 the norm penalty is a continuation: mu shrinks by 0.7 on every accepted step and
     the loop ends once it is negligible (< 1e-16), so the result is a small-norm point to be
-    polished further with mu = 0."""
+    polished further with mu = 0.  The loop also ends when the clock's budget is spent."""
     lam = 1e-3
 
     def objective(z: np.ndarray) -> float:
@@ -129,7 +150,7 @@ def _polish(brent: _Brent, x: np.ndarray, iters: int = 300, tol: float = 1e-28,
 
     best = objective(x)
     for _ in range(iters):
-        if best < tol or 0 < mu < 1e-16:
+        if best < tol or 0 < mu < 1e-16 or clock is not None and clock.spent():
             break
         r, J = brent.residual(x), brent.jacobian(x)
         g, H = J.T @ r + mu * x, J.T @ J + mu * np.eye(x.size)
@@ -142,13 +163,14 @@ def _polish(brent: _Brent, x: np.ndarray, iters: int = 300, tol: float = 1e-28,
     return x
 
 
-def _solve_exactly(brent: _Brent, x: np.ndarray, tol: float) -> np.ndarray:
+def _solve_exactly(brent: _Brent, x: np.ndarray, tol: float,
+                   clock: _Clock | None = None) -> np.ndarray:
     """An exact real solution near x: plain LM; if it stalls (a degenerate configuration with
     diverging coefficients), LM again from x with a vanishing norm penalty, then plain LM."""
-    polished = _polish(brent, x)
+    polished = _polish(brent, x, clock=clock)
     if brent.sq(polished) < tol:
         return polished
-    return _polish(brent, _polish(brent, x, iters=400, mu=1e-2))
+    return _polish(brent, _polish(brent, x, iters=400, mu=1e-2, clock=clock), clock=clock)
 
 
 def _resolve(brent: _Brent, x: np.ndarray, free: np.ndarray, tol: float,
@@ -164,17 +186,22 @@ def _resolve(brent: _Brent, x: np.ndarray, free: np.ndarray, tol: float,
 
 
 def _greedy(brent: _Brent, x: np.ndarray, fixed: np.ndarray, target, order, tol: float,
-            gauge: str | None) -> tuple[np.ndarray, np.ndarray]:
+            gauge: str | None, clock: _Clock, bar=None) -> tuple[np.ndarray, np.ndarray, bool]:
     """Try to pin free coordinates one at a time, most promising first (smallest order(x_i)), to
     target(x_i), re-solving the others; keep each move only if the residual stays below tol.
-    After each kept move the slots are rescaled to `gauge` (None: not rescaled)."""
+    After each kept move the slots are rescaled to `gauge` (None: not rescaled).  Returns the
+    point, the pinned mask and whether every candidate was tried within the clock's budget."""
     tried = fixed.copy()
     while True:
         cand = np.flatnonzero(~tried)
         if cand.size == 0:
-            return x, fixed
+            return x, fixed, True
+        if clock.spent():
+            return x, fixed, False
         i = cand[np.argmin(order(x[cand]))]
         tried[i] = True
+        if bar is not None:
+            bar.update(1)
         trial = x.copy()
         trial[i] = target(x[i])
         pinned = fixed.copy()
@@ -187,67 +214,118 @@ def _greedy(brent: _Brent, x: np.ndarray, fixed: np.ndarray, target, order, tol:
 GAUGES = ("unit", "balanced")
 
 
+def _pin(brent: _Brent, x: np.ndarray, tol: float, gauge: str, clock: _Clock,
+         progress: bool = False) -> tuple[np.ndarray, str | None]:
+    """From an exact real solution x: zero greedily, then pin the nonzeros to +-1; returns the
+    final vector and None, or a verdict string if the clock's budget ran out first."""
+    x = brent.rescale(x, gauge)
+    fixed = np.zeros(x.size, dtype=bool)
+    with tqdm(total=x.size, desc=f"sparsify: zero ({gauge})", disable=not progress,
+              leave=False) as bar:
+        x, fixed, done = _greedy(brent, x, fixed, lambda v: 0.0, np.abs, tol, gauge, clock, bar)
+        if done:
+            bar.reset(total=int((~fixed).sum()))
+            bar.set_description("sparsify: pin to +-1")
+            x, fixed, done = _greedy(brent, x, fixed, np.sign, lambda v: np.abs(np.abs(v) - 1),
+                                     tol, None, clock, bar)
+    if done:
+        return x, None
+    return x, (f"time budget of {clock.seconds:g} s spent with {int(fixed.sum())} of {x.size} "
+               f"coordinates pinned; the rest rounded")
+
+
+def _solve_or_verdict(brent: _Brent, x: np.ndarray, tol: float,
+                      clock: _Clock) -> tuple[np.ndarray, str | None]:
+    """The exact real solution sparsify starts from, or a verdict saying why there is none."""
+    y = _solve_exactly(brent, x, tol, clock)
+    if not np.all(np.isfinite(y)):
+        return y, "polish diverged: not crystallized"
+    sq = brent.sq(y)
+    if sq < tol:
+        return y, None
+    spent = f" in the time budget of {clock.seconds:g} s" if clock.spent() else ""
+    return y, (f"polish reached squared residual {sq:.3g}{spent}, not an exact solution: "
+               f"not crystallized")
+
+
 def sparsify(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.ndarray,
-             tol: float = 1e-22, gauge: str = "unit") -> np.ndarray:
+             tol: float = 1e-22, gauge: str = "unit",
+             budget: float = math.inf) -> tuple[np.ndarray, str | None]:
     """Our sparsify-and-pin: continuous weights -> nearly integral weights (flat [U|V|W]).
 
     Polish, zero the smallest free coordinates greedily, then pin the nonzeros to +-1 (each move
     kept only if the squared residual stays below tol); returns the final continuous vector
-    (round it to get the scheme; no clamping).  `gauge` is the slot rescaling used while zeroing
-    (see GAUGES)."""
+    (round it to get the scheme; no clamping) and None, or the polished vector and a verdict if
+    the polish reached no exact solution or `budget` seconds ran out.  `gauge` is the slot
+    rescaling used while zeroing (see GAUGES)."""
     if gauge not in GAUGES:
         raise ValueError(f"gauge must be one of {GAUGES}, got {gauge!r}")
-    brent = _Brent(fmt, U.shape[0])
+    brent, clock = _Brent(fmt, U.shape[0]), _Clock(budget)
     x = np.concatenate([np.ravel(U), np.ravel(V), np.ravel(W)]).astype(np.float64)
-    x = brent.rescale(_solve_exactly(brent, x, tol), gauge)
-    fixed = np.zeros(x.size, dtype=bool)
-    x, fixed = _greedy(brent, x, fixed, lambda v: 0.0, np.abs, tol, gauge)
-    x, fixed = _greedy(brent, x, fixed, np.sign, lambda v: np.abs(np.abs(v) - 1), tol, None)
-    return x
+    x, verdict = _solve_or_verdict(brent, x, tol, clock)
+    return (x, verdict) if verdict else _pin(brent, x, tol, gauge, clock)
 
 
 @dataclass
 class Crystal:
-    """Result of discretizing one run: the integer scheme, its margin and the exact verdict."""
+    """Result of discretizing one run: the integer scheme, its margin and the exact verdict
+    (`verdict` says in words what happened; `seconds` is the wall time spent)."""
 
     scheme: Scheme
     margin: float
     exact: bool
     method: str
     input_residual: float = float("nan")
+    verdict: str = ""
+    seconds: float = 0.0
 
 
 def discretize(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.ndarray,
-               method: str, tol: float = 1e-22) -> Crystal:
+               method: str, tol: float = 1e-22, budget: float = 120.0,
+               progress: bool = False) -> Crystal:
     """Discretize one run's U (S,nm), V (S,mp), W (np,S) with `method` and verify exactly.
 
-    `sparsify` tries the gauges of GAUGES in turn and keeps the first exact result (else the
-    last attempt).  The result records input_residual, the largest Brent-equation residual of the
-    continuous input: how far the weights were from any exact scheme before discretizing.
-    BLAS runs single-threaded meanwhile (the matrices are tiny: threads only add contention)."""
+    `sparsify` polishes once, then tries the gauges of GAUGES in turn and keeps the first exact
+    result (else the last attempt); it stops after `budget` seconds (then the current weights
+    are rounded and verified) and shows its progress if `progress`.  The result records
+    input_residual, the largest Brent-equation residual of the continuous input: how far the
+    weights were from any exact scheme before discretizing.  BLAS runs single-threaded meanwhile
+    (the matrices are tiny: threads only add contention)."""
+    if not budget > 0:
+        raise ValueError(f"budget must be > 0 seconds, got {budget!r}")
     with threadpool_limits(1):
-        return _discretize(fmt, U, V, W, method, tol)
+        return _discretize(fmt, U, V, W, method, tol, _Clock(budget), progress)
 
 
-def _discretize(fmt, U, V, W, method: str, tol: float) -> Crystal:
+def _discretize(fmt, U, V, W, method: str, tol: float, clock: _Clock, progress: bool) -> Crystal:
     U, V, W = (np.asarray(t, dtype=np.float64) for t in (U, V, W))
     x = np.concatenate([U.ravel(), V.ravel(), W.ravel()])
+    brent = _Brent(fmt, U.shape[0])
     if method == "round":
-        crystal = _crystal(fmt, U.shape[0], x, round_clamp(x), method)
+        crystal = _crystal(brent, x, round_clamp(x), method, None)
     elif method == "sparsify":
-        for gauge in GAUGES:
-            y = sparsify(fmt, U, V, W, tol, gauge)
-            y = np.where(np.isfinite(y), y, 0.0)  # a diverged solve fails verification, not JSON
-            crystal = _crystal(fmt, U.shape[0], y, np.rint(y), method)
-            if crystal.exact:
+        solved, verdict = _solve_or_verdict(brent, x, tol, clock)
+        crystal = _crystal(brent, solved, np.rint(solved), method, verdict)
+        for gauge in GAUGES if verdict is None else ():  # the last attempt is kept
+            y, verdict = _pin(brent, solved, tol, gauge, clock, progress)
+            crystal = _crystal(brent, y, np.rint(y), method, verdict)
+            if crystal.exact or verdict:
                 break
     else:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    crystal.input_residual = float(np.abs(_Brent(fmt, U.shape[0]).residual(x)).max())
+    crystal.input_residual = float(np.abs(brent.residual(x)).max())
+    crystal.seconds = clock.elapsed()
     return crystal
 
 
-def _crystal(fmt, rank: int, x: np.ndarray, q: np.ndarray, method: str) -> Crystal:
-    Uq, Vq, Wq = (t.astype(np.int64) for t in _Brent(fmt, rank).split(q))
-    scheme = Scheme(fmt, Uq, Vq, Wq)
-    return Crystal(scheme, margin(x, q), verify(scheme), method)
+def _crystal(brent: _Brent, x: np.ndarray, q: np.ndarray, method: str,
+             verdict: str | None) -> Crystal:
+    x, q = (np.where(np.isfinite(t), t, 0.0) for t in (x, q))  # a diverged solve fails, not JSON
+    Uq, Vq, Wq = (t.astype(np.int64) for t in brent.split(q))
+    scheme = Scheme(brent.fmt, Uq, Vq, Wq)
+    exact = verify(scheme)
+    if exact:
+        verdict = f"crystallized: exact scheme of rank {scheme.rank}, {scheme.nonzeros()} nonzeros"
+    elif verdict is None:
+        verdict = "the rounded weights fail the exact check: not crystallized"
+    return Crystal(scheme, margin(x, q), exact, method, verdict=verdict)
