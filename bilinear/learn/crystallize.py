@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 
 from bilinear.algebra.schemes import Scheme, matmul_tensor, verify
 
-METHODS = ("round", "sparsify")
+METHODS = ("round", "sparsify", "anneal")  # anneal: bilinear.learn.anneal (gradient steps only)
 
 
 def slot_importance(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
@@ -218,18 +218,19 @@ class Crystal:
 
 
 def discretize(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.ndarray,
-               method: str, tol: float = 1e-22) -> Crystal:
+               method: str, tol: float = 1e-22, anneal: dict | None = None) -> Crystal:
     """Discretize one run's U (S,nm), V (S,mp), W (np,S) with `method` and verify exactly.
 
     `sparsify` tries the gauges of GAUGES in turn and keeps the first exact result (else the
-    last attempt).  The result records input_residual, the largest Brent-equation residual of the
-    continuous input: how far the weights were from any exact scheme before discretizing.
-    BLAS runs single-threaded meanwhile (the matrices are tiny: threads only add contention)."""
+    last attempt); `anneal` trains on, given the keyword arguments `anneal` of
+    bilinear.learn.anneal.anneal_one.  The result records input_residual, the largest
+    Brent-equation residual of the continuous input: how far the weights were from any exact
+    scheme before discretizing.  BLAS runs single-threaded meanwhile (tiny matrices)."""
     with threadpool_limits(1):
-        return _discretize(fmt, U, V, W, method, tol)
+        return _discretize(fmt, U, V, W, method, tol, anneal)
 
 
-def _discretize(fmt, U, V, W, method: str, tol: float) -> Crystal:
+def _discretize(fmt, U, V, W, method: str, tol: float, anneal: dict | None = None) -> Crystal:
     U, V, W = (np.asarray(t, dtype=np.float64) for t in (U, V, W))
     x = np.concatenate([U.ravel(), V.ravel(), W.ravel()])
     if method == "round":
@@ -241,6 +242,11 @@ def _discretize(fmt, U, V, W, method: str, tol: float) -> Crystal:
             crystal = _crystal(fmt, U.shape[0], y, np.rint(y), method)
             if crystal.exact:
                 break
+    elif method == "anneal":
+        if anneal is None:
+            raise ValueError("method anneal needs its training pairs, recipe, schedule and seed")
+        from bilinear.learn.anneal import anneal_one  # imports this module: import on use
+        crystal = anneal_one(fmt, U, V, W, **anneal)
     else:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     crystal.input_residual = float(np.abs(_Brent(fmt, U.shape[0]).residual(x)).max())
