@@ -40,9 +40,22 @@ from bilinear.learn.training import (
     train_runs,
     unpack,
 )
+from bilinear.params import Field
 
 PENALTIES = ("sin2", "nearest")
 LOSSES = ("data", "tensor")
+SPEC = {  # params `anneal` (read by discretize, conditions and every sweep@B stage)
+    "lr": Field(float, low=1e-12, high=10.0),
+    "fit_epochs": Field(int, low=0),
+    "l1_epochs": Field(int, low=0),
+    "penalty_epochs": Field(int, low=0),
+    "l1": Field(float, low=0.0, high=1.0),
+    "rescale_every": Field(int, low=0),
+    "penalty": Field(str, choices=PENALTIES),
+    "penalty_start": Field(float, low=1e-12, high=10.0),
+    "penalty_end": Field(float, low=0.0, high=10.0),
+    "steps_reference_batch": Field(int, low=1),
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +71,22 @@ class Schedule:
     penalty_start: float = 1e-4
     penalty_end: float = 0.1
     loss: str = "data"
+
+    @classmethod
+    def from_params(cls, cfg: dict, **overrides) -> Schedule:
+        """The schedule of validated params `anneal` (see SPEC), with optional overrides."""
+        keys = ("fit_epochs", "l1_epochs", "penalty_epochs", "l1", "rescale_every", "penalty",
+                "penalty_start", "penalty_end")
+        return cls(**{**{k: cfg[k] for k in keys}, **overrides})
+
+    def scaled(self, factor: float) -> Schedule:
+        """The same schedule with every phase's epochs multiplied by factor (at least 1 epoch
+        for a phase that had any): the equal-steps protocol."""
+        def f(e: int) -> int:
+            return max(1, round(e * factor)) if e else 0
+        return Schedule(f(self.fit_epochs), f(self.l1_epochs), f(self.penalty_epochs), self.l1,
+                        self.rescale_every, self.penalty, self.penalty_start, self.penalty_end,
+                        self.loss)
 
     @property
     def epochs(self) -> int:
