@@ -7,11 +7,12 @@ from pathlib import Path
 
 from bilinear.io import atomic_write_text, read_json
 from bilinear.params import load_params
+from bilinear.report import anneal_report
 from bilinear.report.report import build_claims, render
 from bilinear.stage import stage_main
 
 METRICS = ["train", "discretize", "verify", "noise", "kappa", "conditions", "anova", "bench",
-           "sweep_bench"]
+           "sweep_bench", "anneal_grid"]
 
 
 @stage_main
@@ -25,8 +26,9 @@ def main() -> int:
         return 2
     params = load_params()
     metrics = {name: read_json(f"metrics/{name}.json") for name in METRICS}
-    claims = build_claims(metrics, params)
-    atomic_write_text("metrics/report.md", render(claims, metrics))
+    claims = build_claims(metrics, params) + [c(metrics) for c in anneal_report.CLAIMS]
+    atomic_write_text("metrics/report.md",
+                      render(claims, metrics, (anneal_report.section(metrics),)))
     verdicts = {}
     for c in claims:
         verdicts[c.verdict] = verdicts.get(c.verdict, 0) + 1
