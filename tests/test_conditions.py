@@ -16,7 +16,6 @@ from bilinear.studies.conditions import (
     summarize,
 )
 
-
 SHORT = Schedule(fit_epochs=3, l1_epochs=3, penalty_epochs=3)
 SETUP = AnnealSetup(1e-2, SHORT, {"tensor_loss": Schedule(3, 3, 3, loss="tensor"),
                                   "no_penalty": Schedule(3, 3, 3, penalty_end=0.0)})
