@@ -134,13 +134,27 @@ class _Terms:
 
     def __init__(self, schedule: Schedule):
         self.schedule = schedule
+        self.epoch, self.l1, self.w = 0, 0.0, 0.0
+        self.buf: np.ndarray | None = None
 
     def __call__(self, epoch: int, theta: np.ndarray, grad: np.ndarray) -> None:
-        l1, w = self.schedule.l1_at(epoch), self.schedule.weight(epoch)
-        if l1:
-            grad += l1 * np.sign(theta)
-        if w:
-            grad += w * discreteness(theta, self.schedule.penalty)[1]
+        if epoch != self.epoch:
+            self.epoch = epoch
+            self.l1, self.w = self.schedule.l1_at(epoch), self.schedule.weight(epoch)
+        if self.buf is None or self.buf.shape != theta.shape:
+            self.buf = np.empty_like(theta)
+        buf = self.buf
+        if self.l1:
+            np.sign(theta, out=buf)
+            buf *= self.l1
+            grad += buf
+        if self.w and self.schedule.penalty == "sin2":  # d/dt sin^2(pi t) = pi sin(2 pi t)
+            np.multiply(theta, 2 * np.pi, out=buf)
+            np.sin(buf, out=buf)
+            buf *= self.w * np.pi
+            grad += buf
+        elif self.w:
+            grad += self.w * discreteness(theta, self.schedule.penalty)[1]
 
 
 def _gauge_due(schedule: Schedule, epoch: int) -> bool:
