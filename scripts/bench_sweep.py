@@ -120,6 +120,8 @@ def full_study(seed: int, cfg: dict) -> dict:
     return {"runs": sum(t["runs"] for t in per_batch.values()),
             "train_s": sum(t["train"] for t in per_batch.values()),
             "crystallize_s": sum(t["crystallize"] for t in per_batch.values()),
+            "anneal_s": {m: sum(t["anneal"][m] for t in per_batch.values())
+                         for m in next(iter(per_batch.values()))["anneal"]},
             "total_s": total, "cpu_s_incl_workers": cpu_s, "workers": cfg["workers"],
             "per_batch_size": per_batch,
             "rows_equal_data_sweep": matches}

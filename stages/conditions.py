@@ -9,10 +9,17 @@ import torch
 from tqdm import tqdm
 
 from bilinear.io import atomic_write_bytes, write_csv, write_json
+from bilinear.learn import anneal
 from bilinear.params import Field, ParamError, read_sections, validate
 from bilinear.report.figures import grokking_figure
 from bilinear.stage import stage_main
-from bilinear.studies.conditions import Condition, curve_rows, run_condition, summarize
+from bilinear.studies.conditions import (
+    AnnealSetup,
+    Condition,
+    curve_rows,
+    run_condition,
+    summarize,
+)
 
 SPECS = {
     "seed": Field(int, low=0),
@@ -24,7 +31,15 @@ SPECS = {
         "slots": Field(int, low=1),
         "pruned_slots": Field(int, low=1),
         "recipes": Field(list, min_len=1),
+        "anneal_controls": Field(list),
     },
+    "anneal": anneal.SPEC,
+}
+CONTROL = {
+    "name": Field(str),
+    "condition": Field(str),
+    "loss": Field(str, choices=anneal.LOSSES),
+    "penalty": Field(bool),
 }
 RECIPE = {
     "name": Field(str),
@@ -46,7 +61,25 @@ def read_conditions() -> tuple[dict, list[Condition]]:
         raise ParamError(f"conditions.recipes: duplicate names in {names}")
     if len(params["task"]["format"]) != 3:
         raise ParamError("task.format: expected three integers [n, m, p]")
+    controls = [validate(f"conditions.anneal_controls[{i}]", c, CONTROL)
+                for i, c in enumerate(params["conditions"]["anneal_controls"])]
+    for i, c in enumerate(controls):
+        if c["condition"] not in names:
+            raise ParamError(f"conditions.anneal_controls[{i}].condition: {c['condition']!r} is "
+                             f"not a recipe name ({names})")
+    if len({c["name"] for c in controls}) != len(controls):
+        raise ParamError("conditions.anneal_controls: duplicate names")
+    params["conditions"]["anneal_controls"] = controls
     return params, recipes
+
+
+def anneal_setup(params: dict, cond: Condition) -> AnnealSetup:
+    """The anneal of params `anneal` and the controls that params assign to `cond`."""
+    base = anneal.Schedule.from_params(params["anneal"])
+    controls = {c["name"]: anneal.Schedule.from_params(
+        params["anneal"], loss=c["loss"], **({} if c["penalty"] else {"penalty_end": 0.0}))
+        for c in params["conditions"]["anneal_controls"] if c["condition"] == cond.name}
+    return AnnealSetup(params["anneal"]["lr"], base, controls)
 
 
 @stage_main
@@ -60,7 +93,8 @@ def main() -> int:
     results = []
     for cond in tqdm(recipes, desc="conditions"):
         results.append(run_condition(fmt, cond, seeds, seed, cfg["n_test"], cfg["slots"],
-                                     cfg["pruned_slots"], cfg["lr"], progress=True))
+                                     cfg["pruned_slots"], cfg["lr"], anneal_setup(params, cond),
+                                     progress=True))
     summaries = {r.condition.name: summarize(r) for r in results}
     write_json("metrics/conditions.json", {"seeds": seeds, "lr": cfg["lr"],
                                            "conditions": summaries})
@@ -68,8 +102,9 @@ def main() -> int:
     atomic_write_bytes("plots/grokking.png", grokking_figure(
         {r.condition.name: (r.train_loss, r.test_loss) for r in results}))
     print("conditions: " + "; ".join(
-        f"{name}: grokked {s['grokked_runs']}/{s['runs']}, exact round {s['exact_round']}, "
-        f"sparsify {s['exact_sparsify']}" for name, s in summaries.items()))
+        f"{name}: grokked {s['grokked_runs']}/{s['runs']}, exact " + ", ".join(
+            f"{k[6:]} {v}" for k, v in s.items() if k.startswith("exact_"))
+        for name, s in summaries.items()))
     return 0
 
 

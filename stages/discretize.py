@@ -6,8 +6,10 @@ import sys
 
 from bilinear.algebra.equivalence import equivalent_to_strassen
 from bilinear.algebra.schemes import Scheme, save_scheme, strassen
-from bilinear.io import load_torch, write_json
+from bilinear.io import load_npz, load_torch, write_json
+from bilinear.learn import anneal
 from bilinear.learn.crystallize import METHODS, discretize
+from bilinear.learn.training import Recipe
 from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
 
@@ -17,17 +19,25 @@ SPECS = {
         "tol": Field(float, low=1e-30, high=1e-6),
         "fallback": Field(bool),
     },
+    "anneal": anneal.SPEC,
 }
 
 
 @stage_main
 def main() -> int:
     """Write models/algorithm.json and metrics/discretize.json."""
-    cfg = read_sections(SPECS)["discretize"]
+    params = read_sections(SPECS)
+    cfg = params["discretize"]
     ckpt = load_torch("models/pruned.pt", keys=("format", "U", "V", "W", "recipe", "prune", "seed"))
     fmt = tuple(ckpt["format"])
+    options = None
+    if cfg["method"] == "anneal":  # the recipe's own pairs, batch size, weight decay and shuffling
+        recipe = Recipe(batch_size=ckpt["recipe"]["batch_size"], lr=params["anneal"]["lr"],
+                        weight_decay=ckpt["recipe"]["weight_decay"])
+        options = {"train": load_npz("data/train.npz"), "recipe": recipe, "seed": ckpt["seed"],
+                   "schedule": anneal.Schedule.from_params(params["anneal"])}
     crystal = discretize(fmt, ckpt["U"][0].numpy(), ckpt["V"][0].numpy(), ckpt["W"][0].numpy(),
-                         cfg["method"], cfg["tol"])
+                         cfg["method"], cfg["tol"], anneal=options)
     learned = crystal.scheme
     use_fallback = not crystal.exact and cfg["fallback"] and fmt == (2, 2, 2)
     # The recipe is named by its structure only; its hyperparameters (batch size, lr, ...) live in

@@ -7,12 +7,13 @@ from pathlib import Path
 
 from bilinear.io import atomic_write_text, read_json
 from bilinear.params import load_params
+from bilinear.report import anneal_report
 from bilinear.report.frontier import frontier_claim, frontier_section
 from bilinear.report.report import build_claims, render
 from bilinear.stage import stage_main
 
 METRICS = ["train", "discretize", "verify", "noise", "kappa", "conditions", "anova", "bench",
-           "sweep_bench", "frontier"]
+           "sweep_bench", "frontier", "anneal_grid"]
 
 
 @stage_main
@@ -26,9 +27,10 @@ def main() -> int:
         return 2
     params = load_params()
     metrics = {name: read_json(f"metrics/{name}.json") for name in METRICS}
-    claims = build_claims(metrics, params) + [frontier_claim(metrics)]
-    text = render(claims, metrics) + "\n" + "\n".join(frontier_section(metrics)) + "\n"
-    atomic_write_text("metrics/report.md", text)
+    claims = (build_claims(metrics, params) + [c(metrics) for c in anneal_report.CLAIMS]
+              + [frontier_claim(metrics)])
+    sections = (anneal_report.section(metrics), frontier_section(metrics))
+    atomic_write_text("metrics/report.md", render(claims, metrics, sections))
     verdicts = {}
     for c in claims:
         verdicts[c.verdict] = verdicts.get(c.verdict, 0) + 1

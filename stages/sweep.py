@@ -11,10 +11,11 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from bilinear.io import write_csv
+from bilinear.learn import anneal
 from bilinear.learn.model import INITS
 from bilinear.params import Field, ParamError, read_sections, validate
 from bilinear.stage import stage_main
-from bilinear.studies import sweep
+from bilinear.studies import anneal_study, sweep
 from bilinear.studies.batch_keys import batch_key, batch_of, is_batch_key
 
 RUN = {
@@ -38,6 +39,7 @@ SPECS = {
     "seed": Field(int, low=0),
     "sweep": {"batch_sizes": Field(dict), "protocols": Field(dict), "run": RUN,
               "workers": Field(int, low=1, high=64)},
+    "anneal": anneal.SPEC,
 }
 PROTOCOL = {"seeds": Field(int, low=1), "replicas": Field(int, low=1)}
 
@@ -70,6 +72,7 @@ def read_params(path: str = "params.yaml") -> tuple[int, dict]:
             raise ParamError(f"sweep.protocols.{name}: no batch size in sweep.batch_sizes uses it")
         spec["batch_sizes"].sort()
     cfg = {**section["run"], "workers": section["workers"], "protocols": protocols,
+           "anneal": params["anneal"],
            "batch_sizes": sorted(batch_of(key) for key in section["batch_sizes"])}
     if len(cfg["format"]) != 3:
         raise ParamError(f"sweep.run.format: expected [n, m, p], got {cfg['format']}")
@@ -86,17 +89,21 @@ def read_params(path: str = "params.yaml") -> tuple[int, dict]:
 
 
 def run_batch(batch: int, seed: int, cfg: dict, progress: bool = True) -> tuple[list, dict]:
-    """(CSV rows, {'train': s, 'crystallize': s, 'runs': n}) of every run at batch size `batch`."""
+    """(CSV rows, {'train': s, 'anneal': {method: s}, 'crystallize': s, 'runs': n}) of every run
+    at batch size `batch`."""
     runs = [r for r in sweep.design(cfg["protocols"], seed) if r.batch_size == batch]
     with threadpool_limits(1):
         start = time.perf_counter()
         trained = sweep.train_batch(runs, cfg, progress)
         trained_at = time.perf_counter()
-        tasks = sweep.crystallization_tasks(trained, cfg)
+        annealed, anneal_seconds = anneal_study.anneal_tasks(trained, cfg, cfg["anneal"], progress)
+        tasks = sorted(sweep.crystallization_tasks(trained, cfg) + annealed, key=lambda t: t[0])
+        annealed_at = time.perf_counter()
         outcomes = sweep.crystallize_all(tasks, cfg["sparsify_tol"], cfg["workers"], progress)
         done = time.perf_counter()
     table = sweep.rows(trained, tasks, outcomes, cfg)
-    return table, {"train": trained_at - start, "crystallize": done - trained_at, "runs": len(runs)}
+    return table, {"train": trained_at - start, "anneal": anneal_seconds,
+                   "crystallize": done - annealed_at, "runs": len(runs)}
 
 
 @stage_main
@@ -120,9 +127,12 @@ def main(argv: list[str] | None = None) -> int:
               f"{', '.join(failed)}", file=sys.stderr)
     wins = [r["method"] for r in table
             if r["final"] == r["exact"] == r["expansion_success"] == "True"]
-    rates = ", ".join(f"{m} {wins.count(m)}/{timing['runs']}" for m in sweep.METHODS)
+    methods = (*sweep.METHODS, *anneal_study.PROTOCOLS)
+    rates = ", ".join(f"{m} {wins.count(m)}/{timing['runs']}" for m in methods)
+    annealing = ", ".join(f"{m} {s:.1f}s" for m, s in timing["anneal"].items())
     print(f"sweep@{batch_key(batch)}: {timing['runs']} runs x {cfg['epochs']} epochs, train "
-          f"{timing['train']:.1f}s, crystallize {timing['crystallize']:.1f}s ({len(table)} rows); "
+          f"{timing['train']:.1f}s, anneal {annealing}, crystallize "
+          f"{timing['crystallize']:.1f}s ({len(table)} rows); "
           f"final successes {rates}; solver failures {len(failed)}")
     return 0
 

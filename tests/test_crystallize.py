@@ -115,7 +115,7 @@ def test_discretize_reports_failure_honestly_and_rejects_unknown_methods():
     U, V, W = rng.normal(size=(7, 4)), rng.normal(size=(7, 4)), rng.normal(size=(4, 7))
     c = discretize((2, 2, 2), U, V, W, "round")
     assert not c.exact and c.scheme.rank == 7
-    assert set(METHODS) == {"round", "sparsify"}
+    assert set(METHODS) == {"round", "sparsify", "anneal"}
     with pytest.raises(ValueError):
         discretize((2, 2, 2), U, V, W, "magic")
 
@@ -130,9 +130,13 @@ def test_discretize_stage_writes_scheme_and_metrics(tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     U, V, W = (torch.from_numpy(t)[None] for t in _sandwich(*_strassen_float(), seed=5))
     save_torch("models/pruned.pt", {"format": [2, 2, 2], "U": U, "V": V, "W": W, "seed": 5,
-                                    "recipe": {"epochs": 1, "slots": 8, "init": "symmetric"},
+                                    "recipe": {"epochs": 1, "slots": 8, "init": "symmetric",
+                                               "batch_size": 16, "weight_decay": 1e-4},
                                     "prune": {"slots": 7}})
-    params = "discretize:\n  method: round\n  tol: 1.0e-22\n  fallback: {}\n"
+    anneal = ("anneal: {{lr: 0.01, fit_epochs: 5, l1_epochs: 5, penalty_epochs: 5, l1: 1.0e-3, "
+              "rescale_every: 5, penalty: sin2, penalty_start: 1.0e-4, penalty_end: 0.1, "
+              "steps_reference_batch: 32}}\n")
+    params = "discretize:\n  method: round\n  tol: 1.0e-22\n  fallback: {}\n" + anneal
     (tmp_path / "params.yaml").write_text(params.format("true"))
     assert stage.main() == 0
     m = json.loads((tmp_path / "metrics/discretize.json").read_text())
@@ -144,6 +148,14 @@ def test_discretize_stage_writes_scheme_and_metrics(tmp_path, monkeypatch, capsy
     m = json.loads((tmp_path / "metrics/discretize.json").read_text())
     assert m["exact"] and not m["fallback"] and m["equivalent_to_strassen"] is True
     assert load_scheme("models/algorithm.json").provenance["seed"] == 5
+    from bilinear.io import save_npz
+    from bilinear.learn.data import make_datasets
+
+    save_npz("data/train.npz", **make_datasets((2, 2, 2), 32, 1, seed=0)[0])
+    (tmp_path / "params.yaml").write_text(params.format("false").replace("round", "anneal"))
+    assert stage.main() == 0
+    m = json.loads((tmp_path / "metrics/discretize.json").read_text())
+    assert m["method"] == "anneal" and m["exact"] in (True, False) and not m["fallback"]
     (tmp_path / "params.yaml").write_text(params.format("maybe"))
     assert stage.main() == 2
     assert "error: discretize.fallback" in capsys.readouterr().err

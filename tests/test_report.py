@@ -133,6 +133,8 @@ def test_render_has_one_row_per_claim(metrics):
     rows = [ln for ln in text.splitlines() if ln.startswith("| ") and ln[2].isdigit()]
     assert len(rows) == len(claims)
     assert "train_seconds: 100" in text
+    extra = report.render(claims, metrics, (["## An extra section", "", "text"],))
+    assert "## An extra section" in extra and extra.index("## An extra") < extra.index("train_s")
 
 
 def test_degenerate_anova_is_not_a_crash(metrics):

@@ -118,13 +118,20 @@ def _csv(table, cfg) -> bytes:
 def test_tiny_study_rows_follow_the_schema(tiny_rows, tmp_path):
     _, cfg, table, timing = tiny_rows
     assert timing["runs"] == 3  # protocol A: 2 seeds, protocol B: 1 seed, 1 replica each
-    assert len(table) == 3 * 2 * len(sweep.METHODS)  # runs x evaluation epochs x methods
+    # runs x (evaluation epochs x methods + the final epoch's two anneal protocols)
+    assert len(table) == 3 * (2 * len(sweep.METHODS) + len(sweep.ANNEALED))
     assert sweep.COLUMNS == list(table[0])
     write_csv(tmp_path / "B32.csv", table, sweep.COLUMNS)
     with open(tmp_path / "B32.csv", encoding="utf-8") as fh:
         back = list(csv.DictReader(fh))
     assert back == table
-    assert {r["method"] for r in table} == set(sweep.METHODS)
+    assert {r["method"] for r in table} == set(sweep.METHODS) | set(sweep.ANNEALED)
+    assert all(r["final"] == "True" for r in table if r["method"] in sweep.ANNEALED)
+    steps = {r["run_id"]: r for r in table if r["method"] == "anneal_equal_steps"}
+    for r in table:  # at the reference batch size (32) equal steps are equal epochs
+        if r["method"] == "anneal":
+            assert {k: v for k, v in r.items() if k != "method"} == {
+                k: v for k, v in steps[r["run_id"]].items() if k != "method"}
     assert {r["epoch"] for r in table} == {"10", "20"}
     assert all((r["final"] == "True") == (r["epoch"] == "20") for r in table)
     assert {r["protocol"] for r in table} == {"A", "B"}
@@ -190,7 +197,8 @@ def test_stage_writes_the_csv_and_a_summary(tmp_path, monkeypatch, capsys):
     assert stage.main(["B16"]) == 0
     with open(tmp_path / "data/sweep/B16.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
-    assert len(rows) == 2 * len(sweep.METHODS) and list(rows[0]) == sweep.COLUMNS
+    assert len(rows) == 2 * (len(sweep.METHODS) + len(sweep.ANNEALED))
+    assert list(rows[0]) == sweep.COLUMNS
     assert all(r["kappa_5"] == r["kappa_10"] != "" for r in rows)
     assert capsys.readouterr().out.startswith("sweep@B16: 2 runs x 10 epochs")
 

@@ -27,7 +27,7 @@ from tqdm import tqdm
 
 from bilinear.algebra.schemes import Scheme, matmul_tensor, verify
 
-METHODS = ("round", "sparsify")
+METHODS = ("round", "sparsify", "anneal")  # anneal: bilinear.learn.anneal (gradient steps only)
 
 
 def slot_importance(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
@@ -282,22 +282,24 @@ class Crystal:
 
 def discretize(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.ndarray,
                method: str, tol: float = 1e-22, budget: float = 120.0,
-               progress: bool = False) -> Crystal:
+               progress: bool = False, anneal: dict | None = None) -> Crystal:
     """Discretize one run's U (S,nm), V (S,mp), W (np,S) with `method` and verify exactly.
 
     `sparsify` polishes once, then tries the gauges of GAUGES in turn and keeps the first exact
     result (else the last attempt); it stops after `budget` seconds (then the current weights
-    are rounded and verified) and shows its progress if `progress`.  The result records
+    are rounded and verified) and shows its progress if `progress`.  `anneal` trains on, given
+    the keyword arguments `anneal` of bilinear.learn.anneal.anneal_one.  The result records
     input_residual, the largest Brent-equation residual of the continuous input: how far the
     weights were from any exact scheme before discretizing.  BLAS runs single-threaded meanwhile
     (the matrices are tiny: threads only add contention)."""
     if not budget > 0:
         raise ValueError(f"budget must be > 0 seconds, got {budget!r}")
     with threadpool_limits(1):
-        return _discretize(fmt, U, V, W, method, tol, _Clock(budget), progress)
+        return _discretize(fmt, U, V, W, method, tol, _Clock(budget), progress, anneal)
 
 
-def _discretize(fmt, U, V, W, method: str, tol: float, clock: _Clock, progress: bool) -> Crystal:
+def _discretize(fmt, U, V, W, method: str, tol: float, clock: _Clock, progress: bool,
+                anneal: dict | None = None) -> Crystal:
     U, V, W = (np.asarray(t, dtype=np.float64) for t in (U, V, W))
     x = np.concatenate([U.ravel(), V.ravel(), W.ravel()])
     brent = _Brent(fmt, U.shape[0])
@@ -311,6 +313,11 @@ def _discretize(fmt, U, V, W, method: str, tol: float, clock: _Clock, progress: 
             crystal = _crystal(brent, y, np.rint(y), method, verdict)
             if crystal.exact or verdict:
                 break
+    elif method == "anneal":
+        if anneal is None:
+            raise ValueError("method anneal needs its training pairs, recipe, schedule and seed")
+        from bilinear.learn.anneal import anneal_one  # imports this module: import on use
+        crystal = anneal_one(fmt, U, V, W, **anneal)
     else:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     crystal.input_residual = float(np.abs(brent.residual(x)).max())

@@ -216,7 +216,8 @@ class TrainResult:
 def train_runs(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, train: dict, test: dict,
                recipe: Recipe, seeds: Sequence[int],
                callback: Callable[[int, torch.Tensor], None] | None = None,
-               progress: bool = False, shuffle: str = "shuffle") -> TrainResult:
+               progress: bool = False, shuffle: str = "shuffle",
+               penalty: Callable[[int, np.ndarray, np.ndarray], None] | None = None) -> TrainResult:
     """Train R runs at once with AdamW on mini-batches of the training pairs.
 
     train/test: dicts of arrays a, b, c, either shared (N, .) or per run (R, N, .).  Each run
@@ -225,12 +226,16 @@ def train_runs(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, train: dict, t
     callback(epoch, theta) is called if given (epoch counts from 1; theta (R, D) is live: copy it).
     `shuffle` names the seed purpose of the shuffling stream (learn.data.PURPOSES).  BLAS runs
     single-threaded meanwhile (tiny matrices: threads only add contention).
+    penalty(epoch, theta, grad), if given, adds the gradient of extra loss terms (R, D) to grad in
+    place before every step (epoch counts from 1; bilinear.learn.anneal's L1 and rounding terms).
     """
     with threadpool_limits(1):
-        return _train_runs(U, V, W, train, test, recipe, seeds, callback, progress, shuffle)
+        return _train_runs(U, V, W, train, test, recipe, seeds, callback, progress, shuffle,
+                           penalty)
 
 
-def _train_runs(U, V, W, train, test, recipe, seeds, callback, progress, shuffle) -> TrainResult:
+def _train_runs(U, V, W, train, test, recipe, seeds, callback, progress, shuffle,
+                penalty=None) -> TrainResult:
     R, S, nm = U.shape
     layout = Layout(format_of(nm, V.shape[2], W.shape[1]), S)
     if len(seeds) != R:
@@ -255,6 +260,8 @@ def _train_runs(U, V, W, train, test, recipe, seeds, callback, progress, shuffle
             np.take(table, rows, axis=0, out=buf, mode="clip")  # valid by construction
         for lo, hi in bounds:
             mse_and_grad(theta, layout, a[:, lo:hi], b[:, lo:hi], c[:, lo:hi], grad)
+            if penalty is not None:
+                penalty(epoch + 1, theta, grad)
             opt.step(grad_t)
         losses[:, epoch] = set_mse(theta, layout, moments)
         if callback is not None:

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bilinear.learn.crystallize import METHODS, discretize, prune
+from bilinear.learn.anneal import Schedule, anneal_crystals
+from bilinear.learn.crystallize import discretize, prune
 from bilinear.learn.data import make_datasets
 from bilinear.learn.training import Recipe, dataset_mse, grokking_epoch, init_runs, train_runs
 
@@ -42,10 +43,25 @@ class ConditionResult:
     phase1_exact: list[bool]
 
 
+SOLVED = ("round", "sparsify")  # crystallized run by run; "anneal" (and its controls) batched
+
+
+@dataclass(frozen=True)
+class AnnealSetup:
+    """How a condition's pruned runs are annealed: the anneal's lr, its schedule, and controls
+    {name: schedule} (each adds a method anneal_<name>)."""
+
+    lr: float
+    schedule: Schedule
+    controls: dict[str, Schedule]
+
+
 def run_condition(fmt: tuple[int, int, int], cond: Condition, seeds: list[int], data_seed: int,
-                  n_test: int, slots: int, pruned_slots: int, lr: float,
+                  n_test: int, slots: int, pruned_slots: int, lr: float, setup: AnnealSetup,
                   progress: bool = False) -> ConditionResult:
-    """Train every seed under `cond` at once, then prune and crystallize each run by every method.
+    """Train every seed under `cond` at once, then prune and crystallize each run by every method:
+    round, sparsify, anneal (at the condition's batch size and weight decay, on its pairs) and
+    the anneal controls of `setup`.
 
     epochs = 0 is the untrained control: the initialisation itself is pruned and crystallized
     (its loss curves hold one row, the initial losses).
@@ -63,16 +79,23 @@ def run_condition(fmt: tuple[int, int, int], cond: Condition, seeds: list[int], 
         train_loss = dataset_mse(U, V, W, train)[None, :]
         test_loss = dataset_mse(U, V, W, test)[None, :]
     Up, Vp, Wp, _ = prune(U, V, W, pruned_slots)
-    exact = {m: [] for m in METHODS}
-    margin = {m: [] for m in METHODS}
+    exact = {m: [] for m in SOLVED}
+    margin = {m: [] for m in SOLVED}
     phase1 = []  # the paper's "Phase 1 alone": round the unpruned model
     for r in range(len(seeds)):
         phase1.append(bool(discretize(fmt, U[r].numpy(), V[r].numpy(), W[r].numpy(),
                                       "round").exact))
-        for method in METHODS:
+        for method in SOLVED:
             crystal = discretize(fmt, Up[r].numpy(), Vp[r].numpy(), Wp[r].numpy(), method)
             exact[method].append(bool(crystal.exact))
             margin[method].append(float(crystal.margin))
+    anneal_recipe = Recipe(batch_size=cond.batch_size, lr=setup.lr,
+                           weight_decay=cond.weight_decay)
+    variants = {"anneal": setup.schedule, **{f"anneal_{k}": v for k, v in setup.controls.items()}}
+    for method, schedule in variants.items():
+        crystals, _ = anneal_crystals(Up, Vp, Wp, train, anneal_recipe, schedule, seeds, progress)
+        exact[method] = [bool(c.exact) for c in crystals]
+        margin[method] = [float(c.margin) for c in crystals]
     groks = [grokking_epoch(train_loss[:, r], test_loss[:, r]) for r in range(len(seeds))]
     return ConditionResult(cond, list(seeds), train_loss, test_loss, groks, exact, margin,
                            phase1)
@@ -97,7 +120,7 @@ def summarize(res: ConditionResult) -> dict:
                                              for r in range(runs))),
     }
     summary["exact_phase1_round"] = int(sum(res.phase1_exact))
-    for method in METHODS:
+    for method in res.exact:
         summary[f"exact_{method}"] = int(sum(res.exact[method]))
         summary[f"median_margin_{method}"] = float(np.median(res.margin[method]))
     return summary

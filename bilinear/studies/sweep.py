@@ -15,7 +15,9 @@ run's first `kappa_samples` training pairs.
 
 Rows.  At every evaluation epoch each run is pruned to `prune_slots` slots and crystallized by
 ``round`` and ``sparsify``; the unpruned model is also rounded (``phase1_round``: the paper's
-Phase 1 alone).  Every crystallization is a row of :data:`COLUMNS` (the study's CSV contract plus
+Phase 1 alone); at the final epoch it is also annealed (``anneal``, ``anneal_equal_steps``:
+studies.anneal_study), its rows' weights being the annealed ones, rounded and verified here.
+Every crystallization is a row of :data:`COLUMNS` (the study's CSV contract plus
 ``expansion_error``, the float32 expansion error behind ``expansion_success``); ``seed`` and
 ``replica`` are indices within the protocol, ``run_id`` is <protocol>-B<batch>-s<seed>-r<replica>.
 """
@@ -34,6 +36,7 @@ from tqdm import tqdm
 from bilinear.algebra.equivalence import equivalent_to_strassen
 from bilinear.algebra.expand import PAPER_SIZES, relative_errors
 from bilinear.algebra.schemes import Scheme
+from bilinear.learn.anneal import crystal_of
 from bilinear.learn.crystallize import discretize, prune
 from bilinear.learn.data import make_datasets
 from bilinear.learn.training import (
@@ -48,6 +51,7 @@ from bilinear.learn.training import (
 from bilinear.studies.kappa import gradient_noise
 
 METHODS = ("round", "sparsify", "phase1_round")  # the last: unpruned model, rounded (Phase 1 only)
+ANNEALED = ("anneal", "anneal_equal_steps")  # rows of studies.anneal_study: already annealed
 BASE_COLUMNS = ["protocol", "batch_size", "seed", "replica", "run_id", "method", "epoch", "final",
                 "train_loss", "test_loss", "grokking_epoch", "margin", "exact",
                 "expansion_success", "nonzeros", "equivalent_to_strassen"]
@@ -222,7 +226,8 @@ def crystallize_one(task: tuple, tol: float) -> dict:
     _, _, method, U, V, W = task
     fmt = format_of(U.shape[1], V.shape[1], W.shape[0])
     try:
-        crystal = discretize(fmt, U, V, W, "round" if method == "phase1_round" else method, tol)
+        crystal = (crystal_of(fmt, U, V, W) if method in ANNEALED else
+                   discretize(fmt, U, V, W, "round" if method == "phase1_round" else method, tol))
     except np.linalg.LinAlgError:  # sparsify's least squares can meet non-finite iterates
         return dict(SOLVER_FAILED)
     scheme = crystal.scheme
