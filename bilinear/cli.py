@@ -1,87 +1,151 @@
-"""Command line: `python -m bilinear verify PATH [--key 3x3x3]`.
+"""Command line: `python -m bilinear verify|convert|info|compile FILE ...`.
 
-Exit status 0 = the scheme is exact, 1 = it loads but some Brent equation fails, 2 = it cannot be
-read (malformed, wrong shapes, non-numeric, needs pickle, unknown key, ...). One line is printed:
-to stdout for 0 and 1, to stderr (prefixed "error:") for 2.
+Every file is read by content (bilinear.algebra.formats): .exp products, ternary or project JSON,
+a Maple TriadSet, or an npz in the plain layout (with --key).  Exit status 0 = success (for
+verify: the scheme is exact), 1 = readable but not a correct scheme, 2 = unreadable.  Failures
+print one line (to stderr, prefixed "error:", for 2).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from bilinear.algebra.schemes import (
-    Scheme,
-    SchemeFormatError,
-    load_npz_scheme,
-    load_scheme,
-    npz_keys,
-    residual,
-)
+from bilinear.algebra.formats import SUFFIXES, WRITERS, Reading, read_scheme_file
+from bilinear.algebra.schemes import Scheme, SchemeFormatError, residual, valid_modulo_2
 
 EXACT, INCORRECT, UNREADABLE = 0, 1, 2
-ZIP_MAGIC = b"PK\x03\x04"
 
 
-def _is_npz(path: Path) -> bool:
+def _read(path: str, key: str | None) -> Reading | None:
+    """Read a scheme file, printing the one-line error and returning None when unreadable."""
     try:
-        with path.open("rb") as fh:
-            return fh.read(4) == ZIP_MAGIC
-    except OSError as exc:
-        raise SchemeFormatError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def read_any(path: str | Path, key: str | None) -> tuple[Scheme, str]:
-    """Load a scheme JSON file, or format `key` of an npz in the shared plain format.
-
-    Returns (scheme, label); raises SchemeFormatError with one clear line when unreadable.
-    """
-    path = Path(path)
-    if not _is_npz(path):
-        if key is not None:
-            raise SchemeFormatError(f"{path} is not an npz file; --key applies only to npz files")
-        return _labelled(load_scheme, path, str(path)), f"{path} (scheme JSON)"
-    keys = sorted(npz_keys(path), key=_format_order)
-    if key is None or key not in keys:
-        what = "needs --key" if key is None else f"has no scheme {key!r}"
-        raise SchemeFormatError(f"{path} {what}; available keys: {', '.join(keys) or 'none'}")
-    return _labelled(load_npz_scheme, path, f"{path}:{key}", key), f"{path}:{key} (npz plain)"
-
-
-def _labelled(load, path: Path, label: str, *args) -> Scheme:
-    """Call load(path, *args), making sure an error message names the file."""
-    try:
-        return load(path, *args)
+        return read_scheme_file(path, key)
     except SchemeFormatError as exc:
-        if str(path) in str(exc):
-            raise
-        raise SchemeFormatError(f"{label}: {exc}") from None
+        print(f"error: unreadable scheme: {exc}", file=sys.stderr)
+        return None
 
 
-def _format_order(key: str) -> tuple:
-    parts = key.split("x")
-    return tuple(int(x) for x in parts) if all(x.isdigit() for x in parts) else (key,)
+def _check(reading: Reading) -> tuple[int, str]:
+    """(exit status, verdict) of the exact Brent-equation check, noting mod-2-only schemes."""
+    scheme = reading.scheme
+    n, m, p = scheme.fmt
+    failing = int(np.count_nonzero(residual(scheme) != 0))
+    total = n * m * m * p * n * p
+    if failing == 0:
+        return EXACT, f"exact: all {total} Brent equations hold"
+    mod2 = valid_modulo_2(scheme)
+    note = "; valid modulo 2 only" if mod2 else ""
+    if reading.declared_mod2 and not mod2:
+        note = "; declared modulo 2 but fails modulo 2 too"
+    return INCORRECT, f"incorrect: {failing} of {total} Brent equations fail{note}"
+
+
+def _label(path: str, reading: Reading) -> str:
+    n, m, p = reading.scheme.fmt
+    name = "project JSON" if reading.format == "json" else reading.format
+    return f"{path} ({name}) format {n}x{m}x{p} rank {reading.scheme.rank}"
 
 
 def verify_command(path: str, key: str | None) -> int:
     """Verify one scheme file and print one line; returns the exit status."""
-    try:
-        scheme, label = read_any(path, key)
-    except SchemeFormatError as exc:
-        print(f"error: unreadable scheme: {exc}", file=sys.stderr)
+    reading = _read(path, key)
+    if reading is None:
         return UNREADABLE
-    n, m, p = scheme.fmt
-    failing = int(np.count_nonzero(residual(scheme) != 0))
-    total = n * m * m * p * n * p
-    what = f"{label} format {n}x{m}x{p} rank {scheme.rank}"
-    if failing == 0:
-        print(f"exact: {what}: all {total} Brent equations hold")
-        return EXACT
-    print(f"incorrect: {what}: {failing} of {total} Brent equations fail")
-    return INCORRECT
+    code, verdict = _check(reading)
+    head, _, tail = verdict.partition(": ")
+    print(f"{head}: {_label(path, reading)}: {tail}")
+    return code
+
+
+def convert_command(src: str, dst: str, key: str | None, to: str | None) -> int:
+    """Convert a scheme file to the format named by `to` or by dst's suffix."""
+    from bilinear.io import atomic_write_text
+
+    name = to or SUFFIXES.get(Path(dst).suffix.lower())
+    if name is None:
+        print(f"error: cannot tell the output format from {dst!r}; use a suffix "
+              f"({', '.join(SUFFIXES)}) or --to", file=sys.stderr)
+        return UNREADABLE
+    reading = _read(src, key)
+    if reading is None:
+        return UNREADABLE
+    try:
+        text = WRITERS[name](reading.scheme)
+    except SchemeFormatError as exc:
+        print(f"error: cannot write {dst} as {name}: {exc}", file=sys.stderr)
+        return UNREADABLE
+    atomic_write_text(dst, text)
+    print(f"wrote {dst} ({name}) from {_label(src, reading)}")
+    return EXACT
+
+
+def _ring(scheme: Scheme) -> str:
+    values = {x for t in (scheme.U, scheme.V, scheme.W) for x in t.flat}
+    if values <= {-1, 0, 1}:
+        return "ternary"
+    return "integer" if scheme.is_integral() else "rational"
+
+
+def info_command(path: str, key: str | None) -> int:
+    """Print a summary of a scheme file: format, ring, sizes, additions, fingerprint, witness."""
+    from bilinear.algebra.equivalence import equivalence_witness
+    from bilinear.algebra.fingerprint import fingerprint, profile
+    from native.plan import SchemeCompileError, make_plan
+
+    reading = _read(path, key)
+    if reading is None:
+        return UNREADABLE
+    scheme = reading.scheme
+    code, verdict = _check(reading)
+    try:
+        additions = str(make_plan(scheme).additions())
+    except SchemeCompileError as exc:
+        additions = f"n/a ({exc})"
+    ranks = Counter(row[:3] for row in profile(scheme))
+    lines = [f"file: {path}", f"format: {reading.format}",
+             "shape: {}x{}x{}".format(*scheme.fmt), f"rank: {scheme.rank}",
+             f"verdict: {verdict}", f"coefficients: {_ring(scheme)}",
+             f"nonzeros: {scheme.nonzeros()}",
+             f"block additions per level (after CSE): {additions}",
+             f"fingerprint: {fingerprint(scheme)}",
+             "factor ranks (U, V, W) x count: " + ", ".join(
+                 f"{r} x{c}" for r, c in sorted(ranks.items()))]
+    if scheme.fmt == (2, 2, 2) and scheme.rank == 7 and code == EXACT:
+        witness = equivalence_witness(scheme)
+        lines.append("Strassen witness: " + ("none found" if witness is None else
+                     f"P={witness['P']} Q={witness['Q']} R={witness['R']} "
+                     f"permutation={witness['permutation']}"))
+    print("\n".join(lines))
+    return code
+
+
+def compile_command(path: str, key: str | None, out: str) -> int:
+    """Build the native kernel of an exact scheme file into out (see native.build)."""
+    from bilinear.params import ParamError, load_params
+    from native.build import build
+    from native.plan import SchemeCompileError
+
+    reading = _read(path, key)
+    if reading is None:
+        return UNREADABLE
+    code, verdict = _check(reading)
+    if code != EXACT:
+        print(f"{verdict.split(':')[0]}: {_label(path, reading)}: not compiled ({verdict})")
+        return code
+    try:
+        settings = load_params(Path(__file__).resolve().parents[1] / "params.yaml")["native"]
+        config = build(reading.scheme, out, settings)
+    except (ParamError, SchemeCompileError) as exc:
+        print(f"error: cannot compile {path}: {exc}", file=sys.stderr)
+        return UNREADABLE
+    print(f"compiled {_label(path, reading)} into {out}: module {config['module']}, "
+          f"{config['additions_per_level']} block additions per level")
+    return EXACT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,9 +153,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bilinear",
                                      description="Tools for matrix-multiplication schemes.")
     sub = parser.add_subparsers(dest="command", required=True)
-    verify = sub.add_parser("verify", help="verify a scheme exactly (exit 0 exact, 1 incorrect, "
-                                           "2 unreadable)")
-    verify.add_argument("path", help="scheme JSON file, or npz in the shared plain format")
-    verify.add_argument("--key", help="format key inside an npz file, e.g. 3x3x3")
+    file_help = "scheme file (.exp, ternary or project JSON, Maple TriadSet, or plain npz)"
+    commands = {
+        "verify": "verify a scheme exactly (exit 0 exact, 1 incorrect, 2 unreadable)",
+        "convert": "convert a scheme file (output format from OUT's suffix or --to)",
+        "info": "format, rank, ring, nonzeros, additions, fingerprint (and Strassen witness)",
+        "compile": "build the native kernel of an exact scheme file",
+    }
+    parsers = {}
+    for name, text in commands.items():
+        parsers[name] = sub.add_parser(name, help=text)
+        parsers[name].add_argument("path", help=file_help)
+        parsers[name].add_argument("--key", help="format key inside an npz file, e.g. 3x3x3")
+    parsers["convert"].add_argument("out", help="output file (.json, .exp or .mpl)")
+    parsers["convert"].add_argument("--to", choices=sorted(WRITERS), help="output format")
+    parsers["compile"].add_argument("--out", default="native/build/custom",
+                                    help="build directory (default native/build/custom)")
     args = parser.parse_args(argv)
+    if args.command == "convert":
+        return convert_command(args.path, args.out, args.key, args.to)
+    if args.command == "info":
+        return info_command(args.path, args.key)
+    if args.command == "compile":
+        return compile_command(args.path, args.key, args.out)
     return verify_command(args.path, args.key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from bilinear.algebra.schemes import load_scheme
+from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.io import write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections
 from native.bench import Extras, run
@@ -42,12 +42,12 @@ def main() -> int:
                 raise ParamError(f"bench.dtypes: expected float64 or float32, got {dt!r}")
         if cfg["max_repeats"] < cfg["repeats"]:
             raise ParamError("bench.max_repeats: must be >= bench.repeats")
-    except ParamError as exc:
+        scheme = load_scheme("models/algorithm.json")
+    except (ParamError, SchemeFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     extras = Extras(winograd=Kernel("native/build/winograd"),
-                    additions=Kernel("native/build/additions"),
-                    expansion_scheme=load_scheme("models/algorithm.json"))
+                    additions=Kernel("native/build/additions"), expansion_scheme=scheme)
     result = run(Kernel("native/build"), cfg, params["seed"], extras)
     rows = [{c: cell.get(c, "") for c in COLUMNS} for cell in result["cells"].values()]
     write_json("metrics/bench.json", result)

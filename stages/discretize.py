@@ -24,7 +24,7 @@ SPECS = {
 def main() -> int:
     """Write models/algorithm.json and metrics/discretize.json."""
     cfg = read_sections(SPECS)["discretize"]
-    ckpt = load_torch("models/pruned.pt")
+    ckpt = load_torch("models/pruned.pt", keys=("format", "U", "V", "W", "recipe", "prune", "seed"))
     fmt = tuple(ckpt["format"])
     crystal = discretize(fmt, ckpt["U"][0].numpy(), ckpt["V"][0].numpy(), ckpt["W"][0].numpy(),
                          cfg["method"], cfg["tol"])

@@ -38,7 +38,7 @@ def load_checkpoints() -> dict:
     """{name: (U (1,S,nm), V (1,S,mp), W (1,np,S))} float64 tensors of the three checkpoints."""
     out = {}
     for name in ("trained", "pruned"):
-        ckpt = load_torch(f"models/{name}.pt")
+        ckpt = load_torch(f"models/{name}.pt", keys=("U", "V", "W"))
         if ckpt["U"].shape[0] != 1:
             raise ValueError(f"models/{name}.pt holds {ckpt['U'].shape[0]} runs, expected 1")
         out[name] = tuple(ckpt[k].double() for k in "UVW")
@@ -54,7 +54,7 @@ def main() -> int:
     cfg, lr = read_params()
     try:
         checkpoints = load_checkpoints()
-        train = load_npz("data/train.npz")
+        train = load_npz("data/train.npz", keys=("a", "b", "c"))
         samples = tuple(torch.from_numpy(np.asarray(train[k], dtype=np.float64)) for k in "abc")
     except (OSError, SchemeFormatError, ValueError, KeyError) as exc:
         print(f"error: cannot load the inputs: {exc}", file=sys.stderr)

@@ -34,7 +34,7 @@ COLUMNS = ["reading", "subject", "sigma", "trials", "successes", "success_rate",
 def load_subjects() -> tuple[tuple, dict]:
     """(format, {subject: (U, V, W)}) from models/algorithm.json and models/pruned.pt."""
     scheme = load_scheme("models/algorithm.json")
-    pruned = load_torch("models/pruned.pt")
+    pruned = load_torch("models/pruned.pt", keys=("U", "V", "W"))
     if pruned["U"].shape[0] != 1:
         raise ValueError(f"models/pruned.pt holds {pruned['U'].shape[0]} runs, expected 1")
     subjects = {"discrete": scheme.as_float(),
@@ -124,7 +124,7 @@ def main() -> int:
     seed, cfg = params["seed"], params["noise"]
     try:
         fmt, subjects = load_subjects()
-        test = load_npz("data/test.npz")
+        test = load_npz("data/test.npz", keys=("a", "b", "c"))
         test = tuple(np.asarray(test[k], dtype=np.float64) for k in "abc")
     except (OSError, SchemeFormatError, ValueError, KeyError) as exc:
         print(f"error: cannot load the inputs: {exc}", file=sys.stderr)

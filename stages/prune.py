@@ -28,13 +28,13 @@ def main() -> int:
     """Write models/pruned.pt and metrics/prune.json."""
     cfg = read_sections(SPECS)["prune"]
     torch.set_num_threads(1)
-    ckpt = load_torch("models/trained.pt")
+    ckpt = load_torch("models/trained.pt", keys=("U", "V", "W", "seed"))
     U, V, W = ckpt["U"], ckpt["V"], ckpt["W"]
     if cfg["slots"] > U.shape[1]:
         print(f"error: prune.slots: {cfg['slots']} exceeds the {U.shape[1]} trained slots",
               file=sys.stderr)
         return 2
-    train, test = load_npz("data/train.npz"), load_npz("data/test.npz")
+    train, test = (load_npz(f"data/{s}.npz", keys=("a", "b", "c")) for s in ("train", "test"))
     importance = slot_importance(U, V, W)[0]
     Up, Vp, Wp, removed = prune(U, V, W, cfg["slots"])
     metrics = {

@@ -43,7 +43,7 @@ def main() -> int:
     params = read_sections(SPECS)
     torch.set_num_threads(1)
     cfg, seed = params["train"], params["seed"]
-    train, test = load_npz("data/train.npz"), load_npz("data/test.npz")
+    train, test = (load_npz(f"data/{s}.npz", keys=("a", "b", "c")) for s in ("train", "test"))
     n, m, p = format_of(train["a"].shape[1], train["b"].shape[1], train["c"].shape[1])
     U, V, W = init_runs((n, m, p), cfg["slots"], [seed], cfg["init"], cfg["init_scale"])
     margins = []  # the paper's delta = max |theta - Q(theta)| of the trained weights, per epoch

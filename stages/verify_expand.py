@@ -101,7 +101,7 @@ def main() -> int:
     try:
         scheme = load_scheme("models/algorithm.json")
     except SchemeFormatError as exc:
-        print(f"error: models/algorithm.json: {exc}", file=sys.stderr)
+        print(f"error: {exc}", file=sys.stderr)
         return 2
     exact = verify(scheme)
     tables, rows = expansion_table(scheme, seed, cfg)

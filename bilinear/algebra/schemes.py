@@ -24,12 +24,14 @@ from pathlib import Path
 
 import numpy as np
 
+from bilinear.io import LoadError
+
 CONVENTION = ("vec(C) = W @ ((U @ vec(A)) * (V @ vec(B))), row-major vec; "
               "U: R x nm, V: R x mp, W: np x R")
 SCHEME_FILE_VERSION = 1
 
 
-class SchemeFormatError(ValueError):
+class SchemeFormatError(LoadError):
     """A scheme file or array set that cannot be read as a scheme (malformed, wrong shapes, ...)."""
 
 
@@ -158,6 +160,12 @@ def residual(scheme: Scheme) -> np.ndarray:
     return np.frompyfunc(lambda v: Fraction(int(v), scale), 1, 1)(diff).astype(object)
 
 
+def valid_modulo_2(scheme: Scheme) -> bool:
+    """True iff every Brent equation holds modulo 2 (coefficients with odd denominators only)."""
+    diff, scale = _integer_residual(scheme)
+    return scale % 2 == 1 and not any(int(x) % 2 for x in diff.flat)
+
+
 def verify(scheme: Scheme) -> bool:
     """True iff the scheme satisfies every Brent equation exactly (no tolerance)."""
     diff, _ = _integer_residual(scheme)
@@ -260,16 +268,19 @@ def scheme_from_dict(doc) -> Scheme:
 
 
 def load_scheme(path: str | Path) -> Scheme:
-    """Read a scheme JSON file; raises SchemeFormatError with one clear line if it is invalid."""
+    """Read a scheme JSON file; raises SchemeFormatError with one clear line naming the file."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SchemeFormatError(f"cannot read {path}: {exc}") from None
     try:
         doc = json.loads(text)
-    except json.JSONDecodeError as exc:
+    except (json.JSONDecodeError, RecursionError) as exc:
         raise SchemeFormatError(f"{path} is not valid JSON: {exc}") from None
-    return scheme_from_dict(doc)
+    try:
+        return scheme_from_dict(doc)
+    except SchemeFormatError as exc:
+        raise SchemeFormatError(f"{path}: {exc}") from None
 
 
 def save_scheme(path: str | Path, scheme: Scheme) -> None:
@@ -285,8 +296,10 @@ def npz_keys(path: str | Path) -> list[str]:
         return sorted({k.rsplit("_", 1)[0] for k in data.files if k.endswith("_u")})
 
 
-# What a damaged or hostile npz raises: unreadable, not a zip, bad CRC, truncated, needs pickle.
-_NPZ_ERRORS = (OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error)
+# What a damaged or hostile npz raises: unreadable, not a zip, bad CRC, truncated, needs pickle,
+# flagged encrypted or compressed by an unsupported method, or a header claiming a huge array.
+_NPZ_ERRORS = (OSError, ValueError, EOFError, RuntimeError, NotImplementedError, MemoryError,
+               zipfile.BadZipFile, zlib.error)
 
 
 def _open_npz(path: str | Path):
