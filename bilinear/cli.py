@@ -1,4 +1,5 @@
-"""Command line: `python -m bilinear verify|convert|info|compile FILE ...`.
+"""Command line: `python -m bilinear verify|convert|info|compile FILE ...` and
+`python -m bilinear discover FORMAT --rank R ...`.
 
 Every file is read by content (bilinear.algebra.formats): .exp products, ternary or project JSON,
 a Maple TriadSet, or an npz in the plain layout (with --key).  Exit status 0 = success (for
@@ -148,6 +149,34 @@ def compile_command(path: str, key: str | None, out: str) -> int:
     return EXACT
 
 
+def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, workers: int,
+                     scheduler: str | None) -> int:
+    """Ad-hoc flip-graph search with a progress bar; writes one file per fingerprint to out."""
+    from bilinear.params import ParamError
+    from bilinear.studies import discover
+    from bilinear.studies.executor import run_tasks, scheduler_address
+
+    try:
+        fmt = discover.parse_format(key)
+        discover.check_rank(key, rank)
+    except ParamError as exc:
+        print(f"error: {str(exc).removeprefix('discover.targets.')}", file=sys.stderr)
+        return UNREADABLE
+    search = discover.Search(max_flips, plateau=5000, samples=4, sample_every=5000,
+                             max_coefficient=1)
+    tasks = [(fmt, rank, discover.walk_seed(0, fmt, k), search) for k in range(seeds)]
+    results = run_tasks(discover.run_task, tasks, workers, scheduler_address(scheduler),
+                        label=f"{key} rank {rank}")
+    schemes = discover.unique_schemes(results)
+    if schemes:
+        discover.write_found(out, schemes)
+    m = discover.summarize(fmt, rank, results)
+    print(f"{key} rank {rank}: {m['exact']}/{m['tried']} walks exact, best rank {m['best_rank']}, "
+          f"{m['distinct_fingerprints']} distinct fingerprints written to {out}, "
+          f"{m['search_seconds']:.0f} s of search")
+    return EXACT if schemes else INCORRECT
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the requested command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bilinear",
@@ -169,7 +198,18 @@ def main(argv: list[str] | None = None) -> int:
     parsers["convert"].add_argument("--to", choices=sorted(WRITERS), help="output format")
     parsers["compile"].add_argument("--out", default="native/build/custom",
                                     help="build directory (default native/build/custom)")
+    found = sub.add_parser("discover", help="search schemes of a format at a rank (flip graph)")
+    found.add_argument("format", help="format <n>x<m>x<p>, e.g. 3x3x3")
+    found.add_argument("--rank", type=int, required=True, help="target rank")
+    found.add_argument("--seeds", type=int, default=8, help="walks (default 8)")
+    found.add_argument("--out", default="schemes/found/adhoc", help="output folder")
+    found.add_argument("--max-flips", type=int, default=400000, help="flips per walk")
+    found.add_argument("--workers", type=int, default=2, help="local worker processes")
+    found.add_argument("--scheduler", help="tcp://HOST:PORT of a Dask scheduler")
     args = parser.parse_args(argv)
+    if args.command == "discover":
+        return discover_command(args.format, args.rank, args.seeds, args.out, args.max_flips,
+                                args.workers, args.scheduler)
     if args.command == "convert":
         return convert_command(args.path, args.out, args.key, args.to)
     if args.command == "info":

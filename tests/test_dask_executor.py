@@ -1,0 +1,76 @@
+"""The executor on a real Dask cluster: a scheduler and two workers on 127.0.0.1 give the same
+schemes as local processes, also when a worker is killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from bilinear.studies import discover
+from bilinear.studies.executor import run_tasks
+
+pytest.importorskip("distributed")
+BIN = Path(sys.executable).parent
+SEARCH = discover.Search(max_flips=30000, plateau=500, samples=2, sample_every=500,
+                         max_coefficient=1)
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start(args: list[str]) -> subprocess.Popen:
+    return subprocess.Popen([str(BIN / "dask"), *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def _wait_for(address: str, workers: int, timeout: float = 60.0) -> None:
+    from distributed import Client
+
+    with Client(address, timeout="30s") as client:
+        client.wait_for_workers(workers, timeout=timeout)
+
+
+def _strip(results):
+    return [{k: v for k, v in r.items() if k != "seconds"} for r in results]
+
+
+@pytest.mark.slow
+def test_dask_cluster_gives_the_local_results_and_survives_a_dead_worker():
+    tasks = [((2, 2, 2), 7, discover.walk_seed(0, (2, 2, 2), k), SEARCH) for k in range(8)]
+    local = run_tasks(discover.run_task, tasks, workers=2, progress=False)
+    port = _port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [_start(["scheduler", "--host", "127.0.0.1", "--port", str(port),
+                     "--no-dashboard"])]
+    try:
+        time.sleep(2)
+        for _ in range(2):
+            procs.append(_start(["worker", address, "--nthreads", "1", "--nworkers", "1",
+                                 "--no-dashboard", "--host", "127.0.0.1"]))
+        _wait_for(address, 2)
+        assert _strip(run_tasks(discover.run_task, tasks, scheduler=address,
+                                progress=False)) == _strip(local)
+        victim = procs[1]
+        killer = threading.Timer(1.0, lambda: os.killpg(victim.pid, signal.SIGKILL))
+        killer.start()
+        results = run_tasks(discover.run_task, tasks, scheduler=address, progress=False)
+        killer.join()
+        assert victim.poll() is not None
+        assert _strip(results) == _strip(local)
+        assert sorted(r["seed"] for r in results) == sorted(t[2] for t in tasks)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
