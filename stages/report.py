@@ -8,12 +8,13 @@ from pathlib import Path
 from bilinear.io import atomic_write_text, read_json
 from bilinear.params import load_params
 from bilinear.report import anneal_report
+from bilinear.report.discover_report import discover_section
 from bilinear.report.frontier import frontier_claim, frontier_section
 from bilinear.report.report import build_claims, render
 from bilinear.stage import stage_main
 
 METRICS = ["train", "discretize", "verify", "noise", "kappa", "conditions", "anova", "bench",
-           "sweep_bench", "frontier", "anneal_grid"]
+           "sweep_bench", "frontier", "anneal_grid", "discover"]
 
 
 @stage_main
@@ -29,7 +30,8 @@ def main() -> int:
     metrics = {name: read_json(f"metrics/{name}.json") for name in METRICS}
     claims = (build_claims(metrics, params) + [c(metrics) for c in anneal_report.CLAIMS]
               + [frontier_claim(metrics)])
-    sections = (anneal_report.section(metrics), frontier_section(metrics))
+    sections = (anneal_report.section(metrics), frontier_section(metrics),
+                discover_section(metrics))
     atomic_write_text("metrics/report.md", render(claims, metrics, sections))
     verdicts = {}
     for c in claims:

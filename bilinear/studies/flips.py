@@ -182,9 +182,10 @@ def search(fmt: tuple[int, int, int], target: int, seed: int, max_flips: int,
     """Walk from the standard algorithm down to `target` products within `max_flips` flips.
 
     Reductions are applied whenever possible; after `plateau` flips without one, a plus transition
-    is made (at most one product above the standard rank).  Once the rank is at or below `target`, the walk goes
-    on flipping at that rank and keeps `samples` schemes, one every `sample_every` flips (schemes
-    of lower rank replace them).  Returns the lowest-rank products reached."""
+    is made (at most one product above the standard rank).  Once the rank is at or below
+    `target`, the walk goes on flipping at that rank and keeps `samples` schemes, one every
+    `sample_every` flips (schemes of lower rank replace them).  Returns the lowest-rank products
+    reached."""
     walk = Walk(standard(fmt), seed, max_coefficient)
     top = len(walk.products)
     best = list(walk.products)
