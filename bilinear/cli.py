@@ -154,7 +154,7 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
     """Ad-hoc flip-graph search with a progress bar; writes one file per fingerprint to out."""
     from bilinear.params import ParamError
     from bilinear.studies import discover
-    from bilinear.studies.executor import run_tasks, scheduler_address
+    from bilinear.studies.executor import scheduler_address
 
     try:
         fmt = discover.parse_format(key)
@@ -164,9 +164,8 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
         return UNREADABLE
     search = discover.Search(max_flips, plateau=5000, samples=4, sample_every=5000,
                              max_coefficient=1)
-    tasks = [(fmt, rank, discover.walk_seed(0, fmt, k), search) for k in range(seeds)]
-    results = run_tasks(discover.run_task, tasks, workers, scheduler_address(scheduler),
-                        label=f"{key} rank {rank}")
+    results = discover.search_target(fmt, rank, 0, search, seeds, workers,
+                                     scheduler_address(scheduler), f"{key} rank {rank}")
     schemes = discover.unique_schemes(results)
     if schemes:
         discover.write_found(out, schemes)

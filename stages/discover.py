@@ -12,7 +12,7 @@ from bilinear.io import write_json
 from bilinear.params import Field, ParamError, read_sections
 from bilinear.stage import stage_main
 from bilinear.studies import discover
-from bilinear.studies.executor import run_tasks, scheduler_address
+from bilinear.studies.executor import scheduler_address
 
 SPECS = {
     "seed": Field(int, low=0),
@@ -52,9 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     seed, cfg, fmt, rank = read_params(args[0])
     search = discover.Search(cfg["max_flips"], cfg["plateau"], cfg["samples"],
                              cfg["sample_every"], cfg["max_coefficient"])
-    tasks = [(fmt, rank, discover.walk_seed(seed, fmt, k), search) for k in range(cfg["seeds"])]
     address = scheduler_address(cfg["scheduler"])
-    results = run_tasks(discover.run_task, tasks, cfg["workers"], address, label=args[0])
+    results = discover.search_target(fmt, rank, seed, search, cfg["seeds"], cfg["workers"],
+                                     address, args[0])
     schemes = discover.unique_schemes(results)
     folder = Path(f"schemes/found/{args[0]}-r{rank}")
     if folder.exists() and not schemes:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-
-def _g(x, digits: int = 3) -> str:
-    return "n/a" if x is None else f"{x:.{digits}g}" if isinstance(x, float) else str(x)
+from bilinear.report.report import _g
 
 
 def discover_section(metrics: dict) -> list[str]:

@@ -21,6 +21,7 @@ from bilinear.algebra.fingerprint import fingerprint
 from bilinear.algebra.schemes import Scheme, canonical, scheme_to_json, verify
 from bilinear.io import atomic_write_text
 from bilinear.params import ParamError
+from bilinear.studies.executor import run_tasks
 from bilinear.studies.flips import Product, search
 from bilinear.studies.stats import wilson
 
@@ -96,6 +97,13 @@ def run_task(task: tuple) -> dict:
     return {"seed": seed, "best_rank": len(walk.products), "flips": walk.flips,
             "plus": walk.plus, "reached_at": walk.reached_at,
             "seconds": time.perf_counter() - start, "schemes": found}
+
+
+def search_target(fmt: tuple[int, int, int], rank: int, seed: int, cfg: Search, seeds: int,
+                  workers: int, scheduler: str | None, label: str) -> list[dict]:
+    """run_task for walks 0..seeds-1 of one target, on local processes or the Dask cluster."""
+    tasks = [(fmt, rank, walk_seed(seed, fmt, k), cfg) for k in range(seeds)]
+    return run_tasks(run_task, tasks, workers, scheduler, label=label)
 
 
 def summarize(fmt: tuple[int, int, int], rank: int, results: list[dict],
