@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bilinear.algebra.schemes import SchemeFormatError, load_scheme
+from bilinear.algebra.schemes import SchemeFormatError, load_scheme, verify
 from bilinear.params import Field, ParamError, read_sections
 from native.build import build
 from native.imported import build_imported
@@ -27,6 +27,10 @@ def main() -> int:
     try:
         cfg = read_sections(SPECS)["native"]
         scheme = load_scheme("models/algorithm.json")
+        if not verify(scheme):
+            print("error: models/algorithm.json is not an exact scheme (discretize did not "
+                  "crystallize: see metrics/discretize.json); nothing to compile", file=sys.stderr)
+            return 2
         config = build(scheme, "native/build", cfg)
         build(winograd(), "native/build/winograd", cfg)
         build(scheme, "native/build/additions", cfg, leaves=False)

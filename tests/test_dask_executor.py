@@ -19,6 +19,7 @@ from bilinear.studies.executor import run_tasks
 
 pytest.importorskip("distributed")
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parent.parent
 SEARCH = discover.Search(max_flips=30000, plateau=500, samples=2, sample_every=500,
                          max_coefficient=1)
 
@@ -30,8 +31,11 @@ def _port() -> int:
 
 
 def _start(args: list[str]) -> subprocess.Popen:
-    return subprocess.Popen([str(BIN / "dask"), *args], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    """Start a dask process that can import the project, as the README asks of every node."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen([str(BIN / "dask"), *args], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
 
 
 def _wait_for(address: str, workers: int, timeout: float = 60.0) -> None:
