@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
-from bilinear.io import atomic_write_text, read_json
+from bilinear.io import LoadError, atomic_write_text, read_json
 from bilinear.params import load_params
 from bilinear.report import anneal_report
 from bilinear.report.discover_report import discover_section
@@ -15,6 +16,18 @@ from bilinear.stage import stage_main
 
 METRICS = ["train", "discretize", "verify", "noise", "kappa", "conditions", "anova", "bench",
            "sweep_bench", "frontier", "anneal_grid", "discover"]
+
+
+def read_metrics(name: str) -> dict:
+    """metrics/<name>.json as a mapping; a LoadError naming the file if it is not one."""
+    path = f"metrics/{name}.json"
+    try:
+        data = read_json(path)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise LoadError(f"{path}: not valid JSON ({exc}): rerun the stage that writes it") from exc
+    if not isinstance(data, dict):
+        raise LoadError(f"{path}: expected a JSON object, found {type(data).__name__}")
+    return data
 
 
 @stage_main
@@ -27,7 +40,7 @@ def main() -> int:
               file=sys.stderr)
         return 2
     params = load_params()
-    metrics = {name: read_json(f"metrics/{name}.json") for name in METRICS}
+    metrics = {name: read_metrics(name) for name in METRICS}
     claims = (build_claims(metrics, params) + [c(metrics) for c in anneal_report.CLAIMS]
               + [frontier_claim(metrics)])
     sections = (anneal_report.section(metrics), frontier_section(metrics),

@@ -104,3 +104,19 @@ def test_stage_stops_with_one_line(runs, stage, how):
 def test_nothing_overwritten(runs):
     _, before, after = runs
     assert after == before
+
+
+@pytest.mark.parametrize("content", [b"{\"truncated\": ", b"\xff\xfe\x00garbage", b"[1, 2]"])
+def test_report_names_a_corrupt_metrics_file(tmp_path, monkeypatch, capsys, content):
+    from stages import report
+
+    (tmp_path / "metrics").mkdir()
+    for name in report.METRICS:
+        (tmp_path / "metrics" / f"{name}.json").write_text("{}")
+    (tmp_path / "metrics" / "kappa.json").write_bytes(content)
+    (tmp_path / "params.yaml").write_text(Path("params.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    assert report.main() == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: metrics/kappa.json"), err
+    assert not (tmp_path / "metrics" / "report.md").exists()
