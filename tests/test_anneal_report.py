@@ -85,3 +85,19 @@ def test_grid_analysis_finds_the_factor_that_acts():
     assert all(c["ci_low"] <= c["rate"] <= c["ci_high"] for c in metrics["cells"])
     png = png_bytes(grid_diagram(cells, 32))
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_thesis_verdict_follows_the_measurements(metrics):
+    text = anneal_report.verdict(metrics)
+    assert "does crystallize" in text and "Weight decay does not change it" in text
+    assert "the L1 strength does" in text and "Phase 1 contributes" in text  # control 2/5
+    metrics["conditions"]["conditions"]["untrained_control"]["exact_anneal"] = 5
+    assert "not from the paper's Phase 1" in anneal_report.verdict(metrics)
+    metrics["anova"]["anneal"]["exact_only"] = _rate(20, 195)
+    assert anneal_report.verdict(metrics).startswith("anneal does not crystallize reliably")
+
+
+def test_cost_line_compares_anneal_with_phase1(metrics):
+    metrics["sweep_bench"] = {"full_study": {"runs": 195, "train_s": 50.0,
+                                             "anneal_s": {"anneal": 75.0}}}
+    assert "(1.5 times)" in "\n".join(anneal_report.section(metrics))
