@@ -17,6 +17,7 @@ from bilinear.params import Field, ParamError, read_sections, validate
 from bilinear.stage import stage_main
 from bilinear.studies import anneal_study, sweep
 from bilinear.studies.batch_keys import batch_key, batch_of, is_batch_key
+from bilinear.studies.executor import scheduler_address
 
 RUN = {
     "format": Field(list, item=int, low=1, min_len=3),
@@ -38,7 +39,7 @@ RUN = {
 SPECS = {
     "seed": Field(int, low=0),
     "sweep": {"batch_sizes": Field(dict), "protocols": Field(dict), "run": RUN,
-              "workers": Field(int, low=1, high=64)},
+              "workers": Field(int, low=1, high=64), "scheduler": Field(str, nullable=True)},
     "anneal": anneal.SPEC,
 }
 PROTOCOL = {"seeds": Field(int, low=1), "replicas": Field(int, low=1)}
@@ -46,6 +47,7 @@ PROTOCOL = {"seeds": Field(int, low=1), "replicas": Field(int, low=1)}
 
 def read_params(path: str = "params.yaml") -> tuple[int, dict]:
     """(master seed, validated `sweep` section as one flat dict): the `run` settings, `workers`,
+    `scheduler` (the param, else the environment's BILINEAR_SCHEDULER, else None),
     `protocols` (each with the sorted batch sizes it trains at) and `batch_sizes` (sorted ints).
     Cross-field errors are ParamErrors too."""
     params = read_sections(SPECS, path)
@@ -71,7 +73,8 @@ def read_params(path: str = "params.yaml") -> tuple[int, dict]:
         if "batch_sizes" not in spec:
             raise ParamError(f"sweep.protocols.{name}: no batch size in sweep.batch_sizes uses it")
         spec["batch_sizes"].sort()
-    cfg = {**section["run"], "workers": section["workers"], "protocols": protocols,
+    cfg = {**section["run"], "workers": section["workers"],
+           "scheduler": scheduler_address(section["scheduler"]), "protocols": protocols,
            "anneal": params["anneal"],
            "batch_sizes": sorted(batch_of(key) for key in section["batch_sizes"])}
     if len(cfg["format"]) != 3:
@@ -99,7 +102,8 @@ def run_batch(batch: int, seed: int, cfg: dict, progress: bool = True) -> tuple[
         annealed, anneal_seconds = anneal_study.anneal_tasks(trained, cfg, cfg["anneal"], progress)
         tasks = sorted(sweep.crystallization_tasks(trained, cfg) + annealed, key=lambda t: t[0])
         annealed_at = time.perf_counter()
-        outcomes = sweep.crystallize_all(tasks, cfg["sparsify_tol"], cfg["workers"], progress)
+        outcomes = sweep.crystallize_all(tasks, cfg["sparsify_tol"], cfg["workers"], progress,
+                                         cfg["scheduler"])
         done = time.perf_counter()
     table = sweep.rows(trained, tasks, outcomes, cfg)
     return table, {"train": trained_at - start, "anneal": anneal_seconds,

@@ -12,9 +12,11 @@ import threading
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from bilinear.studies import discover
+from bilinear.algebra.schemes import strassen
+from bilinear.studies import discover, sweep
 from bilinear.studies.executor import run_tasks
 
 pytest.importorskip("distributed")
@@ -45,6 +47,15 @@ def _wait_for(address: str, workers: int, timeout: float = 60.0) -> None:
         client.wait_for_workers(workers, timeout=timeout)
 
 
+def _sweep_tasks() -> list[tuple]:
+    """Sweep crystallization tasks of Strassen's scheme plus seeded noise, every method."""
+    rng = np.random.default_rng(0)
+    s = strassen()
+    weights = [np.asarray(x, dtype=np.float64) for x in (s.U, s.V, s.W)]
+    return [(k, 1, method, *(x + 0.05 * rng.normal(size=x.shape) for x in weights))
+            for k in range(2) for method in sweep.METHODS]
+
+
 def _strip(results):
     return [{k: v for k, v in r.items() if k != "seconds"} for r in results]
 
@@ -65,6 +76,9 @@ def test_dask_cluster_gives_the_local_results_and_survives_a_dead_worker():
         _wait_for(address, 2)
         assert _strip(run_tasks(discover.run_task, tasks, scheduler=address,
                                 progress=False)) == _strip(local)
+        crystals = _sweep_tasks()
+        assert (sweep.crystallize_all(crystals, 1e-22, 1, scheduler=address)
+                == sweep.crystallize_all(crystals, 1e-22, 2))
         victim = procs[1]
         killer = threading.Timer(1.0, lambda: os.killpg(victim.pid, signal.SIGKILL))
         killer.start()

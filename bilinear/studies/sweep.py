@@ -24,14 +24,12 @@ Every crystallization is a row of :data:`COLUMNS` (the study's CSV contract plus
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
-from tqdm import tqdm
 
 from bilinear.algebra.equivalence import equivalent_to_strassen
 from bilinear.algebra.expand import PAPER_SIZES, relative_errors
@@ -48,6 +46,7 @@ from bilinear.learn.training import (
     train_runs,
     unpack,
 )
+from bilinear.studies.executor import run_tasks
 from bilinear.studies.kappa import gradient_noise
 
 METHODS = ("round", "sparsify", "phase1_round")  # the last: unpruned model, rounded (Phase 1 only)
@@ -238,24 +237,19 @@ def crystallize_one(task: tuple, tol: float) -> dict:
             "expansion_error": error}
 
 
-def _worker_init() -> None:
+def crystallize_job(job: tuple) -> dict:
+    """crystallize_one of a (task, tol) job on one thread: one executor task."""
     torch.set_num_threads(1)
-    threadpool_limits(1)
+    with threadpool_limits(1):
+        return crystallize_one(*job)
 
 
-def _crystallize_star(args: tuple) -> dict:
-    return crystallize_one(*args)
-
-
-def crystallize_all(tasks: list[tuple], tol: float, workers: int,
-                    progress: bool = False) -> list[dict]:
-    """crystallize_one of every task, in task order; `workers` > 1 uses a process pool."""
-    jobs = [(t, tol) for t in tasks]
-    bar = {"total": len(jobs), "desc": "crystallize", "disable": not progress, "leave": False}
-    if workers <= 1:
-        return [crystallize_one(*j) for j in tqdm(jobs, **bar)]
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_worker_init) as pool:
-        return list(tqdm(pool.imap(_crystallize_star, jobs, chunksize=1), **bar))
+def crystallize_all(tasks: list[tuple], tol: float, workers: int, progress: bool = False,
+                    scheduler: str | None = None) -> list[dict]:
+    """crystallize_one of every task, in task order, through the executor (local processes, or
+    the Dask cluster at `scheduler`)."""
+    return run_tasks(crystallize_job, [(t, tol) for t in tasks], workers, scheduler,
+                     label="crystallize", progress=progress)
 
 
 def _cell(x) -> str:
