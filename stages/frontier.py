@@ -8,6 +8,7 @@ import sys
 import torch
 
 from bilinear.io import write_json
+from bilinear.learn import anneal
 from bilinear.learn.crystallize import METHODS
 from bilinear.learn.training import Recipe
 from bilinear.params import Field, ParamError, read_sections
@@ -32,6 +33,8 @@ SPECS = {
         "budget": Field(float, low=0.1, high=3600.0),
         "tol": Field(float, low=1e-30, high=1e-6),
         "rank_threshold": Field(float, low=0.0, high=1.0),
+        "attempts": Field(int, low=1, high=1000),
+        "anneal": {k: f for k, f in anneal.SPEC.items() if k != "steps_reference_batch"},
     },
 }
 SEED_OFFSET = 7000  # run seeds: seed * 100_000 + SEED_OFFSET + k (disjoint from other studies')
@@ -54,7 +57,9 @@ def read_setup() -> tuple[FrontierSetup, list[int], int]:
                     weight_decay=cfg["weight_decay"])
     setup = FrontierSetup(tuple(cfg["format"]), cfg["slots"], cfg["pruned_slots"], recipe,
                           cfg["n_train"], cfg["n_test"], tuple(cfg["methods"]), cfg["budget"],
-                          cfg["tol"], cfg["rank_threshold"])
+                          cfg["tol"], cfg["rank_threshold"],
+                          anneal.Schedule.from_params(cfg["anneal"]), cfg["anneal"]["lr"],
+                          cfg["attempts"])
     seed = params["seed"]
     return setup, [seed * 100_000 + SEED_OFFSET + k for k in range(cfg["seeds"])], seed
 

@@ -76,12 +76,20 @@ frontier:
   budget: 20.0
   tol: 1.0e-22
   rank_threshold: 0.01
+  attempts: 3
+  anneal: {{lr: 0.02, fit_epochs: 3, l1_epochs: 3, penalty_epochs: 3, l1: 3.0e-4,
+           rescale_every: 5, penalty: sin2, penalty_start: 1.0e-4, penalty_end: 0.1}}
 """
-    (tmp_path / "params.yaml").write_text(params.format(methods="[round, sparsify]"))
+    (tmp_path / "params.yaml").write_text(params.format(methods="[round, sparsify, anneal]"))
     assert stage.main() == 0
     m = json.loads((tmp_path / "metrics/frontier.json").read_text())
-    assert m["runs"] == 2 and set(m["methods"]) == {"round", "sparsify"}
-    assert len(m["runs_detail"]) == 4 and all(r["verdict"] for r in m["runs_detail"])
+    assert m["runs"] == 2 and set(m["methods"]) == {"round", "sparsify", "anneal"}
+    assert len(m["runs_detail"]) == 6 and all(r["verdict"] for r in m["runs_detail"])
+    annealed = [r for r in m["runs_detail"] if r["method"] == "anneal"]
+    # 9 epochs cannot crystallize: every seed uses all 3 attempts, the later two untrained
+    assert [r["attempt"] for r in annealed] == [2, 2] and not any(r["exact"] for r in annealed)
+    tries = m["methods"]["anneal"]["attempts"]
+    assert tries["attempts_total"] == 6 and tries["later_attempts_untrained_start"]["n"] == 4
     (tmp_path / "params.yaml").write_text(params.format(methods="[round, magic]"))
     assert stage.main() == 2
     assert "error: frontier.methods" in capsys.readouterr().err
@@ -106,3 +114,23 @@ def test_report_answers_the_paper_3x3_claim_from_the_metrics():
     assert frontier_claim({}).verdict == "not testable" and frontier_section({}) == []
     text = "\n".join(frontier_section({"frontier": _frontier_metrics(1, [27, 27, 26])}))
     assert "| sparsify | 33.3% (1/3" in text and "| 9 |" in text  # 9 s per exact scheme
+
+
+def test_anneal_attempts_are_summarised_apart_by_start():
+    rows = [{"seed": s, "method": "anneal", "exact": exact, "seconds": 1.0, "attempt": attempt,
+             "verdict": "v", "nonzeros": 100 if exact else None, "train_loss": 1e-3,
+             "pruned_train_loss": 0.6, "effective_rank": 27}
+            for s, (exact, attempt) in enumerate([(True, 0), (True, 2), (False, 3), (False, 3)])]
+    summary = summarize_frontier(rows, ("anneal",))
+    tries = summary["methods"]["anneal"]["attempts"]
+    assert tries["first_attempt_trained_start"]["successes"] == 1
+    assert tries["first_attempt_trained_start"]["n"] == 4
+    assert tries["later_attempts_untrained_start"]["successes"] == 1
+    assert tries["later_attempts_untrained_start"]["n"] == 8
+    assert tries["attempts_total"] == 12
+    from bilinear.report.frontier import frontier_section
+    text = "\n".join(frontier_section({"frontier": {"format": [3, 3, 3], "slots": 27,
+                                                    "pruned_slots": 23, "budget_seconds": 20.0,
+                                                    **summary}}))
+    assert "anneal made 12 attempts" in text and "model 25.0% (1/4" in text
+    assert "training by the paper's recipe) 12.5% (1/8" in text

@@ -55,7 +55,8 @@ TINY = {'data': {'n_train': 128, 'n_test': 128},
            'pause_seconds': 0.0},
  'anova': {'n_bootstrap': 50, 'cv_folds': 3},
  'frontier': {'format': [2, 2, 2], 'seeds': 2, 'slots': 8, 'pruned_slots': 7, 'epochs': 5,
-              'n_train': 64, 'n_test': 64, 'budget': 10.0},
+              'n_train': 64, 'n_test': 64, 'budget': 10.0, 'attempts': 2,
+              'anneal': {'fit_epochs': 3, 'l1_epochs': 3, 'penalty_epochs': 3}},
  'discover': {'targets': Replace({'2x2x2': 7}), 'seeds': 2, 'max_flips': 50000, 'plateau': 500,
               'samples': 1, 'sample_every': 500}}
 

@@ -36,8 +36,8 @@ def _g(x, digits: int = 3) -> str:
 
 
 def _rate(entry: dict | None) -> str:
-    """'r% (k/n, 95% CI [lo, hi])' for a Wilson rate entry."""
-    if not entry:
+    """'r% (k/n, 95% CI [lo, hi])' for a Wilson rate entry ('n/a' for none or n = 0)."""
+    if not entry or not entry["n"]:
         return "n/a"
     return (f"{100 * entry['rate']:.1f}% ({entry['successes']}/{entry['n']}, 95% CI "
             f"[{100 * entry['ci_low']:.1f}, {100 * entry['ci_high']:.1f}]%)")

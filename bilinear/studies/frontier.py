@@ -5,17 +5,26 @@ The paper trained <3,3,3> with 27 slots and reports that it "did not converge ..
 remained at 27".  Here every seed trains 27 slots on the same pairs (all seeds as one batched
 program), is pruned to the kept slots and crystallized by each method within a time budget; the
 effective rank (slots whose importance is at least a fraction of the largest) is recorded too.
+
+`anneal` (gradient steps only, bilinear.learn.anneal) gets up to `attempts` tries per seed, all
+on the seed's training pairs with the recipe's batch size and weight decay: the first from the
+trained, pruned model, every later one (only for seeds not yet exact) from a fresh untrained
+initialisation of the kept slots.  The first attempts and the later ones are summarised apart, so
+the untrained starts are the control of what the trained start brings.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, replace
 
 import numpy as np
 from tqdm import tqdm
 
-from bilinear.learn.crystallize import discretize, prune, slot_importance
+from bilinear.algebra.fingerprint import fingerprint
+from bilinear.learn.anneal import Schedule, anneal_crystals
+from bilinear.learn.crystallize import Crystal, discretize, prune, slot_importance
 from bilinear.learn.data import make_datasets
 from bilinear.learn.training import Recipe, dataset_mse, init_runs, train_runs
 from bilinear.studies.stats import wilson
@@ -35,6 +44,14 @@ class FrontierSetup:
     budget: float
     tol: float
     rank_threshold: float
+    anneal: Schedule | None = None  # the anneal's phases (method anneal)
+    anneal_lr: float = 0.01         # its AdamW learning rate
+    attempts: int = 1               # anneal tries per seed (later ones from untrained starts)
+
+
+def attempt_seed(seed: int, attempt: int) -> int:
+    """The seed of a run's anneal attempt (> 0): its untrained start and mini-batch stream."""
+    return int(np.random.SeedSequence([seed, attempt]).generate_state(1)[0])
 
 
 def effective_rank(importance: np.ndarray, threshold: float) -> int:
@@ -53,25 +70,73 @@ def run_frontier(setup: FrontierSetup, seeds: list[int], data_seed: int,
     importance = slot_importance(result.U, result.V, result.W).numpy()
     Up, Vp, Wp, _ = prune(result.U, result.V, result.W, setup.pruned_slots)
     pruned_loss = dataset_mse(Up, Vp, Wp, train)
+    crystals = {}
+    for method in (m for m in setup.methods if m != "anneal"):
+        for r in tqdm(range(len(seeds)), desc=f"frontier: {method}", disable=not progress):
+            c = discretize(setup.fmt, Up[r].numpy(), Vp[r].numpy(), Wp[r].numpy(), method,
+                           setup.tol, setup.budget, progress=progress)
+            crystals[r, method] = (c, float(c.seconds), None)
+    if "anneal" in setup.methods:
+        crystals.update(_anneal_attempts(setup, Up, Vp, Wp, train, seeds, progress))
     records = []
-    jobs = [(r, m) for r in range(len(seeds)) for m in setup.methods]
-    for r, method in tqdm(jobs, desc="frontier: crystallize", disable=not progress):
-        c = discretize(setup.fmt, Up[r].numpy(), Vp[r].numpy(), Wp[r].numpy(), method,
-                       setup.tol, setup.budget, progress=progress)
-        records.append({
-            "seed": seeds[r], "method": method, "exact": bool(c.exact),
-            "seconds": float(c.seconds), "verdict": c.verdict, "margin": float(c.margin),
-            "nonzeros": int(c.scheme.nonzeros()) if c.exact else None,
-            "rank": int(c.scheme.rank),
-            "train_loss": float(result.train_loss[-1, r]),
-            "pruned_train_loss": float(pruned_loss[r]),
-            "effective_rank": effective_rank(importance[r], setup.rank_threshold),
-        })
+    for r in range(len(seeds)):
+        for method in setup.methods:
+            c, seconds, attempt = crystals[r, method]
+            records.append({
+                "seed": seeds[r], "method": method, "exact": bool(c.exact),
+                "seconds": seconds, "verdict": c.verdict, "margin": float(c.margin),
+                "nonzeros": int(c.scheme.nonzeros()) if c.exact else None,
+                "fingerprint": fingerprint(c.scheme) if c.exact else None,
+                "rank": int(c.scheme.rank), "attempt": attempt,
+                "train_loss": float(result.train_loss[-1, r]),
+                "pruned_train_loss": float(pruned_loss[r]),
+                "effective_rank": effective_rank(importance[r], setup.rank_threshold),
+            })
     return records
 
 
+def _anneal_attempts(setup: FrontierSetup, Up, Vp, Wp, train: dict, seeds: list[int],
+                     progress: bool) -> dict:
+    """{(run, "anneal"): (crystal, seconds, attempt)}: each attempt anneals every run not yet
+    exact at once; `attempt` is the 0-based attempt that gave the recorded crystal (the last
+    one tried when none was exact) and `seconds` the run's share of all its attempts."""
+    recipe = replace(setup.recipe, lr=setup.anneal_lr)
+    out: dict[tuple[int, str], tuple[Crystal, float, int]] = {}
+    seconds = np.zeros(len(seeds))
+    todo = list(range(len(seeds)))
+    for attempt in tqdm(range(setup.attempts), desc="frontier: anneal attempts",
+                        disable=not progress):
+        if not todo:
+            break
+        if attempt == 0:
+            starts, streams = (Up[todo], Vp[todo], Wp[todo]), [seeds[r] for r in todo]
+        else:
+            streams = [attempt_seed(seeds[r], attempt) for r in todo]
+            starts = init_runs(setup.fmt, setup.pruned_slots, streams)
+        start = time.perf_counter()
+        found, _ = anneal_crystals(*(t.clone() for t in starts), train, recipe, setup.anneal,
+                                   streams)
+        seconds[todo] += (time.perf_counter() - start) / len(todo)
+        for r, c in zip(todo, found, strict=True):
+            out[r, "anneal"] = (c, 0.0, attempt)
+        todo = [r for r in todo if not out[r, "anneal"][0].exact]
+    return {key: (c, float(seconds[key[0]]), a) for key, (c, _, a) in out.items()}
+
+
+def _attempt_yields(rows: list[dict]) -> dict:
+    """Anneal's yield per attempt: first attempts (trained starts) and later attempts (untrained
+    starts, made only for runs whose earlier attempts failed), each with its Wilson interval."""
+    later = sum(r["attempt"] for r in rows)  # a run ending at attempt a made a later attempts
+    return {"first_attempt_trained_start": wilson(sum(r["exact"] and r["attempt"] == 0
+                                                      for r in rows), len(rows)),
+            "later_attempts_untrained_start": wilson(sum(r["exact"] and r["attempt"] > 0
+                                                         for r in rows), later),
+            "attempts_total": len(rows) + later}
+
+
 def summarize_frontier(records: list[dict], methods: tuple[str, ...]) -> dict:
-    """Per method: yield with its Wilson interval, exact schemes found, seconds per exact scheme;
+    """Per method: yield with its Wilson interval, exact schemes found (and their distinct
+    fingerprints: bilinear.algebra.fingerprint), seconds per exact scheme;
     plus the trained models' effective ranks and losses (one value per seed)."""
     per_seed = {r["seed"]: r for r in records}.values()
     summary = {
@@ -100,7 +165,10 @@ def summarize_frontier(records: list[dict], methods: tuple[str, ...]) -> dict:
             "seconds_per_exact_scheme": seconds / len(exact) if exact else None,
             "median_nonzeros_exact": (float(np.median([r["nonzeros"] for r in exact]))
                                       if exact else None),
+            "distinct_fingerprints": len({r.get("fingerprint") for r in exact}),
             "verdicts": verdicts,
         }
+        if method == "anneal":
+            summary["methods"][method]["attempts"] = _attempt_yields(rows)
     summary["exact_by_any_method"] = wilson(len(exact_any), summary["runs"])
     return summary
