@@ -227,11 +227,10 @@ static void copy_in(walk_t *w, const int16_t *in, int rank) {
 
 /* The walk of flips.search.  start: `rank` products (rows of len0 + len1 + len2 entries); best:
  * room for `rank` products, samples: room for samples * target products.  stats: flips, plus
- * transitions, flip count at the target (-1: never), best rank, samples kept, restarts (back to
- * the best scheme after `restart` flips above its rank; 0: never).
+ * transitions, flip count at the target (-1: never), best rank, samples kept.
  * Returns 0, or -1 if the sizes are out of range. */
 int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, uint64_t seed,
-                 int64_t max_flips, int64_t plateau, int64_t restart, int samples,
+                 int64_t max_flips, int64_t plateau, int samples,
                  int64_t sample_every, int bound, int16_t *best, int16_t *sample_out,
                  int64_t *stats) {
     for (int k = 0; k < 3; k++)
@@ -250,7 +249,7 @@ int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, ui
     reduce_all(w);
     int top = rank, best_rank = w->rank, kept = 0;
     copy_out(w, best_rows);
-    int64_t flips = 0, nplus = 0, since = 0, stale = 0, reached = -1, restarts = 0, at = 0;
+    int64_t flips = 0, nplus = 0, since = 0, reached = -1, at = 0;
     if (w->rank <= target) reached = 0;
     while (flips < max_flips) {
         int reduced = 0;
@@ -262,10 +261,6 @@ int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, ui
                 if (kept >= samples) break;
             }
             at++;
-        } else if (restart > 0 && stale >= restart && w->rank > best_rank) {
-            copy_in(w, best_rows, best_rank);   /* back to the best scheme reached */
-            restarts++;
-            stale = since = 0;
         } else if (since >= plateau && w->rank <= top && w->rank <= best_rank) {
             nplus += plus(w);
             reduced += reduce_all(w);
@@ -273,12 +268,10 @@ int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, ui
         }
         if (flip(w, &reduced)) since++;
         flips++;
-        stale = w->rank <= best_rank ? 0 : stale + 1;
         if (reduced) since = 0;
         if (w->rank < best_rank) {
             best_rank = w->rank;
             copy_out(w, best_rows);
-            stale = 0;
             if (w->rank <= target) {
                 if (reached < 0) reached = flips;
                 kept = 0;
@@ -288,7 +281,7 @@ int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, ui
     }
     memcpy(best, best_rows, sizeof(int16_t) * (size_t)width * (size_t)best_rank);
     stats[0] = flips; stats[1] = nplus; stats[2] = reached; stats[3] = best_rank;
-    stats[4] = kept; stats[5] = restarts;
+    stats[4] = kept;
     free(best_rows);
     free(w);
     return 0;

@@ -39,7 +39,7 @@ SOURCE = Path(__file__).with_name("flips.c")
 BUILD = Path(__file__).resolve().parents[2] / ".build" / "flips"
 CDEF = """
 int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, uint64_t seed,
-                 int64_t max_flips, int64_t plateau, int64_t restart, int samples,
+                 int64_t max_flips, int64_t plateau, int samples,
                  int64_t sample_every, int bound, int16_t *best, int16_t *sample_out,
                  int64_t *stats);
 """
@@ -75,7 +75,6 @@ class WalkResult:
     plus: int
     reached_at: int | None          # flip count when the target rank was first reached
     samples: list[list[Product]] = field(default_factory=list)
-    restarts: int = 0
 
 
 def library():
@@ -115,8 +114,7 @@ def _products(values, rank: int, lens: tuple[int, int, int]) -> list[Product]:
 
 
 def walk(products: list[Product], target: int, seed: int, max_flips: int, plateau: int,
-         samples: int, sample_every: int, max_coefficient: int = 1, restart: int = 0,
-         ) -> WalkResult:
+         samples: int, sample_every: int, max_coefficient: int = 1) -> WalkResult:
     """The C walk from `products` (entries within +-max_coefficient); see search."""
     lens = tuple(len(v) for v in products[0])
     if not (1 <= min(lens) and max(lens) <= MAX_LENGTH and 1 <= len(products) < MAX_RANK
@@ -129,32 +127,30 @@ def walk(products: list[Product], target: int, seed: int, max_flips: int, platea
     start = _FFI.new("int16_t[]", _rows(products))
     best = _FFI.new("int16_t[]", width * rank)
     kept = _FFI.new("int16_t[]", width * target * samples)
-    stats = _FFI.new("int64_t[6]")
+    stats = _FFI.new("int64_t[5]")
     status = lib.bl_flip_walk(_FFI.new("int[3]", list(lens)), rank, start, target,
-                              seed % 2**64, max_flips, plateau, restart, samples, sample_every,
+                              seed % 2**64, max_flips, plateau, samples, sample_every,
                               max_coefficient, best, kept, stats)
     if status:
         raise ValueError("flip walk refused its arguments")
-    flips, plus, reached, best_rank, n_kept, restarts = (int(v) for v in stats)
+    flips, plus, reached, best_rank, n_kept = (int(v) for v in stats)
     values = list(_FFI.unpack(kept, width * target * samples))
     return WalkResult(
         _products(list(_FFI.unpack(best, width * best_rank)), best_rank, lens), flips, plus,
         None if reached < 0 else reached,
-        [_products(values[k * width * target:], best_rank, lens) for k in range(n_kept)],
-        restarts)
+        [_products(values[k * width * target:], best_rank, lens) for k in range(n_kept)])
 
 
 def search(fmt: tuple[int, int, int], target: int, seed: int, max_flips: int,
            plateau: int, samples: int, sample_every: int, max_coefficient: int = 1,
-           restart: int = 0) -> WalkResult:
+           ) -> WalkResult:
     """Walk from the standard algorithm down to `target` products within `max_flips` flips.
 
     Reductions are applied whenever a move enables one; after `plateau` flips without one, a
     plus transition is made, but only at the lowest rank reached so far (so the walk is never
-    more than one product above its best, nor above the standard rank).  With restart > 0, a
-    walk that has been above its best rank for `restart` flips goes back to the best scheme.
+    more than one product above its best, nor above the standard rank).
     Once the rank is at or below `target`, the walk goes on flipping at that rank and keeps
     `samples` schemes, one every `sample_every` flips from its arrival (schemes of lower rank
     replace them).  Returns the lowest-rank products reached."""
     return walk(standard(fmt), target, seed, max_flips, plateau, samples, sample_every,
-                max_coefficient, restart)
+                max_coefficient)
