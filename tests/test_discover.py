@@ -79,6 +79,9 @@ def test_walk_refuses_sizes_out_of_range():
     with pytest.raises(ValueError, match="out of range"):
         search((2, 2, 2), 7, seed=0, max_flips=10, plateau=1, samples=1, sample_every=1,
                max_coefficient=10**6)
+    with pytest.raises(ValueError, match="every entry within it"):
+        walk([((2,), (1,), (1,))], 1, seed=0, max_flips=10, plateau=1, samples=1,
+             sample_every=1)
 
 
 def test_found_folder_and_index_exist_for_an_empty_result(tmp_path):

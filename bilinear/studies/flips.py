@@ -11,7 +11,8 @@ products but never the tensor:
   drops a product with a zero factor, lowering the rank by one;
 - a *plus transition* (when no reduction has come for a while) splits two products into three,
   x (x) y (x) z + x' (x) y' (x) z' = (x - x') (x) y (x) z + x' (x) (y - y') (x) z
-  + x' (x) y' (x) (z + z'), so the walk can leave a dead end.
+  + x' (x) y' (x) (z + z') (the roles taken in a random order), so the walk can leave a dead
+  end.
 
 Every move keeps coefficients within +-max_coefficient (1: ternary schemes) or is not made.
 Factors equal up to sign count as shared (the sign is moved into another role first).  The walk
@@ -119,9 +120,11 @@ def walk(products: list[Product], target: int, seed: int, max_flips: int, platea
     lens = tuple(len(v) for v in products[0])
     if not (1 <= min(lens) and max(lens) <= MAX_LENGTH and 1 <= len(products) < MAX_RANK
             and 1 <= max_coefficient <= MAX_BOUND and 1 <= target and samples >= 1
-            and sample_every >= 1 and plateau >= 1):
+            and sample_every >= 1 and plateau >= 1
+            and all(abs(a) <= max_coefficient for a in _rows(products))):
         raise ValueError(f"flip walk out of range: factor lengths {lens} (1..{MAX_LENGTH}), "
-                         f"{len(products)} products (< {MAX_RANK}), bound {max_coefficient}")
+                         f"{len(products)} products (< {MAX_RANK}), bound {max_coefficient} "
+                         f"(1..{MAX_BOUND}, every entry within it)")
     lib = library()
     width, rank = sum(lens), len(products)
     start = _FFI.new("int16_t[]", _rows(products))
