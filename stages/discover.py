@@ -1,12 +1,11 @@
 """Stage `discover@<n>x<m>x<p>`: flip-graph walks toward the target rank of one format ->
-schemes/found/<n>x<m>x<p>-r<R>/<fingerprint>.json and metrics/discover/<n>x<m>x<p>.json.
+schemes/found/<n>x<m>x<p>-r<R>/<fingerprint>.json (and index.json, written even when
+nothing is found) and metrics/discover/<n>x<m>x<p>.json.
 Usage: python -m stages.discover 3x3x3   (a key of params discover.targets)"""
 
 from __future__ import annotations
 
-import shutil
 import sys
-from pathlib import Path
 
 from bilinear.io import write_json
 from bilinear.params import Field, ParamError, read_sections
@@ -56,11 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     results = discover.search_target(fmt, rank, seed, search, cfg["seeds"], cfg["workers"],
                                      address, args[0])
     schemes = discover.unique_schemes(results)
-    folder = Path(f"schemes/found/{args[0]}-r{rank}")
-    if folder.exists() and not schemes:
-        shutil.rmtree(folder)
-    if schemes:
-        discover.write_found(folder, schemes)
+    folder = f"schemes/found/{args[0]}-r{rank}"
+    discover.write_found(folder, schemes)
+    discover.write_index(folder, schemes, results)
     metrics = discover.summarize(fmt, rank, results)
     metrics["executor"] = "dask" if address else "local processes"
     write_json(f"metrics/discover/{args[0]}.json", metrics)

@@ -24,6 +24,8 @@ BIN = Path(sys.executable).parent
 ROOT = Path(__file__).resolve().parent.parent
 SEARCH = discover.Search(max_flips=30000, plateau=500, samples=2, sample_every=500,
                          max_coefficient=1)
+LONG = discover.Search(max_flips=3_000_000, plateau=500, samples=1, sample_every=1,
+                       max_coefficient=1)
 
 
 def _port() -> int:
@@ -62,7 +64,9 @@ def _strip(results):
 
 @pytest.mark.slow
 def test_dask_cluster_gives_the_local_results_and_survives_a_dead_worker():
+    # rank 6 is out of reach: those walks run all their flips, so the run outlasts the killer
     tasks = [((2, 2, 2), 7, discover.walk_seed(0, (2, 2, 2), k), SEARCH) for k in range(8)]
+    tasks += [((2, 2, 2), 6, discover.walk_seed(0, (2, 2, 2), k), LONG) for k in range(4)]
     local = run_tasks(discover.run_task, tasks, workers=2, progress=False)
     port = _port()
     address = f"tcp://127.0.0.1:{port}"
@@ -84,7 +88,7 @@ def test_dask_cluster_gives_the_local_results_and_survives_a_dead_worker():
         killer.start()
         results = run_tasks(discover.run_task, tasks, scheduler=address, progress=False)
         killer.join()
-        assert victim.poll() is not None
+        assert victim.wait(timeout=10) is not None
         assert _strip(results) == _strip(local)
         assert sorted(r["seed"] for r in results) == sorted(t[2] for t in tasks)
     finally:

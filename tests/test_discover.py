@@ -3,6 +3,8 @@ agree, and bad targets are one-line param errors."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -10,7 +12,7 @@ from bilinear.algebra.schemes import matmul_tensor, verify
 from bilinear.params import ParamError
 from bilinear.studies import discover
 from bilinear.studies.executor import run_tasks
-from bilinear.studies.flips import Walk, search, standard
+from bilinear.studies.flips import search, standard, walk
 
 SMALL = discover.Search(max_flips=50000, plateau=500, samples=2, sample_every=500,
                         max_coefficient=1)
@@ -27,18 +29,43 @@ def test_standard_algorithm_is_exact():
         assert scheme.rank == fmt[0] * fmt[1] * fmt[2] and verify(scheme)
 
 
-def test_moves_keep_the_tensor():
-    fmt = (2, 2, 3)
-    walk = Walk(standard(fmt), seed=3)
-    target = matmul_tensor(*fmt)
-    moves = 0
-    for step in range(400):
-        moves += walk.flip()
-        walk.reduce()
-        if step % 50 == 0:
-            walk.plus()
-        assert np.array_equal(_tensor(walk.products, fmt), target)
-    assert moves > 100
+def _bounded(products, bound):
+    return max(abs(a) for prod in products for v in prod for a in v) <= bound
+
+
+def test_walks_keep_the_tensor_and_the_bound():
+    # (with bound 2 the graph is much larger: no reduction below the standard rank comes soon)
+    for fmt, bound in [((2, 2, 3), 1), ((2, 2, 3), 2), ((2, 3, 3), 1), ((3, 3, 3), 1)]:
+        target, top = matmul_tensor(*fmt), fmt[0] * fmt[1] * fmt[2]
+        # at target = the standard rank, samples are the walk's schemes along its way
+        along = search(fmt, top, seed=3, max_flips=10**5, plateau=100, samples=30,
+                       sample_every=71, max_coefficient=bound)
+        # below it, the walk makes plus transitions and reductions; its best must still be exact
+        down = search(fmt, 1, seed=3, max_flips=10**5, plateau=100, samples=1, sample_every=1,
+                      max_coefficient=bound)
+        assert len(along.samples) == 30 and down.plus > 0
+        assert len(down.products) < top or bound > 1
+        for products in [*along.samples, down.products]:
+            assert np.array_equal(_tensor(products, fmt), target)
+            assert _bounded(products, bound)
+
+
+def test_walk_from_a_given_scheme_keeps_its_tensor():
+    fmt = (2, 2, 2)
+    start = search(fmt, 7, seed=1, max_flips=50000, plateau=500, samples=1, sample_every=1)
+    result = walk(start.products, 6, seed=2, max_flips=20000, plateau=10**9, samples=1,
+                  sample_every=1)
+    assert len(result.products) == 7 and result.flips == 20000 and result.plus == 0
+    assert np.array_equal(_tensor(result.products, fmt), matmul_tensor(*fmt))
+
+
+def test_walk_is_deterministic_for_a_seed():
+    runs = [search((3, 3, 3), 23, seed=s, max_flips=10**6, plateau=5000, samples=3,
+                   sample_every=1000) for s in (0, 0, 1)]
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+    assert len(runs[0].samples) == 3 and all(len(s) == 23 for s in runs[0].samples)
+    for sample in runs[0].samples:
+        assert verify(discover.to_scheme((3, 3, 3), sample, {}))
 
 
 def test_walk_finds_strassen_rank():
@@ -46,6 +73,37 @@ def test_walk_finds_strassen_rank():
                     sample_every=1)
     assert len(result.products) == 7 and result.reached_at is not None
     assert verify(discover.to_scheme((2, 2, 2), result.products, {}))
+
+
+def test_walk_refuses_sizes_out_of_range():
+    with pytest.raises(ValueError, match="out of range"):
+        search((2, 2, 2), 7, seed=0, max_flips=10, plateau=1, samples=1, sample_every=1,
+               max_coefficient=10**6)
+    with pytest.raises(ValueError, match="every entry within it"):
+        walk([((2,), (1,), (1,))], 1, seed=0, max_flips=10, plateau=1, samples=1,
+             sample_every=1)
+
+
+def test_found_folder_and_index_exist_for_an_empty_result(tmp_path):
+    folder = tmp_path / "2x2x2-r6"
+    out = discover.run_task(((2, 2, 2), 6, 5, discover.Search(2000, 500, 1, 1, 1)))
+    assert out["schemes"] == {} and out["best_rank"] >= 7
+    assert discover.write_found(folder, {}) == []
+    discover.write_index(folder, {}, [out])
+    assert json.loads((folder / "index.json").read_text()) == {"fingerprints": []}
+
+
+def test_index_counts_the_walks_of_each_fingerprint(tmp_path):
+    results = [discover.run_task(((2, 2, 2), 7, s, SMALL)) for s in (1, 2)]
+    schemes = discover.unique_schemes(results)
+    discover.write_found(tmp_path, schemes)
+    (tmp_path / "stale.json").write_text("{}")
+    discover.write_found(tmp_path, schemes)
+    discover.write_index(tmp_path, schemes, results)
+    index = json.loads((tmp_path / "index.json").read_text())["fingerprints"]
+    assert [e["fingerprint"] for e in index] == sorted(schemes)
+    assert sum(e["walks"] for e in index) == sum(len(r["schemes"]) for r in results)
+    assert sorted(p.stem for p in tmp_path.glob("*.json")) == sorted([*schemes, "index"])
 
 
 def test_task_returns_verified_deduplicated_schemes():

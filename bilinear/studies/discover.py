@@ -19,7 +19,7 @@ import numpy as np
 
 from bilinear.algebra.fingerprint import fingerprint
 from bilinear.algebra.schemes import Scheme, canonical, scheme_to_json, verify
-from bilinear.io import atomic_write_text
+from bilinear.io import atomic_write_text, write_json
 from bilinear.params import ParamError
 from bilinear.studies.executor import run_tasks
 from bilinear.studies.flips import Product, search
@@ -139,15 +139,29 @@ def unique_schemes(results: list[dict]) -> dict[str, str]:
     return out
 
 
+INDEX = "index.json"
+
+
 def write_found(folder: str | Path, schemes: dict[str, str]) -> list[Path]:
     """Write each scheme once as <folder>/<fingerprint>.json, removing files of earlier runs."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.json"):
-        if old.stem not in schemes:
+        if old.name != INDEX and old.stem not in schemes:
             old.unlink()
     paths = []
     for key, text in sorted(schemes.items()):
         atomic_write_text(folder / f"{key}.json", text)
         paths.append(folder / f"{key}.json")
     return paths
+
+
+def write_index(folder: str | Path, schemes: dict[str, str], results: list[dict]) -> Path:
+    """<folder>/index.json: each fingerprint with the number of walks that found it (an empty
+    list when nothing was found, so the folder always exists)."""
+    walks = {key: sum(key in r["schemes"] for r in results) for key in schemes}
+    path = Path(folder) / INDEX
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_json(path, {"fingerprints": [{"fingerprint": key, "walks": walks[key]}
+                                       for key in sorted(schemes)]})
+    return path

@@ -11,21 +11,44 @@ products but never the tensor:
   drops a product with a zero factor, lowering the rank by one;
 - a *plus transition* (when no reduction has come for a while) splits two products into three,
   x (x) y (x) z + x' (x) y' (x) z' = (x - x') (x) y (x) z + x' (x) (y - y') (x) z
-  + x' (x) y' (x) (z + z'), so the walk can leave a dead end.
+  + x' (x) y' (x) (z + z') (the roles taken in a random order), so the walk can leave a dead
+  end.
 
-Every move keeps coefficients within +-max_coefficient (1: ternary schemes) or is not made.  The
-walk is a pure function of its arguments (Python's seeded Random), so a seed gives the same
-schemes on any machine or executor.  Factors equal up to sign count as shared (the sign is moved
-into another role first).
+Every move keeps coefficients within +-max_coefficient (1: ternary schemes) or is not made.
+Factors equal up to sign count as shared (the sign is moved into another role first).  The walk
+itself runs in C (flips.c, compiled with gcc on first use into .build/flips/, keyed by the source
+hash); it uses an integer PRNG (xoshiro256** seeded by splitmix64), so a seed gives the same
+schemes on any machine or executor.  Nothing it returns is trusted: callers verify every scheme
+exactly (bilinear.studies.discover.run_task).
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
+import os
+import subprocess
+import tempfile
 from dataclasses import dataclass, field
+from pathlib import Path
+
+import cffi
 
 Vec = tuple[int, ...]
 Product = tuple[Vec, Vec, Vec]
+
+SOURCE = Path(__file__).with_name("flips.c")
+BUILD = Path(__file__).resolve().parents[2] / ".build" / "flips"
+CDEF = """
+int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, uint64_t seed,
+                 int64_t max_flips, int64_t plateau, int samples,
+                 int64_t sample_every, int bound, int16_t *best, int16_t *sample_out,
+                 int64_t *stats);
+"""
+CFLAGS = ["-O2", "-std=c11", "-fPIC", "-shared"]
+MAX_LENGTH, MAX_RANK, MAX_BOUND = 64, 512, 16000   # the C walker's limits
+_FFI = cffi.FFI()
+_FFI.cdef(CDEF)
+_LIB = None
 
 
 def standard(fmt: tuple[int, int, int]) -> list[Product]:
@@ -42,28 +65,6 @@ def standard(fmt: tuple[int, int, int]) -> list[Product]:
     return out
 
 
-def _signed(v: Vec) -> tuple[Vec, int]:
-    """The vector with its first nonzero entry positive, and the sign that was removed."""
-    for t in v:
-        if t:
-            return (v, 1) if t > 0 else (tuple(-a for a in v), -1)
-    return v, 1
-
-
-def _add(u: Vec, v: Vec, s: int = 1) -> Vec:
-    return tuple(a + s * b for a, b in zip(u, v, strict=True))
-
-
-def _neg(v: Vec) -> Vec:
-    return tuple(-a for a in v)
-
-
-def _within(v: Vec, bound: int) -> bool:
-    return all(-bound <= a <= bound for a in v)
-
-
-def _zero(v: Vec) -> bool:
-    return not any(v)
 
 
 @dataclass
@@ -77,103 +78,70 @@ class WalkResult:
     samples: list[list[Product]] = field(default_factory=list)
 
 
-class Walk:
-    """A seeded random walk on the flip graph of one format."""
+def library():
+    """The compiled C walker (built with gcc into BUILD on first use, keyed by source hash)."""
+    global _LIB
+    if _LIB is None:
+        source = SOURCE.read_bytes()
+        key = hashlib.sha256(source + " ".join(CFLAGS).encode()).hexdigest()[:16]
+        path = BUILD / f"flips-{key}.so"
+        if not path.exists():
+            BUILD.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(suffix=".so", dir=BUILD)
+            os.close(fd)
+            try:
+                subprocess.run(["gcc", *CFLAGS, "-o", tmp, str(SOURCE)], check=True,
+                               capture_output=True)
+                os.replace(tmp, path)   # atomic: concurrent first uses do not clash
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        _LIB = _FFI.dlopen(str(path))
+    return _LIB
 
-    def __init__(self, products: list[Product], seed: int, max_coefficient: int = 1):
-        self.products = list(products)
-        self.keys = [tuple(_signed(v) for v in prod) for prod in self.products]
-        self.rng = random.Random(seed)
-        self.bound = max_coefficient
 
-    def _set(self, r: int, prod: Product) -> None:
-        self.products[r] = prod
-        self.keys[r] = tuple(_signed(v) for v in prod)
+def _rows(products: list[Product]) -> list[int]:
+    return [a for prod in products for v in prod for a in v]
 
-    def _delete(self, r: int) -> None:
-        del self.products[r]
-        del self.keys[r]
 
-    def _groups(self, role: int) -> list[list[tuple[int, int]]]:
-        """Indices (with signs) of products whose factor in `role` is equal up to sign."""
-        seen: dict[Vec, list[tuple[int, int]]] = {}
-        for r, keys in enumerate(self.keys):
-            key, sign = keys[role]
-            seen.setdefault(key, []).append((r, sign))
-        return [g for g in seen.values() if len(g) > 1]
+def _products(values, rank: int, lens: tuple[int, int, int]) -> list[Product]:
+    width = sum(lens)
+    out = []
+    for r in range(rank):
+        row = values[r * width:(r + 1) * width]
+        out.append((tuple(row[:lens[0]]), tuple(row[lens[0]:lens[0] + lens[1]]),
+                    tuple(row[lens[0] + lens[1]:])))
+    return out
 
-    def _align(self, i: int, j: int, role: int, s: int) -> None:
-        """Make product j's factor in `role` equal product i's (moving the sign s elsewhere)."""
-        if s == 1:
-            return
-        prod = list(self.products[j])
-        other = (role + 1) % 3
-        prod[role], prod[other] = _neg(prod[role]), _neg(prod[other])
-        self._set(j, tuple(prod))
 
-    def flip(self) -> bool:
-        """One random flip; False if none is possible or it would leave the coefficient bound."""
-        candidates = [(role, g) for role in range(3) for g in self._groups(role)]
-        if not candidates:
-            return False
-        role, group = self.rng.choice(candidates)
-        (i, si), (j, sj) = self.rng.sample(group, 2)
-        self._align(i, j, role, si * sj)
-        a, b = [r for r in range(3) if r != role]
-        if self.rng.random() < 0.5:
-            a, b = b, a
-        s = self.rng.choice((1, -1))
-        pi, pj = list(self.products[i]), list(self.products[j])
-        new_a = _add(pi[a], pj[a], s)          # y_i + s y_j
-        new_b = _add(pj[b], pi[b], -s)         # z_j - s z_i
-        if not (_within(new_a, self.bound) and _within(new_b, self.bound)):
-            return False
-        pi[a], pj[b] = new_a, new_b
-        self._set(i, tuple(pi))
-        self._set(j, tuple(pj))
-        return True
-
-    def reduce(self) -> bool:
-        """Apply one reduction if any exists (zero factor, or two shared roles); True if done."""
-        for r, prod in enumerate(self.products):
-            if any(_zero(v) for v in prod):
-                self._delete(r)
-                return True
-        for keep in range(3):
-            pair = [t for t in range(3) if t != keep]
-            seen: dict[tuple, tuple[int, int, int]] = {}
-            for r, prod in enumerate(self.products):
-                (k1, s1), (k2, s2) = self.keys[r][pair[0]], self.keys[r][pair[1]]
-                key = (k1, k2)
-                if key in seen:
-                    q, t1, t2 = seen[key]
-                    # product r = s1 s2 * (k1, k2, z_r); product q = t1 t2 * (k1, k2, z_q)
-                    z = _add(_neg(prod[keep]) if s1 * s2 < 0 else prod[keep],
-                             _neg(self.products[q][keep]) if t1 * t2 < 0
-                             else self.products[q][keep])
-                    if not _within(z, self.bound):
-                        continue
-                    merged = [None, None, None]
-                    merged[pair[0]], merged[pair[1]], merged[keep] = k1, k2, z
-                    self._set(q, tuple(merged))
-                    self._delete(r)
-                    return True
-                seen[key] = (r, s1, s2)
-        return False
-
-    def plus(self) -> bool:
-        """One plus transition (rank + 1); False if it would leave the coefficient bound."""
-        i, j = self.rng.sample(range(len(self.products)), 2)
-        (x, y, z), (x2, y2, z2) = self.products[i], self.products[j]
-        new = [(_add(x, x2, -1), y, z), (x2, _add(y, y2, -1), z), (x2, y2, _add(z, z2))]
-        if not all(_within(v, self.bound) for prod in new for v in prod):
-            return False
-        for r in sorted((i, j), reverse=True):
-            self._delete(r)
-        for prod in new:
-            self.products.append(prod)
-            self.keys.append(tuple(_signed(v) for v in prod))
-        return True
+def walk(products: list[Product], target: int, seed: int, max_flips: int, plateau: int,
+         samples: int, sample_every: int, max_coefficient: int = 1) -> WalkResult:
+    """The C walk from `products` (entries within +-max_coefficient); see search."""
+    lens = tuple(len(v) for v in products[0])
+    if not (1 <= min(lens) and max(lens) <= MAX_LENGTH and 1 <= len(products) < MAX_RANK
+            and 1 <= max_coefficient <= MAX_BOUND and 1 <= target and samples >= 1
+            and sample_every >= 1 and plateau >= 1
+            and all(abs(a) <= max_coefficient for a in _rows(products))):
+        raise ValueError(f"flip walk out of range: factor lengths {lens} (1..{MAX_LENGTH}), "
+                         f"{len(products)} products (< {MAX_RANK}), bound {max_coefficient} "
+                         f"(1..{MAX_BOUND}, every entry within it)")
+    lib = library()
+    width, rank = sum(lens), len(products)
+    start = _FFI.new("int16_t[]", _rows(products))
+    best = _FFI.new("int16_t[]", width * rank)
+    kept = _FFI.new("int16_t[]", width * target * samples)
+    stats = _FFI.new("int64_t[5]")
+    status = lib.bl_flip_walk(_FFI.new("int[3]", list(lens)), rank, start, target,
+                              seed % 2**64, max_flips, plateau, samples, sample_every,
+                              max_coefficient, best, kept, stats)
+    if status:
+        raise ValueError("flip walk refused its arguments")
+    flips, plus, reached, best_rank, n_kept = (int(v) for v in stats)
+    values = list(_FFI.unpack(kept, width * target * samples))
+    return WalkResult(
+        _products(list(_FFI.unpack(best, width * best_rank)), best_rank, lens), flips, plus,
+        None if reached < 0 else reached,
+        [_products(values[k * width * target:], best_rank, lens) for k in range(n_kept)])
 
 
 def search(fmt: tuple[int, int, int], target: int, seed: int, max_flips: int,
@@ -181,35 +149,11 @@ def search(fmt: tuple[int, int, int], target: int, seed: int, max_flips: int,
            ) -> WalkResult:
     """Walk from the standard algorithm down to `target` products within `max_flips` flips.
 
-    Reductions are applied whenever possible; after `plateau` flips without one, a plus transition
-    is made (at most one product above the standard rank).  Once the rank is at or below
-    `target`, the walk goes on flipping at that rank and keeps `samples` schemes, one every
-    `sample_every` flips (schemes of lower rank replace them).  Returns the lowest-rank products
-    reached."""
-    walk = Walk(standard(fmt), seed, max_coefficient)
-    top = len(walk.products)
-    best = list(walk.products)
-    flips = plus = since = 0
-    reached = None
-    kept: list[list[Product]] = []
-    while flips < max_flips:
-        while walk.reduce():
-            since = 0
-        rank = len(walk.products)
-        if rank < len(best):
-            best = list(walk.products)
-            if rank <= target:
-                reached = flips if reached is None else reached
-                kept = []
-        if rank <= target:
-            if len(kept) >= samples:
-                break
-            if flips % sample_every == 0 and rank == len(best):
-                kept.append(list(walk.products))
-        elif since >= plateau and rank <= top:
-            plus += walk.plus()
-            since = 0
-        if walk.flip():
-            since += 1
-        flips += 1
-    return WalkResult(best, flips, plus, reached, kept)
+    Reductions are applied whenever a move enables one; after `plateau` flips without one, a
+    plus transition is made, but only at the lowest rank reached so far (so the walk is never
+    more than one product above its best, nor above the standard rank).
+    Once the rank is at or below `target`, the walk goes on flipping at that rank and keeps
+    `samples` schemes, one every `sample_every` flips from its arrival (schemes of lower rank
+    replace them).  Returns the lowest-rank products reached."""
+    return walk(standard(fmt), target, seed, max_flips, plateau, samples, sample_every,
+                max_coefficient)
