@@ -150,8 +150,10 @@ def compile_command(path: str, key: str | None, out: str) -> int:
 
 
 def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, workers: int,
-                     scheduler: str | None) -> int:
-    """Ad-hoc flip-graph search with a progress bar; writes one file per fingerprint to out."""
+                     scheduler: str | None, plateau: int = 20000, samples: int = 10,
+                     sample_every: int = 20000) -> int:
+    """Ad-hoc flip-graph search with a progress bar; writes one file per fingerprint to out,
+    and out/index.json (the fingerprints and how many walks found each)."""
     from bilinear.params import ParamError
     from bilinear.studies import discover
     from bilinear.studies.executor import scheduler_address
@@ -159,16 +161,21 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
     try:
         fmt = discover.parse_format(key)
         discover.check_rank(key, rank)
+        for name, value in (("--seeds", seeds), ("--max-flips", max_flips),
+                            ("--plateau", plateau), ("--samples", samples),
+                            ("--sample-every", sample_every), ("--workers", workers)):
+            if value < 1:
+                raise ParamError(f"{name}: expected a positive integer, got {value}")
     except ParamError as exc:
         print(f"error: {str(exc).removeprefix('discover.targets.')}", file=sys.stderr)
         return UNREADABLE
-    search = discover.Search(max_flips, plateau=5000, samples=4, sample_every=5000,
-                             max_coefficient=1)
+    search = discover.Search(max_flips, plateau=plateau, samples=samples,
+                             sample_every=sample_every, max_coefficient=1)
     results = discover.search_target(fmt, rank, 0, search, seeds, workers,
                                      scheduler_address(scheduler), f"{key} rank {rank}")
     schemes = discover.unique_schemes(results)
-    if schemes:
-        discover.write_found(out, schemes)
+    discover.write_found(out, schemes, prune=False)  # never delete a user's files
+    discover.write_index(out, schemes, results)
     m = discover.summarize(fmt, rank, results)
     print(f"{key} rank {rank}: {m['exact']}/{m['tried']} walks exact, best rank {m['best_rank']}, "
           f"{m['distinct_fingerprints']} distinct fingerprints written to {out}, "
@@ -202,13 +209,20 @@ def main(argv: list[str] | None = None) -> int:
     found.add_argument("--rank", type=int, required=True, help="target rank")
     found.add_argument("--seeds", type=int, default=8, help="walks (default 8)")
     found.add_argument("--out", default="schemes/found/adhoc", help="output folder")
-    found.add_argument("--max-flips", type=int, default=400000, help="flips per walk")
+    found.add_argument("--max-flips", type=int, default=60_000_000, help="flips per walk")
+    found.add_argument("--plateau", type=int, default=20000,
+                       help="flips without a reduction before a plus transition")
+    found.add_argument("--samples", type=int, default=10,
+                       help="schemes kept per walk once at the rank")
+    found.add_argument("--sample-every", type=int, default=20000,
+                       help="flips between kept schemes")
     found.add_argument("--workers", type=int, default=2, help="local worker processes")
     found.add_argument("--scheduler", help="tcp://HOST:PORT of a Dask scheduler")
     args = parser.parse_args(argv)
     if args.command == "discover":
         return discover_command(args.format, args.rank, args.seeds, args.out, args.max_flips,
-                                args.workers, args.scheduler)
+                                args.workers, args.scheduler, args.plateau, args.samples,
+                                args.sample_every)
     if args.command == "convert":
         return convert_command(args.path, args.out, args.key, args.to)
     if args.command == "info":

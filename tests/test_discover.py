@@ -132,3 +132,22 @@ def test_same_results_serial_and_local_processes():
 def test_bad_targets_are_param_errors(key, rank, message):
     with pytest.raises(ParamError, match=message.replace("[", r"\[").replace("]", r"\]")):
         discover.check_rank(key, rank)
+
+
+def test_discover_command_writes_verified_schemes_and_an_index(tmp_path, capsys):
+    from bilinear.algebra.formats import read_scheme_file
+    from bilinear.cli import main
+
+    out = tmp_path / "found"
+    out.mkdir()
+    (out / "mine.json").write_text("{}")  # a user's file in the folder is left alone
+    assert main(["discover", "2x2x2", "--rank", "7", "--seeds", "2", "--max-flips", "50000",
+                 "--plateau", "500", "--samples", "1", "--workers", "1", "--out", str(out)]) == 0
+    assert "2x2x2 rank 7: 2/2 walks exact" in capsys.readouterr().out
+    index = json.loads((out / "index.json").read_text())
+    files = [out / f"{e['fingerprint']}.json" for e in index["fingerprints"]]
+    assert files and all(verify(read_scheme_file(f).scheme) for f in files)
+    assert (out / "mine.json").read_text() == "{}"
+    assert main(["discover", "2x2x2", "--rank", "7", "--seeds", "0", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --seeds") and err.count("\n") == 1

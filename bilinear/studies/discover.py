@@ -142,11 +142,12 @@ def unique_schemes(results: list[dict]) -> dict[str, str]:
 INDEX = "index.json"
 
 
-def write_found(folder: str | Path, schemes: dict[str, str]) -> list[Path]:
-    """Write each scheme once as <folder>/<fingerprint>.json, removing files of earlier runs."""
+def write_found(folder: str | Path, schemes: dict[str, str], prune: bool = True) -> list[Path]:
+    """Write each scheme once as <folder>/<fingerprint>.json; `prune` removes the other .json
+    files of the folder (the stage's own folder, from earlier runs)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.json"):
+    for old in folder.glob("*.json") if prune else ():
         if old.name != INDEX and old.stem not in schemes:
             old.unlink()
     paths = []
