@@ -42,8 +42,8 @@ def frontier_section(m: dict) -> list[str]:
     fmt = "x".join(str(d) for d in f["format"])
     lines = ["## The 3x3 frontier (metrics/frontier.json)", "",
              f"The paper's recipe at <{fmt}>: {f['runs']} seeds train {f['slots']} slots, are "
-             f"pruned to {f['pruned_slots']} and crystallized by each method within "
-             f"{_g(f['budget_seconds'])} s per run.", "",
+             f"pruned to {f['pruned_slots']} and crystallized by each method (sparsify "
+             f"within {_g(f['budget_seconds'])} s per run).", "",
              "| method | exact (95% CI) | schemes (distinct) | s per run | s per exact scheme | "
              "how runs ended |", "|---|---|---|---|---|---|"]
     for name, s in f["methods"].items():

@@ -44,7 +44,7 @@ class FrontierSetup:
     budget: float
     tol: float
     rank_threshold: float
-    anneal: Schedule | None = None  # the anneal's phases (method anneal)
+    anneal: Schedule = Schedule()  # the anneal's phases (method anneal)
     anneal_lr: float = 0.01         # its AdamW learning rate
     attempts: int = 1               # anneal tries per seed (later ones from untrained starts)
 
@@ -101,7 +101,7 @@ def _anneal_attempts(setup: FrontierSetup, Up, Vp, Wp, train: dict, seeds: list[
     exact at once; `attempt` is the 0-based attempt that gave the recorded crystal (the last
     one tried when none was exact) and `seconds` the run's share of all its attempts."""
     recipe = replace(setup.recipe, lr=setup.anneal_lr)
-    out: dict[tuple[int, str], tuple[Crystal, float, int]] = {}
+    last: dict[int, tuple[Crystal, int]] = {}
     seconds = np.zeros(len(seeds))
     todo = list(range(len(seeds)))
     for attempt in tqdm(range(setup.attempts), desc="frontier: anneal attempts",
@@ -117,10 +117,9 @@ def _anneal_attempts(setup: FrontierSetup, Up, Vp, Wp, train: dict, seeds: list[
         found, _ = anneal_crystals(*(t.clone() for t in starts), train, recipe, setup.anneal,
                                    streams)
         seconds[todo] += (time.perf_counter() - start) / len(todo)
-        for r, c in zip(todo, found, strict=True):
-            out[r, "anneal"] = (c, 0.0, attempt)
-        todo = [r for r in todo if not out[r, "anneal"][0].exact]
-    return {key: (c, float(seconds[key[0]]), a) for key, (c, _, a) in out.items()}
+        last.update({r: (c, attempt) for r, c in zip(todo, found, strict=True)})
+        todo = [r for r in todo if not last[r][0].exact]
+    return {(r, "anneal"): (c, float(seconds[r]), a) for r, (c, a) in last.items()}
 
 
 def _attempt_yields(rows: list[dict]) -> dict:
