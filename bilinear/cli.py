@@ -150,8 +150,7 @@ def compile_command(path: str, key: str | None, out: str) -> int:
 
 
 def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, workers: int,
-                     scheduler: str | None, plateau: int = 20000, samples: int = 10,
-                     sample_every: int = 20000) -> int:
+                     scheduler: str | None, plateau: int, samples: int, sample_every: int) -> int:
     """Ad-hoc flip-graph search with a progress bar; writes one file per fingerprint to out,
     and out/index.json (the fingerprints and how many walks found each)."""
     from bilinear.params import ParamError
