@@ -74,7 +74,8 @@ class Extras:
 
 def contenders(kernel: Kernel, A: np.ndarray, B: np.ndarray, threads: int, levels: int,
                extras: Extras = Extras()) -> dict:
-    """name -> zero-argument callable; at 2 threads both parallel modes of the kernel; each
+    """name -> zero-argument callable: the kernel in the plan's schedule, at 2 threads also
+    breadth-first in the parallel mode other than the build's default ('kernel_alt'); each
     given extra at the same levels and mode ('winograd', 'additions', 'expansion').
 
     numpy's BLAS threads are not limited here: call them under threadpool_limits."""
@@ -83,9 +84,9 @@ def contenders(kernel: Kernel, A: np.ndarray, B: np.ndarray, threads: int, level
     out = {"numpy": lambda: np.matmul(A, B),
            "blas": lambda: kernel.gemm(A, B, threads=threads),
            "kernel": lambda: kernel.matmul(A, B, threads=threads, levels=levels, split=split)}
-    if threads == 2:
+    if threads == 2:  # breadth-first with the other parallel mode
         out["kernel_alt"] = lambda: kernel.matmul(A, B, threads=2, levels=levels,
-                                                  split=not split)
+                                                  split=not split, schedule="breadth")
     if extras.winograd is not None:
         out["winograd"] = lambda: extras.winograd.matmul(A, B, threads=threads, levels=levels,
                                                          split=split)
@@ -136,7 +137,8 @@ def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict, extras: Extras
             times[name].append(_timed(calls[name])[0])
     med = {name: float(np.median(t)) for name, t in times.items()}
     cell = {"n": n, "dtype": A.dtype.name, "threads": threads, "levels": levels,
-            "rounds": rounds, "split": kernel.config["split"]}
+            "schedule": kernel.schedule_for(A.dtype, threads), "rounds": rounds,
+            "split": kernel.config["split"]}
     for name in names:
         cell[f"t_{name}"] = med[name]
         cell[f"t_{name}_min"] = float(min(times[name]))
@@ -183,7 +185,8 @@ def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras(),
     """All cells of the benchmark ({sizes} x {dtypes} x {threads}) plus the machine block and
     the plans measured first (see plan), with the extra contenders (see Extras and run_cell);
     then, given the kernel's build_dir, its first call in a fresh process at 1 thread and
-    N = cfg's first_call_n (0: not timed), see native.first_call."""
+    N = cfg's first_call_n (0: not timed) in each schedule, at the plan's levels (at least one,
+    so that the workspace is exercised), see native.first_call."""
     machine = machine_info()
     machine["isa_level"] = kernel.set_isa(-1)
     plans = plan(kernel, cfg, seed, extras)
@@ -204,10 +207,12 @@ def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras(),
     bar.close()
     first = []
     if cfg["first_call_n"] > 0 and build_dir is not None:
-        for dt in tqdm(cfg["dtypes"], desc="first call", unit="process"):
-            levels = kernel.levels_for(cfg["first_call_n"], cfg["first_call_n"],
-                                       cfg["first_call_n"], dt, 1)
-            first.append(first_call.measure(build_dir, cfg["first_call_n"], dt, 1, levels))
+        n = cfg["first_call_n"]
+        todo = [(dt, s) for dt in cfg["dtypes"] for s in tune.candidates(1)]
+        for dt, schedule in tqdm(todo, desc="first call", unit="process"):
+            planned = kernel.levels_for(n, n, n, dt, 1)
+            first.append(first_call.measure(build_dir, n, dt, 1, max(planned, 1), schedule)
+                         | {"plan_levels": planned, "plan_schedule": kernel.schedule_for(dt, 1)})
     machine["load_average_end"] = list(os.getloadavg())
     machine["kernel_blas"] = kernel.config["openblas"]
     return {"machine": machine, "plans": plans, "cells": cells, "first_call": first,

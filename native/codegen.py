@@ -7,7 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from bilinear.algebra.schemes import Scheme
-from native.plan import Combination, Plan, make_plan
+from native.plan import Combination, Plan, make_plan, validate
 
 HERE = Path(__file__).resolve().parent
 DTYPES = {"d": "double", "s": "float"}
@@ -22,11 +22,11 @@ ISAS = {
 
 CDEF = """
 int bl_set_isa(int level);
-int64_t bl_workspace(int levels, int split, int64_t M, int64_t K, int64_t N);
-void bl_matmul_d(int levels, int threads, int split, int64_t M, int64_t K, int64_t N,
+int64_t bl_workspace(int levels, int mode, int64_t M, int64_t K, int64_t N);
+void bl_matmul_d(int levels, int threads, int mode, int64_t M, int64_t K, int64_t N,
                  const double *A, int64_t lda, const double *B, int64_t ldb,
                  double *C, int64_t ldc, double *ws);
-void bl_matmul_s(int levels, int threads, int split, int64_t M, int64_t K, int64_t N,
+void bl_matmul_s(int levels, int threads, int mode, int64_t M, int64_t K, int64_t N,
                  const float *A, int64_t lda, const float *B, int64_t ldb,
                  float *C, int64_t ldc, float *ws);
 void bl_gemm_d(int threads, int64_t M, int64_t K, int64_t N, const double *A, int64_t lda,
@@ -164,6 +164,37 @@ def _tables(plan: Plan) -> str:
         f"static const int COMBINE_WRITES[SN * SP] = {{{', '.join(map(str, writes))}}};", ""])
 
 
+def _depth_tables(scheme: Scheme) -> str:
+    """Tables of the depth-first level: per product its A and B terms (block, coefficient),
+    its C destinations, and whether its A / B operand is the previous product's."""
+    n, m, p = scheme.fmt
+
+    def terms(row) -> tuple:
+        return tuple((i, Fraction(c)) for i, c in enumerate(row) if c != 0)
+
+    slots = [(terms(scheme.U[r]), terms(scheme.V[r]), terms(scheme.W[:, r]))
+             for r in range(scheme.rank)]
+    width = max(len(t) for slot in slots for t in slot)
+
+    def c_terms(ts: tuple) -> str:
+        index = ", ".join(str(i) for i, _ in ts)
+        coeff = ", ".join(_num(c) for _, c in ts)
+        return f"{{{len(ts)}, {{{index}}}, {{{coeff}}}}}"
+
+    rows = []
+    for r, (a, b, c) in enumerate(slots):
+        again = [int(r > 0 and len(x) > 1 and x == slots[r - 1][k]) for k, x in enumerate((a, b))]
+        rows.append(f"    {{{c_terms(a)}, {c_terms(b)}, {c_terms(c)}, {again[0]}, {again[1]}}},")
+    return "\n".join([
+        f"#define DF_MAXT {width}",
+        f"#define DF_SA {int(any(len(a) > 1 for a, _, _ in slots))}",
+        f"#define DF_SB {int(any(len(b) > 1 for _, b, _ in slots))}",
+        f"#define DF_P {int(any(len(c) > 1 for _, _, c in slots))}",
+        "typedef struct { int n; int index[DF_MAXT]; double coeff[DF_MAXT]; } terms_t;",
+        "typedef struct { terms_t a, b, c; int a_again, b_again; } df_slot_t;",
+        "static const df_slot_t DF_SLOTS[RANK] = {", *rows, "};", ""])
+
+
 def generate(scheme: Scheme, leaves: bool = True) -> str:
     """Complete C source of the kernel for a scheme (validated first; raises SchemeCompileError).
 
@@ -172,7 +203,7 @@ def generate(scheme: Scheme, leaves: bool = True) -> str:
     plan = make_plan(scheme)
     n, m, p = plan.fmt
     parts = ["" if leaves else "#define SKIP_LEAVES 1\n", (HERE / "prelude.c").read_text(),
-             _tables(plan), (HERE / "common.c").read_text()]
+             _tables(plan), _depth_tables(validate(scheme)), (HERE / "common.c").read_text()]
     body = (HERE / "mm_body.c").read_text()
     for suffix, ctype in DTYPES.items():
         parts.append(f"#define T {ctype}\n#define GEMM scipy_cblas_{suffix}gemm64_")

@@ -16,10 +16,11 @@ from native.kernel import Kernel
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def measure_here(build_dir: str, n: int, dtype: str, threads: int, levels: int,
+def measure_here(build_dir: str, n: int, dtype: str, threads: int, levels: int, schedule: str,
                  warm_calls: int = 2, seed: int = 0) -> dict:
     """In this process: seconds of the first call of a fresh Kernel object and the median of
-    warm_calls later ones, and the workspace bytes against the bytes of one operand."""
+    warm_calls later ones (levels in schedule), and the workspace bytes against the bytes of
+    one operand."""
     kernel = Kernel(build_dir)
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, n)).astype(dtype)
@@ -27,26 +28,25 @@ def measure_here(build_dir: str, n: int, dtype: str, threads: int, levels: int,
     times = []
     for _ in range(1 + warm_calls):
         start = time.perf_counter()
-        kernel.matmul(A, B, threads=threads, levels=levels)
+        kernel.matmul(A, B, threads=threads, levels=levels, schedule=schedule)
         times.append(time.perf_counter() - start)
-    split = kernel.config["split"] and threads == 2
-    workspace = int(kernel.lib.bl_workspace(levels, int(split), n, n, n)) * A.itemsize
-    return {"n": n, "dtype": dtype, "threads": threads, "levels": levels,
+    workspace = kernel.workspace_bytes(n, n, n, A.dtype, levels, threads, schedule=schedule)
+    return {"n": n, "dtype": dtype, "threads": threads, "levels": levels, "schedule": schedule,
             "t_first": times[0], "t_warm": float(np.median(times[1:])),
             "first_over_warm": times[0] / float(np.median(times[1:])),
             "workspace_bytes": workspace, "workspace_over_operand": workspace / A.nbytes}
 
 
 def measure(build_dir: str | Path, n: int, dtype: str, threads: int, levels: int,
-            timeout: float = 600.0) -> dict:
+            schedule: str, timeout: float = 600.0) -> dict:
     """measure_here in a fresh Python process (nothing loaded, allocated or touched before)."""
     args = [sys.executable, "-m", "native.first_call", str(Path(build_dir).resolve()), str(n),
-            dtype, str(threads), str(levels)]
+            dtype, str(threads), str(levels), schedule]
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           check=True)
     return json.loads(done.stdout)
 
 
 if __name__ == "__main__":
-    build, size, dt, nthreads, nlevels = sys.argv[1:6]
-    print(json.dumps(measure_here(build, int(size), dt, int(nthreads), int(nlevels))))
+    build, size, dt, nthreads, nlevels, sched = sys.argv[1:7]
+    print(json.dumps(measure_here(build, int(size), dt, int(nthreads), int(nlevels), sched)))

@@ -16,6 +16,14 @@ from native.build import read_config
 
 DEFAULT_BUILD = Path(__file__).resolve().parent / "build"
 DTYPES = {np.dtype(np.float64): ("d", "double"), np.dtype(np.float32): ("s", "float")}
+# schedules of a level: "breadth" forms all of a level's operand sums, then runs its products,
+# then combines them; "hybrid" is breadth-first with the products split over two threads and a
+# product left alone (a level's odd one, the fringes) on 2-thread BLAS (at 1 thread: breadth);
+# "depth" runs one product at a time, its operands formed just before it and its product added
+# into C right after (workspace under one operand for 2x2 schemes)
+SCHEDULES = ("breadth", "hybrid", "depth")
+DEFAULT_SCHEDULE = "breadth"  # where no measured plan chose one
+MODE_BREADTH, MODE_SPLIT, MODE_DEPTH, MODE_HYBRID = 0, 1, 2, 3  # as in native/prelude.c
 
 
 class KernelInputError(ValueError):
@@ -108,6 +116,30 @@ class Kernel:
         return tune.levels(self.plan_for(dtype, threads), self.fmt, self.config["max_levels"],
                            M, K, N)
 
+    def schedule_for(self, dtype, threads: int) -> str:
+        """The schedule of the plan of this dtype and thread count, if one is set (else
+        DEFAULT_SCHEDULE; plans without a schedule key are breadth-first)."""
+        plan = self.plans.get(self.plan_key(dtype, threads))
+        return DEFAULT_SCHEDULE if plan is None else plan.get("schedule", "breadth")
+
+    def _mode(self, threads: int, split: bool | None, schedule: str) -> int:
+        """The C schedule code (MODE_*) of a call."""
+        if schedule not in SCHEDULES:
+            raise KernelInputError(f"schedule must be one of {', '.join(SCHEDULES)}, got "
+                                   f"{schedule!r}")
+        if schedule == "depth":
+            return MODE_DEPTH
+        if schedule == "hybrid":
+            return MODE_HYBRID if threads == 2 else MODE_BREADTH
+        split = self.config["split"] if split is None else bool(split)
+        return MODE_SPLIT if split and threads == 2 else MODE_BREADTH
+
+    def workspace_bytes(self, M: int, K: int, N: int, dtype, levels: int, threads: int = 1,
+                        split: bool | None = None, schedule: str = DEFAULT_SCHEDULE) -> int:
+        """Bytes of workspace an M x K x N product with these options takes."""
+        mode = self._mode(threads, split, schedule)
+        return int(self.lib.bl_workspace(int(levels), mode, M, K, N)) * np.dtype(dtype).itemsize
+
     def _checked(self, A, B, threads):
         for name, X in (("A", A), ("B", B)):
             if not isinstance(X, np.ndarray):
@@ -139,13 +171,16 @@ class Kernel:
 
     def matmul(self, A: np.ndarray, B: np.ndarray, threads: int | None = None,
                levels: int | None = None, split: bool | None = None,
-               diagnostic: bool = False) -> np.ndarray:
+               schedule: str | None = None, diagnostic: bool = False) -> np.ndarray:
         """A @ B with the scheme applied recursively (levels=None: the build's rule).
 
         threads: total threads (None: all usable CPUs).  At exactly 2 threads, split=True runs
         the products of a level on two threads over single-threaded BLAS and split=False keeps
         one thread of control over 2-thread BLAS (None: the build's default); more threads,
-        and problems too small to recurse, use threaded BLAS.  The BLAS thread count is
+        and problems too small to recurse, use threaded BLAS.  schedule: "breadth",
+        "hybrid" or "depth" (see SCHEDULES; None: the measured plan's, see schedule_for;
+        hybrid ignores split); depth-first levels split their passes over the threads and
+        leave the products to threaded BLAS.  The BLAS thread count is
         process-wide: it is set on every call.  The GIL is released while the kernel runs.
         A build without leaf products (native.build leaves=False, for timing the additions)
         returns no product: it runs only with diagnostic=True.
@@ -160,8 +195,9 @@ class Kernel:
             levels = self.levels_for(M, K, N, A.dtype, threads)
         if not isinstance(levels, int | np.integer) or isinstance(levels, bool) or levels < 0:
             raise KernelInputError(f"levels must be a non-negative integer, got {levels!r}")
-        split = self.config["split"] if split is None else bool(split)
-        split = split and threads == 2
+        if schedule is None:
+            schedule = self.schedule_for(A.dtype, threads)
+        mode = self._mode(threads, split, schedule)
         C = _empty_aligned(M, N, A.dtype)  # aligned rows allow streaming stores
         if M == 0 or N == 0:
             return C
@@ -169,13 +205,13 @@ class Kernel:
             C.fill(0)
             return C
         suffix, ctype = DTYPES[A.dtype]
-        nbytes = int(self.lib.bl_workspace(int(levels), int(split), M, K, N)) * A.itemsize
+        nbytes = int(self.lib.bl_workspace(int(levels), mode, M, K, N)) * A.itemsize
         buf, lock = self._workspace(nbytes)
         try:
             base = buf.ctypes.data
             ws = self.ffi.cast(f"{ctype} *", base + (-base) % 64)
             getattr(self.lib, f"bl_matmul_{suffix}")(
-                int(levels), threads, int(split), M, K, N,
+                int(levels), threads, mode, M, K, N,
                 self.ffi.cast(f"{ctype} *", A.ctypes.data), lda,
                 self.ffi.cast(f"{ctype} *", B.ctypes.data), ldb,
                 self.ffi.cast(f"{ctype} *", C.ctypes.data), N, ws)

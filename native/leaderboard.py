@@ -10,6 +10,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
+from native.tune import candidates
+
 if TYPE_CHECKING:
     from native.kernel import Kernel
 
@@ -29,19 +31,22 @@ def candidate_levels(fmt: tuple, n: int, leaf_min: int) -> list[int]:
 
 def run(kernels: dict[str, Kernel], n: int, dtype: str, leaf_min: int, repeats: int,
         seed: int) -> dict:
-    """Time one gemm call and every named kernel at each of its candidate levels on the same
-    n x n operands at 1 thread, rounds alternating; per scheme its fastest levels (by median),
-    time, speedup over the gemm call, additions per level and normwise error."""
+    """Time one gemm call and every named kernel at each of its candidate levels in each
+    schedule on the same n x n operands at 1 thread, rounds alternating; per scheme its fastest
+    levels and schedule (by median), time, speedup over the gemm call, additions per level and
+    normwise error."""
     rng = np.random.default_rng([seed, SEED_OFFSET, n])
     A = rng.standard_normal((n, n)).astype(dtype)
     B = rng.standard_normal((n, n)).astype(dtype)
     ref = A.astype(np.float64) @ B.astype(np.float64)
     first = next(iter(kernels.values()))
-    calls = {("blas", 0): lambda: first.gemm(A, B, threads=1)}
+    calls = {("blas", 0, None): lambda: first.gemm(A, B, threads=1)}
     for name, k in kernels.items():
         for levels in candidate_levels(k.fmt, n, leaf_min):
-            calls[(name, levels)] = (lambda k=k, levels=levels:
-                                     k.matmul(A, B, threads=1, levels=levels))
+            for schedule in candidates(1):
+                calls[(name, levels, schedule)] = (
+                    lambda k=k, levels=levels, schedule=schedule:
+                    k.matmul(A, B, threads=1, levels=levels, schedule=schedule))
     times = {key: [] for key in calls}
     errors = {}
     with threadpool_limits(limits=1, user_api="blas"):
@@ -54,6 +59,7 @@ def run(kernels: dict[str, Kernel], n: int, dtype: str, leaf_min: int, repeats: 
                 call()
                 times[key].append(time.perf_counter() - start)
     med = {key: float(np.median(t)) for key, t in times.items()}
+    blas = ("blas", 0, None)
     rows = []
     for name, k in kernels.items():
         tried = [key for key in calls if key[0] == name]
@@ -62,9 +68,9 @@ def run(kernels: dict[str, Kernel], n: int, dtype: str, leaf_min: int, repeats: 
         best = min(tried, key=med.get)
         rows.append({"scheme": name, "format": list(k.fmt), "rank": k.config["rank"],
                      "additions_per_level": k.config["additions_per_level"],
-                     "levels": best[1], "t": med[best],
-                     "speedup_vs_blas": med[("blas", 0)] / med[best], "rel_error": errors[best],
-                     "by_levels": {str(key[1]): med[key] for key in tried}})
+                     "levels": best[1], "schedule": best[2], "t": med[best],
+                     "speedup_vs_blas": med[blas] / med[best], "rel_error": errors[best],
+                     "by_levels": {f"{key[1]} {key[2]}": med[key] for key in tried}})
     rows.sort(key=lambda r: r["t"])
-    return {"n": n, "dtype": dtype, "threads": 1, "t_blas": med[("blas", 0)],
-            "rel_error_blas": errors[("blas", 0)], "rows": rows}
+    return {"n": n, "dtype": dtype, "threads": 1, "t_blas": med[blas],
+            "rel_error_blas": errors[blas], "rows": rows}

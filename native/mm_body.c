@@ -129,33 +129,156 @@ static void level_@S@(int lev, int par, idx M, idx K, idx N, T alpha, const T *A
     }
 }
 
+/* Depth-first level: one product at a time, its operands formed just before its gemm and the
+ * product added into its C blocks right after, so that near the leaves all a product touches
+ * is still in cache; the workspace holds one A, B and product block (see workspace). */
+typedef struct { int n; const T *in[DF_MAXT]; T c[DF_MAXT]; idx ld; T *out; idx ldo, cols; } lin_@S@;
+typedef struct {
+    int n; T *out[DF_MAXT]; T c[DF_MAXT]; int acc[DF_MAXT]; const T *in; idx ld, ldo, cols;
+} scatter_@S@;
+
+/* out = sum_t c_t in_t, rows [r0, r1) */
+static inline __attribute__((always_inline)) void lin_body_@S@(const lin_@S@ *p, idx r0, idx r1)
+{
+    const idx cols = p->cols;
+    for (idx i = r0; i < r1; i++) {
+        T *restrict o = p->out + i * p->ldo;
+        const T *restrict x = p->in[0] + i * p->ld;
+        const T c0 = p->c[0];
+        for (idx j = 0; j < cols; j++)
+            o[j] = c0 * x[j];
+        for (int t = 1; t < p->n; t++) {
+            const T *restrict y = p->in[t] + i * p->ld;
+            const T c = p->c[t];
+            for (idx j = 0; j < cols; j++)
+                o[j] += c * y[j];
+        }
+    }
+}
+
+/* out_t (+)= c_t in for every destination t (acc_t: add, else overwrite), rows [r0, r1) */
+static inline __attribute__((always_inline)) void scatter_body_@S@(const scatter_@S@ *p, idx r0,
+                                                                   idx r1)
+{
+    const idx cols = p->cols;
+    for (idx i = r0; i < r1; i++) {
+        const T *restrict x = p->in + i * p->ld;
+        for (int t = 0; t < p->n; t++) {
+            T *restrict o = p->out[t] + i * p->ldo;
+            const T c = p->c[t];
+            if (p->acc[t])
+                for (idx j = 0; j < cols; j++)
+                    o[j] += c * x[j];
+            else
+                for (idx j = 0; j < cols; j++)
+                    o[j] = c * x[j];
+        }
+    }
+}
+
+ISA_DISPATCH(lin_rows_@S@, lin_body_@S@, lin_@S@)
+ISA_DISPATCH(scatter_rows_@S@, scatter_body_@S@, scatter_@S@)
+
+/* The operand of terms over the (rows x cols)-blocks of X (grid block columns): a block of X
+ * itself when it is one term (its coefficient multiplied into *scale), else formed into out
+ * (unless again: out holds it from the previous product). */
+static const T *operand_@S@(int par, const terms_t *terms, int again, const T *X, idx ld,
+                            int grid, idx rows, idx cols, T *out, T *scale, idx *ld_out)
+{
+    if (terms->n == 1) {
+        *scale *= (T)terms->coeff[0];
+        *ld_out = ld;
+        return X + (terms->index[0] / grid) * rows * ld + (terms->index[0] % grid) * cols;
+    }
+    *ld_out = cols;
+    if (!again) {
+        lin_@S@ f = {.n = terms->n, .ld = ld, .out = out, .ldo = cols, .cols = cols};
+        for (int t = 0; t < terms->n; t++) {
+            f.in[t] = X + (terms->index[t] / grid) * rows * ld + (terms->index[t] % grid) * cols;
+            f.c[t] = (T)terms->coeff[t];
+        }
+        run_rows(par, lin_rows_@S@, &f, rows, cols);
+    }
+    return out;
+}
+
+static void level_df_@S@(int lev, int par, idx M, idx K, idx N, T alpha, const T *A, idx lda,
+                         const T *B, idx ldb, int beta, T *C, idx ldc, T *ws)
+{
+    const idx mb = M / SN, kb = K / SM, nb = N / SP;
+    T *SA = ws, *SB = SA + DF_SA * mb * kb, *P = SB + DF_SB * kb * nb, *sub = P + DF_P * mb * nb;
+    int written[SN * SP];
+    for (int d = 0; d < SN * SP; d++)
+        written[d] = beta;
+    for (int r = 0; r < RANK; r++) {
+        const df_slot_t *s = &DF_SLOTS[r];
+        T scale = alpha;
+        idx la, lb;
+        const T *a = operand_@S@(par, &s->a, s->a_again, A, lda, SM, mb, kb, SA, &scale, &la);
+        const T *b = operand_@S@(par, &s->b, s->b_again, B, ldb, SP, kb, nb, SB, &scale, &lb);
+        if (s->c.n == 1) {
+            const int d = s->c.index[0];
+            mm_@S@(lev - 1, par, mb, kb, nb, scale * (T)s->c.coeff[0], a, la, b, lb, written[d],
+                   C + (d / SP) * mb * ldc + (d % SP) * nb, ldc, sub);
+            written[d] = 1;
+            continue;
+        }
+        mm_@S@(lev - 1, par, mb, kb, nb, scale, a, la, b, lb, 0, P, nb, sub);
+        scatter_@S@ g = {.n = s->c.n, .in = P, .ld = nb, .ldo = ldc, .cols = nb};
+        for (int t = 0; t < s->c.n; t++) {
+            const int d = s->c.index[t];
+            g.out[t] = C + (d / SP) * mb * ldc + (d % SP) * nb;
+            g.c[t] = (T)s->c.coeff[t];
+            g.acc[t] = written[d];
+            written[d] = 1;
+        }
+        run_rows(par, scatter_rows_@S@, &g, mb, nb);
+    }
+}
+
+/* A gemm of the recursion: on 2-thread BLAS when the split recursion reaches it with the
+ * other thread idle (PAR_HYBRID: a level's odd product, the fringes), else as the BLAS is set. */
+static void leaf_@S@(int par, idx M, idx K, idx N, T alpha, const T *A, idx lda, const T *B,
+                     idx ldb, int beta, T *C, idx ldc)
+{
+    if ((par & PAR_HYBRID) && (par & PAR_SPLIT)) {
+        set_blas_threads(2);
+        gemm_@S@(M, K, N, alpha, A, lda, B, ldb, beta, C, ldc);
+        set_blas_threads(1);
+        return;
+    }
+    gemm_@S@(M, K, N, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
 static void mm_@S@(int lev, int par, idx M, idx K, idx N, T alpha, const T *A, idx lda,
                    const T *B, idx ldb, int beta, T *C, idx ldc, T *ws)
 {
     if (M == 0 || N == 0)
         return;
     if (is_leaf(lev, M, K, N)) {
-        gemm_@S@(M, K, N, alpha, A, lda, B, ldb, beta, C, ldc);
+        leaf_@S@(par, M, K, N, alpha, A, lda, B, ldb, beta, C, ldc);
         return;
     }
     const idx Mc = M - M % SN, Kc = K - K % SM, Nc = N - N % SP;
-    level_@S@(lev, par, Mc, Kc, Nc, alpha, A, lda, B, ldb, beta, C, ldc, ws);
+    if (par & PAR_DEPTH)
+        level_df_@S@(lev, par, Mc, Kc, Nc, alpha, A, lda, B, ldb, beta, C, ldc, ws);
+    else
+        level_@S@(lev, par, Mc, Kc, Nc, alpha, A, lda, B, ldb, beta, C, ldc, ws);
     if (Kc < K)
-        gemm_@S@(Mc, K - Kc, Nc, alpha, A + Kc, lda, B + Kc * ldb, ldb, 1, C, ldc);
+        leaf_@S@(par, Mc, K - Kc, Nc, alpha, A + Kc, lda, B + Kc * ldb, ldb, 1, C, ldc);
     if (Mc < M)
-        gemm_@S@(M - Mc, K, N, alpha, A + Mc * lda, lda, B, ldb, beta, C + Mc * ldc, ldc);
+        leaf_@S@(par, M - Mc, K, N, alpha, A + Mc * lda, lda, B, ldb, beta, C + Mc * ldc, ldc);
     if (Nc < N)
-        gemm_@S@(Mc, K, N - Nc, alpha, A, lda, B + Nc, ldb, beta, C + Nc, ldc);
+        leaf_@S@(par, Mc, K, N - Nc, alpha, A, lda, B + Nc, ldb, beta, C + Nc, ldc);
 }
 
-void bl_matmul_@S@(int levels, int threads, int split, idx M, idx K, idx N, const T *A, idx lda,
+void bl_matmul_@S@(int levels, int threads, int mode, idx M, idx K, idx N, const T *A, idx lda,
                    const T *B, idx ldb, T *C, idx ldc, T *ws)
 {
     /* Never both: either our two threads over single-threaded BLAS, or one thread of control
      * over threaded BLAS (idle BLAS workers spin, and would fight our threads for the cores). */
-    const int split_here = threads > 1 && split && !is_leaf(levels, M, K, N);
-    const int par = split_here ? PAR_SPLIT | PAR_PASS : 0;
-    set_blas_threads(par ? 1 : (threads > 1 ? threads : 1));
+    const int par = mode_par(mode, threads, is_leaf(levels, M, K, N));
+    set_blas_threads((par & PAR_SPLIT) ? 1 : (threads > 1 ? threads : 1));
     mm_@S@(levels, par, M, K, N, (T)1, A, lda, B, ldb, 0, C, ldc, ws);
 }
 

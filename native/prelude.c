@@ -17,7 +17,11 @@ typedef struct { ref_t a, b; double scale; int to_x, dest; } slot_t;
 typedef struct { const void *in; void *out; idx rows, cols, ld; int acc, nt; } pass_t;
 #define NT_MIN_ELEMS (1 << 18)
 
-enum { PAR_SPLIT = 1, PAR_PASS = 2 };  /* split products over 2 threads; split passes by rows */
+/* split products over 2 threads; split passes by rows; depth-first levels (level_df_*) */
+enum { PAR_SPLIT = 1, PAR_PASS = 2, PAR_DEPTH = 4, PAR_HYBRID = 8 };
+/* schedules of bl_matmul_*: breadth-first over threaded BLAS, breadth-first with the products
+ * split over two threads, depth-first (passes split over the threads, threaded BLAS leaves) */
+enum { MODE_BREADTH = 0, MODE_SPLIT = 1, MODE_DEPTH = 2, MODE_HYBRID = 3 };
 #define PASS_MIN_ELEMS 65536          /* smaller passes are not worth a thread */
 
 /* Widest addition loops the CPU runs (0: baseline, 1: AVX2, 2: AVX-512F), found at load time:
@@ -85,3 +89,39 @@ static void run_pass(int par, void (*fn)(const pass_t *, idx, idx), const pass_t
     }
 }
 
+
+/* Generic row-range work (the depth-first passes): fn(p, r0, r1) over rows [0, rows), split in
+ * two halves on two threads when par allows it and the pass is large enough. */
+typedef struct { void (*fn)(const void *, idx, idx); const void *p; idx r0, r1; } rows_t;
+
+static void run_rows_part(void *a)
+{
+    rows_t *r = (rows_t *)a;
+    r->fn(r->p, r->r0, r->r1);
+}
+
+static void run_rows(int par, void (*fn)(const void *, idx, idx), const void *p, idx rows,
+                     idx cols)
+{
+    if ((par & PAR_PASS) && rows >= 2 && rows * cols >= PASS_MIN_ELEMS) {
+        rows_t lo = {fn, p, 0, rows / 2}, hi = {fn, p, rows / 2, rows};
+        run2(run_rows_part, &lo, run_rows_part, &hi);
+    } else {
+        fn(p, 0, rows);
+    }
+}
+
+/* fn(const type *, r0, r1) dispatching on ISA_LEVEL to copies of body (an always_inline
+ * function of no target) compiled for AVX-512F, AVX2 and the baseline. */
+#define ISA_DISPATCH(fn, body, type)                                                       \
+    __attribute__((target("avx512f"))) static void fn##_avx512(const type *p, idx r0, idx r1) \
+    { body(p, r0, r1); }                                                                   \
+    __attribute__((target("avx2,fma"))) static void fn##_avx2(const type *p, idx r0, idx r1)  \
+    { body(p, r0, r1); }                                                                   \
+    static void fn(const void *v, idx r0, idx r1)                                          \
+    {                                                                                       \
+        const type *p = (const type *)v;                                                   \
+        if (ISA_LEVEL >= 2) fn##_avx512(p, r0, r1);                                         \
+        else if (ISA_LEVEL == 1) fn##_avx2(p, r0, r1);                                      \
+        else body(p, r0, r1);                                                               \
+    }

@@ -1,6 +1,7 @@
 """The levels rule measured on the machine that runs the kernel (a planner, as FFTW's): for a
-dtype and thread count, time one gemm call against the kernel with one level at candidate sizes
-and recurse only at sizes where that level measured a gain.  Never part of the build."""
+dtype and thread count, time one gemm call against the kernel with one level in each schedule
+(breadth- and depth-first) at candidate sizes, and recurse only at sizes where the chosen
+schedule's level measured a gain.  Never part of the build."""
 
 from __future__ import annotations
 
@@ -34,41 +35,73 @@ def threshold(cells: list[dict], margin: float) -> int | None:
     return best
 
 
+def choose(thresholds: dict, gains_at_largest: dict) -> str:
+    """The schedule with the largest gain at the largest measured size among those that recurse
+    at all (threshold not None), else among all (where the time goes, a level must pay)."""
+    return max(thresholds, key=lambda s: (thresholds[s] is not None, gains_at_largest[s]))
+
+
+def candidates(threads: int) -> tuple:
+    """Schedules worth measuring at a thread count (hybrid differs from breadth at 2 only)."""
+    return ("breadth", "hybrid", "depth") if threads == 2 else ("breadth", "depth")
+
+
 def measure(kernel, dtype, threads: int, sizes=DEFAULT_SIZES, repeats: int = DEFAULT_REPEATS,
-            margin: float = DEFAULT_MARGIN, seed: int = 0) -> dict:
+            margin: float = DEFAULT_MARGIN, seed: int = 0, schedules: tuple | None = None) -> dict:
     """Plan for (dtype, threads): per size the fastest of repeats of one gemm call and of one
-    level (contenders alternating; medians recorded too), the gain 1 - t_level / t_gemm, the
-    gemm rate (GF/s), the overhead of the level beyond its leaf products where the half size
-    was measured too (additions and cache interference), and the recursion threshold."""
+    level in each schedule (default: candidates; contenders alternating; medians recorded
+    too), per schedule the gain 1 - t_level / t_gemm and the overhead of the level beyond its
+    leaf products where the half size was measured too (additions and cache interference), the
+    gemm rate (GF/s), and per schedule the recursion threshold; the plan takes one schedule
+    (see choose) and its threshold.  ceiling: per levels count, the speedup over
+    one gemm call at the largest size that leaf gemm calls alone would give (additions free),
+    from the gemm times at the smaller sizes (cubic formats only)."""
     dtype = np.dtype(dtype)
+    schedules = candidates(threads) if schedules is None else schedules
     rng = np.random.default_rng(seed)
     cells = []
     for n in sorted(sizes):
         A = rng.standard_normal((n, n)).astype(dtype)
         B = rng.standard_normal((n, n)).astype(dtype)
-        gemm = partial(kernel.gemm, A, B, threads=threads)
-        level = partial(kernel.matmul, A, B, threads=threads, levels=1)
-        gemm(), level()  # warm-up: workspace, BLAS buffers, threads
-        t_gemm, t_level = [], []
+        calls = {"gemm": partial(kernel.gemm, A, B, threads=threads)}
+        for s in schedules:
+            calls[s] = partial(kernel.matmul, A, B, threads=threads, levels=1, schedule=s)
+        for call in calls.values():  # warm-up: workspace, BLAS buffers, threads
+            call()
+        times = {name: [] for name in calls}
         for _ in range(repeats):
-            t_gemm.append(_median_time(gemm, 1))
-            t_level.append(_median_time(level, 1))
+            for name, call in calls.items():
+                times[name].append(_median_time(call, 1))
         # minima: other processes on the machine only ever add time
-        cells.append({"n": n, "t_gemm": min(t_gemm), "t_level": min(t_level),
-                      "t_gemm_median": float(np.median(t_gemm)),
-                      "t_level_median": float(np.median(t_level))})
+        cells.append({"n": n, "t_gemm": min(times["gemm"]),
+                      "t_gemm_median": float(np.median(times["gemm"])),
+                      "levels": {s: {"t": min(times[s]), "t_median": float(np.median(times[s]))}
+                                 for s in schedules}})
     by_n = {c["n"]: c for c in cells}
     rank = kernel.config["rank"]
     fn, fm, fp = kernel.fmt
     for c in cells:
         n = c["n"]
-        c["gain"] = 1.0 - c["t_level"] / c["t_gemm"]
         c["gemm_gflops"] = 2.0 * n ** 3 / c["t_gemm"] / 1e9
         half = by_n.get(n // 2)
-        if fn == fm == fp == 2 and half is not None:
-            c["level_overhead"] = c["t_level"] - rank * half["t_gemm"]
+        for level in c["levels"].values():
+            level["gain"] = 1.0 - level["t"] / c["t_gemm"]
+            if fn == fm == fp == 2 and half is not None:
+                level["overhead"] = level["t"] - rank * half["t_gemm"]
+    largest = max(cells, key=lambda c: c["n"])
+    ceiling = []  # free additions: the largest size's gemm against rank^L leaf gemm calls
+    if fn == fm == fp:
+        leaf, level = largest["n"] // fn, 1
+        while leaf in by_n:
+            ceiling.append({"levels": level, "leaf_n": leaf,
+                            "speedup": largest["t_gemm"] / (rank ** level * by_n[leaf]["t_gemm"])})
+            leaf, level = leaf // fn, level + 1
+    thresholds = {s: threshold([{"n": c["n"], "gain": c["levels"][s]["gain"]} for c in cells],
+                               margin) for s in schedules}
+    schedule = choose(thresholds, {s: largest["levels"][s]["gain"] for s in schedules})
     return {"dtype": dtype.name, "threads": threads, "margin": margin, "repeats": repeats,
-            "threshold": threshold(cells, margin), "cells": cells}
+            "schedule": schedule, "threshold": thresholds[schedule], "thresholds": thresholds,
+            "ceiling": ceiling, "cells": cells}
 
 
 def levels(plan: dict, fmt: tuple, max_levels: int, M: int, K: int, N: int) -> int:

@@ -76,7 +76,7 @@ def main() -> int:
     big = max(cfg["sizes"])
     summary = ", ".join(f"{c['dtype']} t{c['threads']}: {c['speedup_vs_blas']:.2f}x"
                         for c in result["cells"].values() if c["n"] == big)
-    first = ", ".join(f"{c['dtype']} {c['first_over_warm']:.2f}x warm, workspace "
+    first = ", ".join(f"{c['dtype']} {c['schedule']} {c['first_over_warm']:.2f}x warm, workspace "
                       f"{c['workspace_over_operand']:.2f} operands" for c in result["first_call"])
     board = ", ".join(f"{r['scheme']} {r['speedup_vs_blas']:.2f}x"
                       for r in result.get("leaderboard", {}).get("rows", []))

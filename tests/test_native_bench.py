@@ -118,9 +118,14 @@ def test_stages_end_to_end_and_param_errors(tmp_path):
     assert {r["scheme"] for r in board["rows"]} == {"learned", "winograd", "alphatensor_3x3x3",
                                                      "alphatensor_4x4x4"}
     assert all(r["rel_error"] < 1e-13 and r["levels"] >= 1 for r in board["rows"])
+    assert all(r["schedule"] in ("breadth", "depth") for r in board["rows"])
     first = result["first_call"]
-    assert [c["dtype"] for c in first] == ["float64", "float32"]
-    assert all(c["t_first"] > 0 and c["workspace_bytes"] >= 0 for c in first)
+    assert [(c["dtype"], c["schedule"]) for c in first] == [
+        (dt, s) for dt in ("float64", "float32") for s in ("breadth", "depth")]
+    assert all(c["t_first"] > 0 and c["levels"] >= 1 for c in first)
+    by_schedule = {(c["dtype"], c["schedule"]): c["workspace_over_operand"] for c in first}
+    assert all(by_schedule[(dt, "depth")] <= 1 < by_schedule[(dt, "breadth")]
+               for dt in ("float64", "float32"))
     assert (tmp_path / "plots" / "bench.csv").read_text().startswith("n,dtype,threads,levels")
     assert (tmp_path / "plots" / "bench_speedup.png").read_bytes()[:4] == b"\x89PNG"
 

@@ -62,26 +62,56 @@ def _check(kernel, A, B, **kw):
 
 @pytest.mark.parametrize("name", ["strassen", "rational", "2x2x3", "3x3x3"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("threads,split", [(1, True), (2, True), (2, False)])
-def test_matches_numpy(kernels, name, dtype, threads, split):
+@pytest.mark.parametrize("threads,split,schedule", [
+    (1, True, "breadth"), (2, True, "breadth"), (2, False, "breadth"), (2, True, "hybrid"),
+    (1, True, "depth"), (2, True, "depth")])
+def test_matches_numpy(kernels, name, dtype, threads, split, schedule):
     rng = np.random.default_rng(1)
     for M, K, N in SHAPES:
         A = rng.standard_normal((M, K)).astype(dtype)
         B = rng.standard_normal((K, N)).astype(dtype)
         for levels in (None, 0, 1, 3):
-            _check(kernels[name], A, B, threads=threads, levels=levels, split=split)
+            _check(kernels[name], A, B, threads=threads, levels=levels, split=split,
+                   schedule=schedule)
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(M=st.integers(0, 80), K=st.integers(0, 80), N=st.integers(0, 80),
        levels=st.integers(0, 4), threads=st.sampled_from([1, 2]), split=st.booleans(),
-       f32=st.booleans(), seed=st.integers(0, 2**16))
-def test_property_random_shapes(kernels, M, K, N, levels, threads, split, f32, seed):
+       schedule=st.sampled_from(["breadth", "hybrid", "depth"]), f32=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_property_random_shapes(kernels, M, K, N, levels, threads, split, schedule, f32, seed):
     rng = np.random.default_rng(seed)
     dtype = np.float32 if f32 else np.float64
     A = rng.standard_normal((M, K)).astype(dtype)
     B = rng.standard_normal((K, N)).astype(dtype)
-    _check(kernels["strassen"], A, B, threads=threads, levels=levels, split=split)
+    _check(kernels["strassen"], A, B, threads=threads, levels=levels, split=split,
+           schedule=schedule)
+
+
+@pytest.mark.parametrize("name", ["strassen", "2x2x3", "3x3x3"])
+def test_depth_first_workspace_is_under_one_operand(kernels, name):
+    k = kernels[name]
+    n = 2 * 3 * 64
+    for levels in (1, 2, 3):
+        depth = k.workspace_bytes(n, n, n, np.float64, levels, schedule="depth")
+        breadth = k.workspace_bytes(n, n, n, np.float64, levels, schedule="breadth")
+        assert 0 < depth <= n * n * 8 and depth < breadth, (levels, depth, breadth)
+
+
+def test_depth_first_levels_accumulate_into_views(kernels):
+    """Products go straight into strided C blocks with beta 0 then 1, and the operand of the
+    previous product is reused: check against numpy on views with odd leading dimensions."""
+    rng = np.random.default_rng(5)
+    big_a, big_b = rng.standard_normal((77, 101)), rng.standard_normal((99, 83))
+    A, B = big_a[1:66, 3:99], big_b[2:98, 5:71]
+    for threads in (1, 2):
+        _check(kernels["rational"], A, B, threads=threads, levels=3, schedule="depth")
+
+
+def test_unknown_schedule_is_refused(kernels):
+    with pytest.raises(KernelInputError, match="schedule must be one of"):
+        kernels["strassen"].matmul(np.ones((4, 4)), np.ones((4, 4)), schedule="sideways")
 
 
 def test_strided_views_without_copies(kernels):
@@ -150,7 +180,7 @@ class _SlowLevel:
     def gemm(self, A, B, threads):
         return self.kernel.gemm(A, B, threads=threads)
 
-    def matmul(self, A, B, threads, levels):
+    def matmul(self, A, B, threads, levels, schedule):
         self.kernel.gemm(A, B, threads=threads)
         return self.kernel.gemm(A, B, threads=threads)
 
@@ -158,8 +188,21 @@ class _SlowLevel:
 def test_plan_falls_back_to_one_gemm_without_gain(kernels):
     plan = tune.measure(_SlowLevel(kernels["strassen"]), np.float64, 1, sizes=(64, 128),
                         repeats=3)
-    assert plan["threshold"] is None and all(c["gain"] < 0.02 for c in plan["cells"])
+    assert plan["threshold"] is None and set(plan["thresholds"]) == {"breadth", "depth"}
+    assert plan["schedule"] in ("breadth", "depth")
+    assert all(lv["gain"] < 0.02 for c in plan["cells"] for lv in c["levels"].values())
     assert tune.levels(plan, (2, 2, 2), 5, 8192, 8192, 8192) == 0
+
+
+def test_plan_takes_the_recursing_schedule_that_gains_most_at_the_largest_size():
+    assert tune.choose({"breadth": 1024, "depth": 512}, {"breadth": 0.2, "depth": 0.1}) == \
+        "breadth"
+    assert tune.choose({"breadth": 512, "depth": None}, {"breadth": 0.0, "depth": 0.3}) == \
+        "breadth"
+    assert tune.choose({"breadth": None, "hybrid": None, "depth": None},
+                       {"breadth": -0.1, "hybrid": -0.2, "depth": 0.01}) == "depth"
+    assert tune.candidates(1) == ("breadth", "depth")
+    assert tune.candidates(2) == ("breadth", "hybrid", "depth")
 
 
 def test_plan_threshold_needs_a_gain_at_every_larger_size():
@@ -174,7 +217,8 @@ def test_measured_plan_on_this_machine(kernels):
     k = kernels["strassen"]
     plan = tune.measure(k, np.float32, 1, sizes=(32, 64), repeats=1)
     assert [c["n"] for c in plan["cells"]] == [32, 64]
-    assert "level_overhead" in plan["cells"][1] and plan["cells"][0]["gemm_gflops"] > 0
+    assert plan["schedule"] in ("breadth", "depth") and plan["cells"][0]["gemm_gflops"] > 0
+    assert all("overhead" in lv for lv in plan["cells"][1]["levels"].values())
 
 
 @pytest.mark.parametrize("A,B,match", [
