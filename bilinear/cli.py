@@ -173,8 +173,7 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
     results = discover.search_target(fmt, rank, 0, search, seeds, workers,
                                      scheduler_address(scheduler), f"{key} rank {rank}")
     schemes = discover.unique_schemes(results)
-    discover.write_found(out, schemes, prune=False)  # never delete a user's files
-    discover.write_index(out, schemes, results)
+    discover.write_found(out, schemes, results, prune=False)  # never delete a user's files
     m = discover.summarize(fmt, rank, results)
     print(f"{key} rank {rank}: {m['exact']}/{m['tried']} walks exact, best rank {m['best_rank']}, "
           f"{m['distinct_fingerprints']} distinct fingerprints written to {out}, "

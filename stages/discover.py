@@ -56,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                                      address, args[0])
     schemes = discover.unique_schemes(results)
     folder = f"schemes/found/{args[0]}-r{rank}"
-    discover.write_found(folder, schemes)
-    discover.write_index(folder, schemes, results)
+    discover.write_found(folder, schemes, results)
     metrics = discover.summarize(fmt, rank, results)
     metrics["executor"] = "dask" if address else "local processes"
     write_json(f"metrics/discover/{args[0]}.json", metrics)

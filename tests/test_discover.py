@@ -88,18 +88,16 @@ def test_found_folder_and_index_exist_for_an_empty_result(tmp_path):
     folder = tmp_path / "2x2x2-r6"
     out = discover.run_task(((2, 2, 2), 6, 5, discover.Search(2000, 500, 1, 1, 1)))
     assert out["schemes"] == {} and out["best_rank"] >= 7
-    assert discover.write_found(folder, {}) == []
-    discover.write_index(folder, {}, [out])
+    assert discover.write_found(folder, {}, [out]) == []
     assert json.loads((folder / "index.json").read_text()) == {"fingerprints": []}
 
 
 def test_index_counts_the_walks_of_each_fingerprint(tmp_path):
     results = [discover.run_task(((2, 2, 2), 7, s, SMALL)) for s in (1, 2)]
     schemes = discover.unique_schemes(results)
-    discover.write_found(tmp_path, schemes)
+    discover.write_found(tmp_path, schemes, results)
     (tmp_path / "stale.json").write_text("{}")
-    discover.write_found(tmp_path, schemes)
-    discover.write_index(tmp_path, schemes, results)
+    discover.write_found(tmp_path, schemes, results)
     index = json.loads((tmp_path / "index.json").read_text())["fingerprints"]
     assert [e["fingerprint"] for e in index] == sorted(schemes)
     assert sum(e["walks"] for e in index) == sum(len(r["schemes"]) for r in results)

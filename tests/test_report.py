@@ -145,3 +145,30 @@ def test_degenerate_anova_is_not_a_crash(metrics):
     verdicts = _verdicts(metrics)
     assert verdicts["Batch-size effect (ANOVA)"] == "not testable"
     assert verdicts["Optimal batch range"] == "reproduced"  # sparsify's effect and range
+
+
+def _plan(schedule: str, threshold: int | None) -> dict:
+    levels = {"breadth": {"gain": -0.01}, "depth": {"gain": 0.08}}
+    return {"dtype": "float64", "threads": 1, "schedule": schedule, "threshold": threshold,
+            "cells": [{"n": 4096, "levels": levels}, {"n": 8192, "levels": levels}],
+            "ceiling": [{"levels": 1, "leaf_n": 4096, "speedup": 1.1},
+                        {"levels": 2, "leaf_n": 2048, "speedup": 1.21}]}
+
+
+def test_kernel_section_and_speed_row_quote_the_plan(metrics):
+    from bilinear.report.kernel_report import kernel_section
+
+    assert kernel_section(metrics) == []  # no plans measured: no section
+    metrics["bench"]["plans"] = [_plan("depth", 8192)]
+    metrics["bench"]["first_call"] = [
+        {"dtype": "float64", "schedule": s, "n": 4096, "levels": 1, "first_over_warm": 1.05,
+         "workspace_over_operand": w} for s, w in (("breadth", 4.98), ("depth", 0.75))]
+    lines = kernel_section(metrics)
+    assert "| float64 | 1 | depth | 8192 | N=8192: breadth -1.0%, depth +8.0% | 1.21x (2, 2048) |" \
+        in lines
+    assert "| float64 | depth | 4096 | 1 | 1.05x | 0.75 |" in lines
+    measured = report.speedup(metrics, 1, 1.95).measured
+    assert "depth-first, recurses from N=8192" in measured
+    assert "at most 1.21x (2 levels)" in measured
+    metrics["bench"]["plans"] = [_plan("breadth", None)]
+    assert "calls gemm directly at every size" in report.speedup(metrics, 1, 1.95).measured

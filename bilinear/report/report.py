@@ -264,9 +264,18 @@ def speedup(m: dict, threads: int, paper: float) -> Claim:
     measured = "; ".join(f"{dt}: {c['speedup_vs_blas']:.2f}x vs leaf BLAS, "
                          f"{c['speedup_vs_numpy']:.2f}x vs numpy ({c['levels']} levels, error "
                          f"{_g(c['rel_error'])})" for dt, c in got.items())
-    plans = {(pl["dtype"], pl["threads"]): pl["threshold"] for pl in m["bench"].get("plans", [])}
-    measured += "".join(f"; {dt} plan recurses from N={plans[(dt, min(threads, 2))]}"
-                        for dt in got if plans.get((dt, min(threads, 2))))
+    plans = {(pl["dtype"], pl["threads"]): pl for pl in m["bench"].get("plans", [])}
+    for dt in got:
+        plan = plans.get((dt, min(threads, 2)))
+        if plan is None:
+            continue
+        where = (f"recurses from N={plan['threshold']}" if plan["threshold"]
+                 else "calls gemm directly at every size")
+        measured += f"; {dt} plan: {plan.get('schedule', 'breadth')}-first, {where}"
+        best = max(plan.get("ceiling") or [], key=lambda c: c["speedup"], default=None)
+        if best:
+            measured += (f", free additions would give at most {best['speedup']:.2f}x "
+                         f"({best['levels']} levels)")
     best = max(c["speedup_vs_blas"] for c in got.values())
     if paper > 1:  # reproduced if we reach the paper's factor within 5%
         verdict = "reproduced" if best >= 0.95 * paper else "not reproduced"

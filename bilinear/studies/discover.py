@@ -142,9 +142,12 @@ def unique_schemes(results: list[dict]) -> dict[str, str]:
 INDEX = "index.json"
 
 
-def write_found(folder: str | Path, schemes: dict[str, str], prune: bool = True) -> list[Path]:
-    """Write each scheme once as <folder>/<fingerprint>.json; `prune` removes the other .json
-    files of the folder (the stage's own folder, from earlier runs)."""
+def write_found(folder: str | Path, schemes: dict[str, str], results: list[dict],
+                prune: bool = True) -> list[Path]:
+    """Write each scheme once as <folder>/<fingerprint>.json and <folder>/index.json, each
+    fingerprint with the number of walks of results that found it (an empty list when nothing
+    was found, so the folder always exists); `prune` removes the other .json files of the
+    folder (the stage's own folder, from earlier runs).  Returns the scheme files' paths."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.json") if prune else ():
@@ -154,15 +157,7 @@ def write_found(folder: str | Path, schemes: dict[str, str], prune: bool = True)
     for key, text in sorted(schemes.items()):
         atomic_write_text(folder / f"{key}.json", text)
         paths.append(folder / f"{key}.json")
-    return paths
-
-
-def write_index(folder: str | Path, schemes: dict[str, str], results: list[dict]) -> Path:
-    """<folder>/index.json: each fingerprint with the number of walks that found it (an empty
-    list when nothing was found, so the folder always exists)."""
     walks = {key: sum(key in r["schemes"] for r in results) for key in schemes}
-    path = Path(folder) / INDEX
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_json(path, {"fingerprints": [{"fingerprint": key, "walks": walks[key]}
-                                       for key in sorted(schemes)]})
-    return path
+    write_json(folder / INDEX, {"fingerprints": [{"fingerprint": key, "walks": walks[key]}
+                                                 for key in sorted(schemes)]})
+    return paths

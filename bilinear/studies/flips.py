@@ -65,8 +65,6 @@ def standard(fmt: tuple[int, int, int]) -> list[Product]:
     return out
 
 
-
-
 @dataclass
 class WalkResult:
     """What one walk found: the lowest-rank products reached and the schemes sampled at it."""
