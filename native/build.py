@@ -29,15 +29,17 @@ def module_name(source: str) -> str:
 
 
 def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = True,
-          leaves: bool = True) -> dict:
+          leaves: bool = True, exact: bool = True) -> dict:
     """Generate, compile and install the kernel of scheme into out_dir; returns its config.
 
     settings (stored in out_dir/config.json for the Python API): the recursion cutoffs and the
     default parallel mode.  leaves=False builds the additions-only diagnostic variant (see
-    native.codegen.generate).  Any previous build in out_dir is replaced.
+    native.codegen.generate); exact=False builds a bilinear map that is no product (an
+    alternative-basis core, run on inputs in its bases).  Any previous build in out_dir is
+    replaced.
     """
-    plan = make_plan(scheme)  # validates before any code is emitted
-    source = generate(scheme, leaves)
+    plan = make_plan(scheme, exact)  # validates before any code is emitted
+    source = generate(scheme, leaves, exact)
     name = module_name(source)
     out_dir = Path(out_dir)
     lib_dir = scipy_openblas64.get_lib_dir()
@@ -69,6 +71,7 @@ def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = Tru
                         "x": len(plan.multi)},
         "source_sha256": hashlib.sha256(source.encode()).hexdigest(),
         "leaves": leaves,
+        "exact": exact,
         "openblas": scipy_openblas64.get_openblas_config().strip(),
         **settings,
     }

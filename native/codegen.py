@@ -195,15 +195,16 @@ def _depth_tables(scheme: Scheme) -> str:
         "static const df_slot_t DF_SLOTS[RANK] = {", *rows, "};", ""])
 
 
-def generate(scheme: Scheme, leaves: bool = True) -> str:
+def generate(scheme: Scheme, leaves: bool = True, exact: bool = True) -> str:
     """Complete C source of the kernel for a scheme (validated first; raises SchemeCompileError).
 
     leaves=False gives the diagnostic variant whose leaf gemm calls return at once: the same
-    recursion and addition passes without the products (its results are not products)."""
-    plan = make_plan(scheme)
+    recursion and addition passes without the products (its results are not products).
+    exact=False compiles a bilinear map that is no product (see native.plan.validate)."""
+    plan = make_plan(scheme, exact)
     n, m, p = plan.fmt
     parts = ["" if leaves else "#define SKIP_LEAVES 1\n", (HERE / "prelude.c").read_text(),
-             _tables(plan), _depth_tables(validate(scheme)), (HERE / "common.c").read_text()]
+             _tables(plan), _depth_tables(validate(scheme, exact)), (HERE / "common.c").read_text()]
     body = (HERE / "mm_body.c").read_text()
     for suffix, ctype in DTYPES.items():
         parts.append(f"#define T {ctype}\n#define GEMM scipy_cblas_{suffix}gemm64_")

@@ -183,11 +183,15 @@ class Kernel:
         leave the products to threaded BLAS.  The BLAS thread count is
         process-wide: it is set on every call.  The GIL is released while the kernel runs.
         A build without leaf products (native.build leaves=False, for timing the additions)
-        returns no product: it runs only with diagnostic=True.
+        and the build of a bilinear map that is no product (exact=False: an alternative-basis
+        core, right only on inputs in its bases) run only with diagnostic=True.
         """
         if not self.config.get("leaves", True) and not diagnostic:
             raise KernelInputError("this build computes no leaf products (additions-only "
                                    "diagnostic): pass diagnostic=True to time it")
+        if not self.config.get("exact", True) and not diagnostic:
+            raise KernelInputError("this build is a bilinear map, not a product (an "
+                                   "alternative-basis core): pass diagnostic=True to run it")
         threads, lda, ldb = self._checked(A, B, threads)
         M, K = A.shape
         N = B.shape[1]

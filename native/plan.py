@@ -60,12 +60,14 @@ class Plan:
         return self.form_a.additions() + self.form_b.additions() + self.combine.additions()
 
 
-def validate(scheme: Scheme) -> Scheme:
+def validate(scheme: Scheme, exact: bool = True) -> Scheme:
     """Check that a scheme is exact and compilable; return it without useless slots.
 
     Raises SchemeCompileError for an incorrect scheme or coefficients outside the accepted range.
+    exact=False skips the Brent check: a bilinear map that is no product (an alternative-basis
+    core, bilinear.algebra.basis).
     """
-    if not verify(scheme):
+    if exact and not verify(scheme):
         raise SchemeCompileError("scheme fails the exact Brent-equation check")
     for name in ("U", "V", "W"):
         for x in getattr(scheme, name).flat:
@@ -129,9 +131,9 @@ def cse(targets: list[dict[int, Fraction]], n_inputs: int) -> Combination:
     return Combination(n_inputs, tuple(defs), outputs)
 
 
-def make_plan(scheme: Scheme) -> Plan:
-    """Validate a scheme and build its one-level plan."""
-    scheme = validate(scheme)
+def make_plan(scheme: Scheme, exact: bool = True) -> Plan:
+    """Validate a scheme (see validate) and build its one-level plan."""
+    scheme = validate(scheme, exact)
     n, m, p = scheme.fmt
     a_refs, a_scales, a_temps = _operands(scheme.U)
     b_refs, b_scales, b_temps = _operands(scheme.V)

@@ -11,12 +11,12 @@ from bilinear.params import load_params
 from bilinear.report import anneal_report
 from bilinear.report.discover_report import discover_section
 from bilinear.report.frontier import frontier_claim, frontier_section
-from bilinear.report.kernel_report import kernel_section
+from bilinear.report.kernel_report import designs_section, kernel_section
 from bilinear.report.report import build_claims, render
 from bilinear.stage import stage_main
 
 METRICS = ["train", "discretize", "verify", "noise", "kappa", "conditions", "anova", "bench",
-           "sweep_bench", "frontier", "anneal_grid", "discover"]
+           "sweep_bench", "frontier", "anneal_grid", "discover", "kernel_designs"]
 
 
 def read_metrics(name: str) -> dict:
@@ -45,7 +45,7 @@ def main() -> int:
     claims = (build_claims(metrics, params) + [c(metrics) for c in anneal_report.CLAIMS]
               + [frontier_claim(metrics)])
     sections = (anneal_report.section(metrics), frontier_section(metrics),
-                discover_section(metrics), kernel_section(metrics))
+                discover_section(metrics), kernel_section(metrics) + designs_section(metrics))
     atomic_write_text("metrics/report.md", render(claims, metrics, sections))
     verdicts = {}
     for c in claims:

@@ -172,3 +172,26 @@ def test_kernel_section_and_speed_row_quote_the_plan(metrics):
     assert "at most 1.21x (2 levels)" in measured
     metrics["bench"]["plans"] = [_plan("breadth", None)]
     assert "calls gemm directly at every size" in report.speedup(metrics, 1, 1.95).measured
+
+
+def test_designs_section_quotes_every_cell_and_the_batched_call():
+    from bilinear.report.kernel_report import designs_section
+
+    assert designs_section({}) == []  # not measured: no section
+    cells = [{"threads": 1, "design": "gemm", "levels": 0, "schedule": "", "seconds": 10.0,
+              "speedup_vs_blas": 1.0, "rel_error": 0.0},
+             {"threads": 1, "design": "alternative basis core", "levels": 2, "schedule": "depth",
+              "seconds": 9.0, "speedup_vs_blas": 1.111, "speedup_bound_vs_blas": 1.087,
+              "rel_error": 2.66e-15}]
+    designs = {"n": 8192, "dtype": "float64", "repeats": 3, "cells": cells,
+               "additions_per_level": {"plain": 16, "flattened": 201, "core": 8},
+               "alternative_basis": {"direct_additions_of_the_scheme": 18,
+                                     "direct_additions_of_the_core": 12,
+                                     "basis_change_additions": 9},
+               "batched_gemm": [{"threads": 2, "products": 7, "block": 4096, "t_batched": 7.09,
+                                 "t_sequential": 6.23, "sequential_over_batched": 0.879}]}
+    lines = designs_section({"kernel_designs": designs})
+    assert "| 1 | gemm | 0 | - | 10.00 | 1.00x | - | 0.0e+00 |" in lines
+    assert "| 1 | alternative basis core | 2 | depth | 9.00 | 1.11x | 1.09x | 2.7e-15 |" in lines
+    assert any("plain 16, flattened" in line and "core 8" in line for line in lines)
+    assert any("7.09 s against 6.23 s" in line and "0.88x" in line for line in lines)

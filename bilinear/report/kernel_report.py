@@ -1,5 +1,6 @@
 """Report section on the native kernel: the machine, the measured plans with the speedup that
-free additions would allow, the first call per schedule and the scheme leaderboard."""
+free additions would allow, the first call per schedule, the scheme leaderboard and the designs
+measured and not kept."""
 
 from __future__ import annotations
 
@@ -60,4 +61,35 @@ def kernel_section(metrics: dict) -> list[str]:
                   f"{r['additions_per_level']} | {r['levels']} | {r.get('schedule', 'breadth')}"
                   f" | {_x(r['speedup_vs_blas'])} | {r['rel_error']:.1e} |"
                   for r in board["rows"]]
+    return lines
+
+
+def designs_section(metrics: dict) -> list[str]:
+    """Markdown lines from metrics/kernel_designs.json (empty if it has no cells)."""
+    designs = metrics.get("kernel_designs") or {}
+    rows = designs.get("cells") or []
+    if not rows:
+        return []
+    adds = designs.get("additions_per_level", {})
+    alt = designs.get("alternative_basis", {})
+    lines = ["", "### Kernel designs measured side by side (metrics/kernel_designs.json)", "",
+             f"N={designs['n']}, {designs['dtype']}, median of {designs['repeats']} rotating "
+             f"rounds. Additions per level: plain {adds.get('plain')}, flattened (one level of "
+             f"the scheme's tensor square, rank 49) {adds.get('flattened')}, alternative-basis "
+             f"core {adds.get('core')} (direct additions: scheme "
+             f"{alt.get('direct_additions_of_the_scheme')}, core "
+             f"{alt.get('direct_additions_of_the_core')}, basis changes "
+             f"{alt.get('basis_change_additions')}). The alternative basis is timed on inputs "
+             "already in its bases; its bound adds the least its three basis changes can cost "
+             "(one copy pass over each matrix).", "",
+             "| threads | design | levels | schedule | seconds | speedup vs one gemm | bound "
+             "with basis changes | error |", "|---|---|---|---|---|---|---|---|"]
+    lines += [f"| {r['threads']} | {r['design']} | {r['levels']} | {r['schedule'] or '-'} | "
+              f"{r['seconds']:.2f} | {_x(r['speedup_vs_blas'])} | "
+              f"{_x(r.get('speedup_bound_vs_blas'))} | {r['rel_error']:.1e} |" for r in rows]
+    for b in designs.get("batched_gemm") or []:
+        lines += ["", f"One level's {b['products']} products of {b['block']}^3 at {b['threads']} "
+                  f"threads: one OpenBLAS batched-gemm call {b['t_batched']:.2f} s against "
+                  f"{b['t_sequential']:.2f} s one after another "
+                  f"({_x(b['sequential_over_batched'])} for the batched call)."]
     return lines
