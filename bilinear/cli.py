@@ -96,7 +96,7 @@ def info_command(path: str, key: str | None) -> int:
     """Print a summary of a scheme file: format, ring, sizes, additions, fingerprint, witness."""
     from bilinear.algebra.equivalence import equivalence_witness
     from bilinear.algebra.fingerprint import fingerprint, profile
-    from native.plan import SchemeCompileError, make_plan
+    from bilinear.native.plan import SchemeCompileError, make_plan
 
     reading = _read(path, key)
     if reading is None:
@@ -126,10 +126,10 @@ def info_command(path: str, key: str | None) -> int:
 
 
 def compile_command(path: str, key: str | None, out: str) -> int:
-    """Build the native kernel of an exact scheme file into out (see native.build)."""
+    """Build the native kernel of an exact scheme file into out (see bilinear.native.build)."""
+    from bilinear.native.build import build
+    from bilinear.native.plan import SchemeCompileError
     from bilinear.params import ParamError, load_params
-    from native.build import build
-    from native.plan import SchemeCompileError
 
     reading = _read(path, key)
     if reading is None:
@@ -154,8 +154,8 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
     """Ad-hoc flip-graph search with a progress bar; writes one file per fingerprint to out,
     and out/index.json (the fingerprints and how many walks found each)."""
     from bilinear.params import ParamError
-    from bilinear.studies import discover
-    from bilinear.studies.executor import scheduler_address
+    from bilinear.search import discover
+    from bilinear.search.executor import scheduler_address
 
     try:
         fmt = discover.parse_format(key)
@@ -200,8 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         parsers[name].add_argument("--key", help="format key inside an npz file, e.g. 3x3x3")
     parsers["convert"].add_argument("out", help="output file (.json, .exp or .mpl)")
     parsers["convert"].add_argument("--to", choices=sorted(WRITERS), help="output format")
-    parsers["compile"].add_argument("--out", default="native/build/custom",
-                                    help="build directory (default native/build/custom)")
+    parsers["compile"].add_argument("--out", default="build/kernel/custom",
+                                    help="build directory (default build/kernel/custom)")
     found = sub.add_parser("discover", help="search schemes of a format at a rank (flip graph)")
     found.add_argument("format", help="format <n>x<m>x<p>, e.g. 3x3x3")
     found.add_argument("--rank", type=int, required=True, help="target rank")

@@ -1,5 +1,5 @@
 """Stage `bench`: time the native kernel against numpy.matmul and the leaf BLAS (and Winograd's
-kernel, the kernel's additions alone and the numpy reference expansion, see native.bench)."""
+kernel, the kernel's additions alone and the numpy reference expansion; bilinear.native.bench)."""
 
 from __future__ import annotations
 
@@ -7,12 +7,12 @@ import sys
 
 from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.io import write_csv, write_json
+from bilinear.native import leaderboard
+from bilinear.native.bench import Extras, run
+from bilinear.native.bench_figure import speedup_figure
+from bilinear.native.imported import IMPORTED
+from bilinear.native.kernel import Kernel
 from bilinear.params import Field, ParamError, read_sections
-from native import leaderboard
-from native.bench import Extras, run
-from native.bench_figure import speedup_figure
-from native.imported import IMPORTED
-from native.kernel import Kernel
 
 SPECS = {
     "seed": Field(int, low=0),
@@ -58,12 +58,12 @@ def main() -> int:
     except (ParamError, SchemeFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    extras = Extras(winograd=Kernel("native/build/winograd"),
-                    additions=Kernel("native/build/additions"), expansion_scheme=scheme)
-    result = run(Kernel("native/build"), cfg, params["seed"], extras, build_dir="native/build")
+    extras = Extras(winograd=Kernel("build/kernel/winograd"),
+                    additions=Kernel("build/kernel/additions"), expansion_scheme=scheme)
+    result = run(Kernel("build/kernel"), cfg, params["seed"], extras, build_dir="build/kernel")
     if cfg["leaderboard_n"] > 0:
-        board = {"learned": Kernel("native/build"), "winograd": extras.winograd,
-                 **{f"alphatensor_{key}": Kernel(f"native/build/leaderboard/{key}")
+        board = {"learned": Kernel("build/kernel"), "winograd": extras.winograd,
+                 **{f"alphatensor_{key}": Kernel(f"build/kernel/leaderboard/{key}")
                     for key in IMPORTED}}
         result["leaderboard"] = leaderboard.run(board, cfg["leaderboard_n"],
                                                 cfg["leaderboard_dtype"],

@@ -1,15 +1,15 @@
-"""Stage `build_native`: compile models/algorithm.json into a native kernel (native/build/)."""
+"""Stage `build_native`: compile models/algorithm.json into a native kernel (build/kernel/)."""
 
 from __future__ import annotations
 
 import sys
 
 from bilinear.algebra.schemes import SchemeFormatError, load_scheme, verify
+from bilinear.native.build import build
+from bilinear.native.imported import build_imported
+from bilinear.native.plan import SchemeCompileError
+from bilinear.native.winograd import winograd
 from bilinear.params import Field, ParamError, read_sections
-from native.build import build
-from native.imported import build_imported
-from native.plan import SchemeCompileError
-from native.winograd import winograd
 
 SPECS = {
     "native": {
@@ -20,10 +20,10 @@ SPECS = {
 
 
 def main() -> int:
-    """Validate the scheme, generate C, compile it into native/build/, Winograd's variant (the
-    bench's 15-addition reference) into native/build/winograd/ and the additions-only
-    diagnostic variant (no leaf products) into native/build/additions/ and the imported schemes
-    of the bench's leaderboard into native/build/leaderboard/<format>/."""
+    """Validate the scheme, generate C, compile it into build/kernel/, Winograd's variant (the
+    bench's 15-addition reference) into build/kernel/winograd/ and the additions-only
+    diagnostic variant (no leaf products) into build/kernel/additions/ and the imported schemes
+    of the bench's leaderboard into build/kernel/leaderboard/<format>/."""
     try:
         cfg = read_sections(SPECS)["native"]
         scheme = load_scheme("models/algorithm.json")
@@ -31,10 +31,10 @@ def main() -> int:
             print("error: models/algorithm.json is not an exact scheme (discretize did not "
                   "crystallize: see metrics/discretize.json); nothing to compile", file=sys.stderr)
             return 2
-        config = build(scheme, "native/build", cfg)
-        build(winograd(), "native/build/winograd", cfg)
-        build(scheme, "native/build/additions", cfg, leaves=False)
-        build_imported("native/build/leaderboard", cfg)
+        config = build(scheme, "build/kernel", cfg)
+        build(winograd(), "build/kernel/winograd", cfg)
+        build(scheme, "build/kernel/additions", cfg, leaves=False)
+        build_imported("build/kernel/leaderboard", cfg)
     except (ParamError, SchemeFormatError, SchemeCompileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -9,9 +9,9 @@ import sys
 
 from bilinear.io import write_json
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.search import discover
+from bilinear.search.executor import scheduler_address
 from bilinear.stage import stage_main
-from bilinear.studies import discover
-from bilinear.studies.executor import scheduler_address
 
 SPECS = {
     "seed": Field(int, low=0),

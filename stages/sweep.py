@@ -14,10 +14,10 @@ from bilinear.io import write_csv
 from bilinear.learn import anneal
 from bilinear.learn.model import INITS
 from bilinear.params import Field, ParamError, read_sections, validate
+from bilinear.search.executor import scheduler_address
 from bilinear.stage import stage_main
 from bilinear.studies import anneal_study, sweep
 from bilinear.studies.batch_keys import batch_key, batch_of, is_batch_key
-from bilinear.studies.executor import scheduler_address
 
 RUN = {
     "format": Field(list, item=int, low=1, min_len=3),

@@ -9,10 +9,10 @@ import pytest
 
 from bilinear.algebra import basis
 from bilinear.algebra.schemes import load_npz_scheme, load_scheme, strassen, verify
-from native.build import build
-from native.kernel import Kernel, KernelInputError
-from native.plan import SchemeCompileError
-from native.winograd import winograd
+from bilinear.native.build import build
+from bilinear.native.kernel import Kernel, KernelInputError
+from bilinear.native.plan import SchemeCompileError
+from bilinear.native.winograd import winograd
 from tests.native_schemes import TEST_PLANS, TEST_SETTINGS
 from tests.test_schemes import known_schemes_npz
 

@@ -16,8 +16,9 @@ import numpy as np
 import pytest
 
 from bilinear.algebra.schemes import strassen
-from bilinear.studies import discover, sweep
-from bilinear.studies.executor import run_tasks
+from bilinear.search import discover
+from bilinear.search.executor import run_tasks
+from bilinear.studies import sweep
 
 pytest.importorskip("distributed")
 BIN = Path(sys.executable).parent

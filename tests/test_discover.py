@@ -10,9 +10,9 @@ import pytest
 
 from bilinear.algebra.schemes import matmul_tensor, verify
 from bilinear.params import ParamError
-from bilinear.studies import discover
-from bilinear.studies.executor import run_tasks
-from bilinear.studies.flips import search, standard, walk
+from bilinear.search import discover
+from bilinear.search.executor import run_tasks
+from bilinear.search.flips import search, standard, walk
 
 SMALL = discover.Search(max_flips=50000, plateau=500, samples=2, sample_every=500,
                         max_coefficient=1)

@@ -275,7 +275,7 @@ def test_mutated_npz_ends_in_one_line(tmp_path, capsys, cut, pos, junk):
 
 def test_compile_published_format(tmp_path, capsys):
     """A scheme in a published format compiles into a kernel that multiplies correctly."""
-    from native.kernel import Kernel
+    from bilinear.native.kernel import Kernel
 
     out = tmp_path / "build"
     assert main(["compile", str(write(tmp_path, strassen(), "maple")), "--out", str(out)]) == 0

@@ -14,10 +14,10 @@ import pytest
 import yaml
 
 from bilinear.algebra.schemes import canonical, save_scheme, strassen
-from native.bench import Extras, rel_error, run
-from native.build import CFLAGS, build
-from native.kernel import Kernel, KernelInputError
-from native.leaderboard import candidate_levels
+from bilinear.native.bench import Extras, rel_error, run
+from bilinear.native.build import CFLAGS, build
+from bilinear.native.kernel import Kernel, KernelInputError
+from bilinear.native.leaderboard import candidate_levels
 from tests.native_schemes import TEST_SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from bilinear.algebra.schemes import Scheme, canonical, naive, strassen
-from native.codegen import generate
-from native.plan import SchemeCompileError, cse, make_plan, validate
-from native.winograd import winograd
+from bilinear.native.codegen import generate
+from bilinear.native.plan import SchemeCompileError, cse, make_plan, validate
+from bilinear.native.winograd import winograd
 from tests.native_schemes import alphatensor
 
 

@@ -11,9 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bilinear.algebra.schemes import Scheme, canonical, strassen, verify
-from native import tune
-from native.build import build
-from native.kernel import Kernel, KernelInputError
+from bilinear.native import tune
+from bilinear.native.build import build
+from bilinear.native.kernel import Kernel, KernelInputError
 from tests.native_schemes import TEST_PLANS, TEST_SETTINGS, alphatensor
 
 TOL = {np.float64: 1e-12, np.float32: 1e-4}

@@ -46,7 +46,7 @@ from bilinear.learn.training import (
     train_runs,
     unpack,
 )
-from bilinear.studies.executor import run_tasks
+from bilinear.search.executor import run_tasks
 from bilinear.studies.kappa import gradient_noise
 
 METHODS = ("round", "sparsify", "phase1_round")  # the last: unpruned model, rounded (Phase 1 only)

@@ -1,6 +1,6 @@
 /* Flip-graph random walk (Kauers and Moosbauer 2022) on schemes of one <n,m,p> format.
  *
- * Called from bilinear/studies/flips.py, which documents the moves and the walk; every scheme it
+ * Called from bilinear/search/flips.py, which documents the moves and the walk; every scheme it
  * returns is verified exactly in Python.  A product is three factors (roles 0, 1, 2: the A-, B-
  * and C-coefficients) of lengths n*m, m*p, n*p, stored as int16 entries within +-bound.  Each
  * factor carries a 64-bit hash of its sign-normalised value (first nonzero entry positive) and

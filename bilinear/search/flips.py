@@ -19,7 +19,7 @@ Factors equal up to sign count as shared (the sign is moved into another role fi
 itself runs in C (flips.c, compiled with gcc on first use into .build/flips/, keyed by the source
 hash); it uses an integer PRNG (xoshiro256** seeded by splitmix64), so a seed gives the same
 schemes on any machine or executor.  Nothing it returns is trusted: callers verify every scheme
-exactly (bilinear.studies.discover.run_task).
+exactly (bilinear.search.discover.run_task).
 """
 
 from __future__ import annotations

@@ -10,10 +10,10 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
-from native.tune import candidates
+from bilinear.native.tune import candidates
 
 if TYPE_CHECKING:
-    from native.kernel import Kernel
+    from bilinear.native.kernel import Kernel
 
 SEED_OFFSET = 9000  # random operands: seed + SEED_OFFSET + n
 

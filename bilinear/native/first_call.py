@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
-from native.kernel import Kernel
+from bilinear.native.kernel import Kernel
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def measure_here(build_dir: str, n: int, dtype: str, threads: int, levels: int, schedule: str,
@@ -40,8 +40,8 @@ def measure_here(build_dir: str, n: int, dtype: str, threads: int, levels: int, 
 def measure(build_dir: str | Path, n: int, dtype: str, threads: int, levels: int,
             schedule: str, timeout: float = 600.0) -> dict:
     """measure_here in a fresh Python process (nothing loaded, allocated or touched before)."""
-    args = [sys.executable, "-m", "native.first_call", str(Path(build_dir).resolve()), str(n),
-            dtype, str(threads), str(levels), schedule]
+    args = [sys.executable, "-m", "bilinear.native.first_call", str(Path(build_dir).resolve()),
+            str(n), dtype, str(threads), str(levels), schedule]
     done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
                           check=True)
     return json.loads(done.stdout)

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import scipy_openblas64
 
-from native import tune
-from native.build import read_config
+from bilinear.native import tune
+from bilinear.native.build import read_config
 
 DEFAULT_BUILD = Path(__file__).resolve().parent / "build"
 DTYPES = {np.dtype(np.float64): ("d", "double"), np.dtype(np.float32): ("s", "float")}
@@ -23,7 +23,7 @@ DTYPES = {np.dtype(np.float64): ("d", "double"), np.dtype(np.float32): ("s", "fl
 # into C right after (workspace under one operand for 2x2 schemes)
 SCHEDULES = ("breadth", "hybrid", "depth")
 DEFAULT_SCHEDULE = "breadth"  # where no measured plan chose one
-MODE_BREADTH, MODE_SPLIT, MODE_DEPTH, MODE_HYBRID = 0, 1, 2, 3  # as in native/prelude.c
+MODE_BREADTH, MODE_SPLIT, MODE_DEPTH, MODE_HYBRID = 0, 1, 2, 3  # as in bilinear/native/prelude.c
 
 
 class KernelInputError(ValueError):
@@ -65,8 +65,8 @@ def _load_openblas() -> None:
 
 
 class Kernel:
-    """A compiled scheme kernel loaded from a build directory (see native.build); plans:
-    measured levels plans (native.tune), else each is measured on first use."""
+    """A compiled scheme kernel loaded from a build directory (see bilinear.native.build); plans:
+    measured levels plans (bilinear.native.tune), else each is measured on first use."""
 
     def __init__(self, build_dir: str | Path = DEFAULT_BUILD, plans: list[dict] = ()):
         build_dir = Path(build_dir)
@@ -97,19 +97,19 @@ class Kernel:
         return f"{np.dtype(dtype).name}_{min(int(threads), 2)}"
 
     def set_plan(self, plan: dict) -> None:
-        """Use a measured plan (native.tune.measure, or one with the same dtype, threads and
+        """Use a measured plan (tune.measure, or one with the same dtype, threads and
         threshold keys) for its dtype and thread count."""
         self.plans[self.plan_key(plan["dtype"], plan["threads"])] = plan
 
     def plan_for(self, dtype, threads: int) -> dict:
-        """The plan of this dtype and thread count, measured on first use (native.tune)."""
+        """The plan of this dtype and thread count, measured on first use (bilinear.native.tune)."""
         key = self.plan_key(dtype, threads)
         if key not in self.plans:
             self.plans[key] = tune.measure(self, dtype, min(int(threads), 2))
         return self.plans[key]
 
     def levels_for(self, M: int, K: int, N: int, dtype, threads: int) -> int:
-        """Recursion levels by the measured plan of this dtype and thread count (native.tune):
+        """Recursion levels by the measured plan of this dtype and thread count (tune):
         one gemm call below its threshold, at most the build's max_levels."""
         if M * K * N == 0:
             return 0
@@ -182,7 +182,7 @@ class Kernel:
         hybrid ignores split); depth-first levels split their passes over the threads and
         leave the products to threaded BLAS.  The BLAS thread count is
         process-wide: it is set on every call.  The GIL is released while the kernel runs.
-        A build without leaf products (native.build leaves=False, for timing the additions)
+        A build without leaf products (bilinear.native.build leaves=False, for timing the additions)
         and the build of a bilinear map that is no product (exact=False: an alternative-basis
         core, right only on inputs in its bases) run only with diagnostic=True.
         """
@@ -245,7 +245,7 @@ _default: Kernel | None = None
 
 def matmul(A: np.ndarray, B: np.ndarray, threads: int | None = None,
            levels: int | None = None) -> np.ndarray:
-    """A @ B with the kernel built in native/build (loaded on first use)."""
+    """A @ B with the kernel built in build/kernel (loaded on first use)."""
     global _default
     if _default is None:
         _default = Kernel()

@@ -1,5 +1,5 @@
 """Scheme -> C source: tables of one recursion level, fused write-once addition passes with
-common-subexpression elimination, and the generic recursion (native/mm_body.c) per dtype."""
+common-subexpression elimination, and the generic recursion (mm_body.c) per dtype."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from bilinear.algebra.schemes import Scheme
-from native.plan import Combination, Plan, make_plan, validate
+from bilinear.native.plan import Combination, Plan, make_plan, validate
 
 HERE = Path(__file__).resolve().parent
 DTYPES = {"d": "double", "s": "float"}
@@ -200,7 +200,7 @@ def generate(scheme: Scheme, leaves: bool = True, exact: bool = True) -> str:
 
     leaves=False gives the diagnostic variant whose leaf gemm calls return at once: the same
     recursion and addition passes without the products (its results are not products).
-    exact=False compiles a bilinear map that is no product (see native.plan.validate)."""
+    exact=False compiles a bilinear map that is no product (see bilinear.native.plan.validate)."""
     plan = make_plan(scheme, exact)
     n, m, p = plan.fmt
     parts = ["" if leaves else "#define SKIP_LEAVES 1\n", (HERE / "prelude.c").read_text(),

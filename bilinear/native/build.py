@@ -13,8 +13,8 @@ import scipy_openblas64
 
 from bilinear.algebra.schemes import Scheme
 from bilinear.io import atomic_write_text, write_json
-from native.codegen import CDEF, generate
-from native.plan import make_plan
+from bilinear.native.codegen import CDEF, generate
+from bilinear.native.plan import make_plan
 
 # a portable baseline (x86-64-v2); the AVX2 and AVX-512 addition loops are compiled with
 # function target attributes and chosen at load time (bl_set_isa), never -march=native
@@ -34,7 +34,7 @@ def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = Tru
 
     settings (stored in out_dir/config.json for the Python API): the recursion cutoffs and the
     default parallel mode.  leaves=False builds the additions-only diagnostic variant (see
-    native.codegen.generate); exact=False builds a bilinear map that is no product (an
+    bilinear.native.codegen.generate); exact=False builds a bilinear map that is no product (an
     alternative-basis core, run on inputs in its bases).  Any previous build in out_dir is
     replaced.
     """
@@ -53,7 +53,7 @@ def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = Tru
                        extra_compile_args=[*CFLAGS, f"-ffile-prefix-map={tmp}=.",
                                            f"-ffile-prefix-map={include}=openblas"],
                        # no rpath to the virtual environment either: the loader preloads
-                       # OpenBLAS (native.kernel), so builds in any checkout have the same bytes
+                       # OpenBLAS (kernel.py): builds in any checkout have the same bytes
                        extra_link_args=["-pthread", "-Wl,--build-id=none"])
         lib = Path(ffi.compile(tmpdir=tmp, verbose=not quiet))
         if out_dir.exists():

@@ -1,7 +1,7 @@
 """Discovery: schemes of small formats at their best known ranks, found by flip-graph walks.
 
 A target is a format and a rank.  Each seed is one task: a walk from the standard algorithm
-(bilinear.studies.flips.search) that, once it reaches the target rank, keeps a few schemes along
+(bilinear.search.flips.search) that, once it reaches the target rank, keeps a few schemes along
 its way.  Every scheme a task returns has passed the exact verifier; tasks are pure functions of
 (target, seed, search settings), so the schemes do not depend on the executor that ran them.
 Schemes are deduplicated by fingerprint (bilinear.algebra.fingerprint): two files in one target's
@@ -21,8 +21,8 @@ from bilinear.algebra.fingerprint import fingerprint
 from bilinear.algebra.schemes import Scheme, canonical, scheme_to_json, verify
 from bilinear.io import atomic_write_text, write_json
 from bilinear.params import ParamError
-from bilinear.studies.executor import run_tasks
-from bilinear.studies.flips import Product, search
+from bilinear.search.executor import run_tasks
+from bilinear.search.flips import Product, search
 from bilinear.studies.stats import wilson
 
 BEST_KNOWN = {  # best known ranks over the integers (AlphaTensor 2022; Kauers and Moosbauer)

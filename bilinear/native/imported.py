@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bilinear.algebra.schemes import load_npz_scheme
-from native.build import build
+from bilinear.native.build import build
 
 ALPHATENSOR = Path("schemes") / "alphatensor_r_plain.npz"
 IMPORTED = ("3x3x3", "4x4x4")  # formats of the AlphaTensor npz compiled for the leaderboard

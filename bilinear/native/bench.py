@@ -16,8 +16,8 @@ from tqdm import tqdm
 
 from bilinear.algebra import expand
 from bilinear.algebra.schemes import Scheme
-from native import first_call, tune
-from native.kernel import Kernel
+from bilinear.native import first_call, tune
+from bilinear.native.kernel import Kernel
 
 SEED_OFFSET = 7000  # random operands of the benchmark: seed + SEED_OFFSET + n
 
@@ -165,7 +165,7 @@ def _run_cell(kernel: Kernel, A, B, ref, threads: int, cfg: dict, extras: Extras
 
 def plan(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras()) -> list[dict]:
     """Measure the levels plan of every (dtype, threads) of the benchmark on this machine
-    (native.tune) and give it to the kernel and to the Winograd and additions builds."""
+    (bilinear.native.tune) and give it to the kernel and to the Winograd and additions builds."""
     plans = []
     todo = [(dt, t) for dt in cfg["dtypes"] for t in sorted({min(t, 2) for t in cfg["threads"]})]
     for dt, threads in tqdm(todo, desc="plan", unit="plan"):
@@ -186,7 +186,7 @@ def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras(),
     the plans measured first (see plan), with the extra contenders (see Extras and run_cell);
     then, given the kernel's build_dir, its first call in a fresh process at 1 thread and
     N = cfg's first_call_n (0: not timed) in each schedule, at the plan's levels (at least one,
-    so that the workspace is exercised), see native.first_call."""
+    so that the workspace is exercised), see bilinear.native.first_call."""
     machine = machine_info()
     machine["isa_level"] = kernel.set_isa(-1)
     plans = plan(kernel, cfg, seed, extras)

@@ -1,0 +1,4 @@
+"""Discovery of schemes by search: the flip-graph walker in C (flips.c) and its Python wrapper
+(flips), the discovery runs over targets and their found folders (discover), and the executor
+that runs tasks on local processes or a Dask cluster (executor).  May import bilinear.algebra
+and bilinear.learn."""
