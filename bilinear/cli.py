@@ -127,9 +127,8 @@ def info_command(path: str, key: str | None) -> int:
 
 def compile_command(path: str, key: str | None, out: str) -> int:
     """Build the native kernel of an exact scheme file into out (see bilinear.native.build)."""
-    from bilinear.native.build import build
+    from bilinear.native.build import DEFAULT_SETTINGS, build
     from bilinear.native.plan import SchemeCompileError
-    from bilinear.params import ParamError, load_params
 
     reading = _read(path, key)
     if reading is None:
@@ -139,9 +138,8 @@ def compile_command(path: str, key: str | None, out: str) -> int:
         print(f"{verdict.split(':')[0]}: {_label(path, reading)}: not compiled ({verdict})")
         return code
     try:
-        settings = load_params(Path(__file__).resolve().parents[1] / "params.yaml")["native"]
-        config = build(reading.scheme, out, settings)
-    except (ParamError, SchemeCompileError) as exc:
+        config = build(reading.scheme, out, DEFAULT_SETTINGS)
+    except SchemeCompileError as exc:
         print(f"error: cannot compile {path}: {exc}", file=sys.stderr)
         return UNREADABLE
     print(f"compiled {_label(path, reading)} into {out}: module {config['module']}, "
@@ -200,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         parsers[name].add_argument("--key", help="format key inside an npz file, e.g. 3x3x3")
     parsers["convert"].add_argument("out", help="output file (.json, .exp or .mpl)")
     parsers["convert"].add_argument("--to", choices=sorted(WRITERS), help="output format")
-    parsers["compile"].add_argument("--out", default="build/kernel/custom",
-                                    help="build directory (default build/kernel/custom)")
+    parsers["compile"].add_argument("--out", default="models/kernel/custom",
+                                    help="build directory (default models/kernel/custom)")
     found = sub.add_parser("discover", help="search schemes of a format at a rank (flip graph)")
     found.add_argument("format", help="format <n>x<m>x<p>, e.g. 3x3x3")
     found.add_argument("--rank", type=int, required=True, help="target rank")

@@ -40,6 +40,18 @@ def _atomic(path: str | Path, write: Callable[[str], None]) -> None:
         raise
 
 
+def cache_dir(*parts: str) -> Path:
+    """The project's per-user cache folder (compiled helpers, the kernel's plans), created on
+    use: $BILINEAR_CACHE_DIR if set, else $XDG_CACHE_HOME/bilinear, else ~/.cache/bilinear."""
+    root = os.environ.get("BILINEAR_CACHE_DIR")
+    if not root:
+        xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+        root = str(Path(xdg) / "bilinear")
+    path = Path(root, *parts)
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write text to path atomically (UTF-8)."""
     _atomic(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))

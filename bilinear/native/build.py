@@ -23,6 +23,9 @@ CFLAGS = ["-O3", "-march=x86-64-v2", "-mtune=generic", "-std=c11", "-fno-math-er
 CONFIG = "config.json"
 
 
+DEFAULT_SETTINGS = {"max_levels": 5, "split": True}  # a build outside the pipeline (the CLI)
+
+
 def module_name(source: str) -> str:
     """Extension module name derived from the source, so builds of different schemes coexist."""
     return "_bl_native_" + hashlib.sha256(source.encode()).hexdigest()[:12]

@@ -16,10 +16,10 @@ products but never the tensor:
 
 Every move keeps coefficients within +-max_coefficient (1: ternary schemes) or is not made.
 Factors equal up to sign count as shared (the sign is moved into another role first).  The walk
-itself runs in C (flips.c, compiled with gcc on first use into .build/flips/, keyed by the source
-hash); it uses an integer PRNG (xoshiro256** seeded by splitmix64), so a seed gives the same
-schemes on any machine or executor.  Nothing it returns is trusted: callers verify every scheme
-exactly (bilinear.search.discover.run_task).
+itself runs in C (flips.c, compiled with gcc on first use into the user's cache folder,
+bilinear.io.cache_dir, keyed by the source hash); it uses an integer PRNG (xoshiro256** seeded
+by splitmix64), so a seed gives the same schemes on any machine or executor.  Nothing it
+returns is trusted: callers verify every scheme exactly (bilinear.search.discover.run_task).
 """
 
 from __future__ import annotations
@@ -33,11 +33,12 @@ from pathlib import Path
 
 import cffi
 
+from bilinear.io import cache_dir
+
 Vec = tuple[int, ...]
 Product = tuple[Vec, Vec, Vec]
 
 SOURCE = Path(__file__).with_name("flips.c")
-BUILD = Path(__file__).resolve().parents[2] / ".build" / "flips"
 CDEF = """
 int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, uint64_t seed,
                  int64_t max_flips, int64_t plateau, int samples,
@@ -77,15 +78,16 @@ class WalkResult:
 
 
 def library():
-    """The compiled C walker (built with gcc into BUILD on first use, keyed by source hash)."""
+    """The compiled C walker (built with gcc into the cache folder on first use, keyed by the
+    source hash)."""
     global _LIB
     if _LIB is None:
         source = SOURCE.read_bytes()
         key = hashlib.sha256(source + " ".join(CFLAGS).encode()).hexdigest()[:16]
-        path = BUILD / f"flips-{key}.so"
+        build = cache_dir("flips")
+        path = build / f"flips-{key}.so"
         if not path.exists():
-            BUILD.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(suffix=".so", dir=BUILD)
+            fd, tmp = tempfile.mkstemp(suffix=".so", dir=build)
             os.close(fd)
             try:
                 subprocess.run(["gcc", *CFLAGS, "-o", tmp, str(SOURCE)], check=True,
