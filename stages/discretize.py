@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 
 from bilinear.algebra.equivalence import equivalent_to_strassen
-from bilinear.algebra.schemes import Scheme, save_scheme, strassen
+from bilinear.algebra.formats.project_json import save_scheme
+from bilinear.algebra.schemes import Scheme, strassen
 from bilinear.io import load_npz, load_torch, write_json
 from bilinear.learn.methods import METHODS, anneal, discretize
 from bilinear.learn.training import Recipe

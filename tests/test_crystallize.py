@@ -118,7 +118,7 @@ def test_discretize_reports_failure_honestly_and_rejects_unknown_methods():
 def test_discretize_stage_writes_scheme_and_metrics(tmp_path, monkeypatch, capsys):
     import json
 
-    from bilinear.algebra.schemes import load_scheme
+    from bilinear.algebra.formats.project_json import load_scheme
     from bilinear.io import save_torch
     from stages import discretize as stage
 

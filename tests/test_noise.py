@@ -9,7 +9,8 @@ import pytest
 import torch
 import yaml
 
-from bilinear.algebra.schemes import Scheme, save_scheme, strassen, verify
+from bilinear.algebra.formats.project_json import save_scheme
+from bilinear.algebra.schemes import Scheme, strassen, verify
 from bilinear.io import save_npz, save_torch
 from bilinear.learn.crystal import round_clamp
 from bilinear.studies import noise
