@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bilinear.algebra.formats import SUFFIXES, WRITERS, Reading, read_scheme_file
+from bilinear.algebra.formats import FORMATS, SUFFIXES, WRITERS, Reading, read_scheme_file
 from bilinear.algebra.schemes import Scheme, SchemeFormatError, residual, valid_modulo_2
 
 EXACT, INCORRECT, UNREADABLE = 0, 1, 2
@@ -184,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bilinear",
                                      description="Tools for matrix-multiplication schemes.")
     sub = parser.add_subparsers(dest="command", required=True)
-    file_help = "scheme file (.exp, ternary or project JSON, Maple TriadSet, or plain npz)"
+    file_help = f"scheme file, read by content ({', '.join(FORMATS)})"
     commands = {
         "verify": "verify a scheme exactly (exit 0 exact, 1 incorrect, 2 unreadable)",
         "convert": "convert a scheme file (output format from OUT's suffix or --to)",
@@ -196,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
         parsers[name] = sub.add_parser(name, help=text)
         parsers[name].add_argument("path", help=file_help)
         parsers[name].add_argument("--key", help="format key inside an npz file, e.g. 3x3x3")
-    parsers["convert"].add_argument("out", help="output file (.json, .exp or .mpl)")
+    parsers["convert"].add_argument("out", help=f"output file ({', '.join(SUFFIXES)})")
     parsers["convert"].add_argument("--to", choices=sorted(WRITERS), help="output format")
     parsers["compile"].add_argument("--out", default="models/kernel/custom",
                                     help="build directory (default models/kernel/custom)")

@@ -21,8 +21,9 @@ from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bilinear.learn.crystallize import METHODS, discretize, prune  # noqa: E402
 from bilinear.learn.data import make_datasets  # noqa: E402
+from bilinear.learn.methods import METHODS, discretize  # noqa: E402
+from bilinear.learn.prune import prune  # noqa: E402
 from bilinear.learn.training import Recipe, init_runs, train_runs  # noqa: E402
 from bilinear.params import load_params  # noqa: E402
 

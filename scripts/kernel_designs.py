@@ -35,8 +35,9 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from bilinear.algebra import basis
+from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.product import product
-from bilinear.algebra.schemes import SchemeFormatError, load_scheme
+from bilinear.algebra.schemes import SchemeFormatError
 from bilinear.io import write_json
 from bilinear.native.bench import machine_info, rel_error
 from bilinear.native.build import build, read_config

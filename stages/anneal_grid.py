@@ -8,7 +8,7 @@ import sys
 import torch
 
 from bilinear.io import atomic_write_bytes, write_csv, write_json
-from bilinear.learn import anneal
+from bilinear.learn.methods import anneal
 from bilinear.learn.training import Recipe
 from bilinear.params import Field, read_sections
 from bilinear.report.anneal_plots import grid_diagram

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import sys
 
-from bilinear.algebra.schemes import SchemeFormatError, load_scheme
+from bilinear.algebra.formats.project_json import load_scheme
+from bilinear.algebra.schemes import SchemeFormatError
 from bilinear.io import write_csv, write_json
 from bilinear.native import leaderboard
 from bilinear.native.bench import Extras, run

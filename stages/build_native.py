@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import sys
 
-from bilinear.algebra.schemes import SchemeFormatError, load_scheme, verify
+from bilinear.algebra.formats.project_json import load_scheme
+from bilinear.algebra.schemes import SchemeFormatError, verify
 from bilinear.native.build import build
 from bilinear.native.imported import build_imported
 from bilinear.native.plan import SchemeCompileError

@@ -9,7 +9,7 @@ import torch
 from tqdm import tqdm
 
 from bilinear.io import atomic_write_bytes, write_csv, write_json
-from bilinear.learn import anneal
+from bilinear.learn.methods import anneal
 from bilinear.params import Field, ParamError, read_sections, validate
 from bilinear.report.figures import grokking_figure
 from bilinear.stage import stage_main

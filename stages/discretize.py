@@ -5,17 +5,17 @@ from __future__ import annotations
 import sys
 
 from bilinear.algebra.equivalence import equivalent_to_strassen
-from bilinear.algebra.schemes import Scheme, save_scheme, strassen
+from bilinear.algebra.formats.project_json import save_scheme
+from bilinear.algebra.schemes import Scheme, strassen
 from bilinear.io import load_npz, load_torch, write_json
-from bilinear.learn import anneal
-from bilinear.learn.crystallize import METHODS, discretize
+from bilinear.learn.methods import METHODS, anneal, discretize
 from bilinear.learn.training import Recipe
 from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
 
 SPECS = {
     "discretize": {
-        "method": Field(str, choices=METHODS),
+        "method": Field(str, choices=tuple(METHODS)),
         "tol": Field(float, low=1e-30, high=1e-6),
         "fallback": Field(bool),
     },

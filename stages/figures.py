@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from bilinear.algebra.schemes import load_scheme
+from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.io import atomic_write_bytes, load_torch, read_json
 from bilinear.report.figures import coefficient_figure, expansion_figure, kappa_figure
 

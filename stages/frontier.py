@@ -8,8 +8,7 @@ import sys
 import torch
 
 from bilinear.io import write_json
-from bilinear.learn import anneal
-from bilinear.learn.crystallize import METHODS
+from bilinear.learn.methods import METHODS, anneal
 from bilinear.learn.training import Recipe
 from bilinear.params import Field, ParamError, read_sections
 from bilinear.stage import stage_main

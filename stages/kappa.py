@@ -9,7 +9,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from bilinear.algebra.schemes import SchemeFormatError, load_scheme
+from bilinear.algebra.formats.project_json import load_scheme
+from bilinear.algebra.schemes import SchemeFormatError
 from bilinear.io import load_npz, load_torch, write_json
 from bilinear.params import Field, ParamError, load_params, read_sections, validate
 from bilinear.stage import stage_main

@@ -9,7 +9,8 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
-from bilinear.algebra.schemes import SchemeFormatError, load_scheme
+from bilinear.algebra.formats.project_json import load_scheme
+from bilinear.algebra.schemes import SchemeFormatError
 from bilinear.io import atomic_write_bytes, load_npz, load_torch, write_csv, write_json
 from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main

@@ -7,7 +7,7 @@ import sys
 import torch
 
 from bilinear.io import load_npz, load_torch, save_torch, write_json
-from bilinear.learn.crystallize import prune, slot_importance
+from bilinear.learn.prune import prune, slot_importance
 from bilinear.learn.training import Recipe, dataset_mse, train_runs
 from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main

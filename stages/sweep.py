@@ -11,7 +11,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from bilinear.io import write_csv
-from bilinear.learn import anneal
+from bilinear.learn.methods import anneal
 from bilinear.learn.model import INITS
 from bilinear.params import Field, ParamError, read_sections, validate
 from bilinear.search.executor import scheduler_address

@@ -8,7 +8,7 @@ import sys
 import torch
 
 from bilinear.io import load_npz, save_torch, write_csv, write_json
-from bilinear.learn.crystallize import margin, round_clamp
+from bilinear.learn.crystal import margin, round_clamp
 from bilinear.learn.model import INITS
 from bilinear.learn.training import Recipe, format_of, grokking_epoch, init_runs, train_runs
 from bilinear.params import Field, read_sections

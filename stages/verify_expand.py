@@ -11,8 +11,9 @@ from tqdm import tqdm
 
 from bilinear.algebra.equivalence import equivalence_witness
 from bilinear.algebra.expand import PAPER_SIZES, expansion_levels, relative_errors
+from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.permutation import permutation_test
-from bilinear.algebra.schemes import Scheme, SchemeFormatError, load_scheme, verify
+from bilinear.algebra.schemes import Scheme, SchemeFormatError, verify
 from bilinear.io import write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections
 from bilinear.stage import stage_main

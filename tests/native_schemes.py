@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bilinear.algebra.schemes import Scheme, load_npz_scheme
+from bilinear.algebra.formats.npz import load_npz_scheme
+from bilinear.algebra.schemes import Scheme
 from tests.test_schemes import known_schemes_npz
 
 TEST_SETTINGS = {"max_levels": 3, "split": True}

@@ -6,17 +6,18 @@ import numpy as np
 import pytest
 import torch
 
-import bilinear.learn.crystallize as crystallize
+import bilinear.learn.methods.sparsify as sparsify_module
 from bilinear.algebra.equivalence import equivalent_to_strassen
 from bilinear.algebra.schemes import strassen
-from bilinear.learn.anneal import (
+from bilinear.learn.data import make_datasets
+from bilinear.learn.methods import discretize
+from bilinear.learn.methods.anneal import (
     Schedule,
     anneal_crystals,
     discreteness,
     gauge_unit,
     tensor_loss_grad,
 )
-from bilinear.learn.data import make_datasets
 from bilinear.learn.training import Layout, Recipe, pack, unpack
 
 LAYOUT = Layout((2, 2, 2), 7)
@@ -120,7 +121,7 @@ def test_anneal_calls_no_solver(monkeypatch):
         raise AssertionError("an algebraic solver was called during an anneal")
 
     for name in SOLVERS:
-        monkeypatch.setattr(crystallize, name, forbidden)
+        monkeypatch.setattr(sparsify_module, name, forbidden)
     for name in ("solve", "lstsq", "pinv", "inv"):
         monkeypatch.setattr(np.linalg, name, forbidden)
     train, _ = make_datasets((2, 2, 2), 64, 1, seed=6)
@@ -129,13 +130,13 @@ def test_anneal_calls_no_solver(monkeypatch):
     for loss in ("data", "tensor"):
         options = {"train": train, "recipe": Recipe(batch_size=16, lr=1e-2), "seed": 0,
                    "schedule": Schedule(**{**SHORT.__dict__, "loss": loss})}
-        crystal = crystallize.discretize((2, 2, 2), U, V, W, "anneal", anneal=options)
+        crystal = discretize((2, 2, 2), U, V, W, "anneal", anneal=options)
         assert crystal.method == "anneal"
     with pytest.raises(AssertionError, match="solver"):  # the trap is armed
-        crystallize.discretize((2, 2, 2), U, V, W, "sparsify")
+        discretize((2, 2, 2), U, V, W, "sparsify")
 
 
 def test_anneal_method_needs_its_training_inputs():
     U, V, W = strassen().as_float()
     with pytest.raises(ValueError, match="anneal needs"):
-        crystallize.discretize((2, 2, 2), U, V, W, "anneal")
+        discretize((2, 2, 2), U, V, W, "anneal")

@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 import torch
 
-from bilinear.algebra.schemes import scheme_to_json, strassen
+from bilinear.algebra.formats.project_json import scheme_to_json
+from bilinear.algebra.schemes import strassen
 from bilinear.io import save_npz, save_torch
 from tests.project_copy import copy_project
 

@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from bilinear.algebra import basis
-from bilinear.algebra.schemes import load_npz_scheme, load_scheme, strassen, verify
+from bilinear.algebra.formats.npz import load_npz_scheme
+from bilinear.algebra.formats.project_json import load_scheme
+from bilinear.algebra.schemes import strassen, verify
 from bilinear.native.build import build
 from bilinear.native.kernel import Kernel, KernelInputError
 from bilinear.native.plan import SchemeCompileError

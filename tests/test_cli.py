@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bilinear.algebra.schemes import save_scheme, strassen
+from bilinear.algebra.formats.project_json import save_scheme
+from bilinear.algebra.schemes import strassen
 from bilinear.cli import main
 from tests.test_schemes import known_schemes_npz, plain_arrays
 

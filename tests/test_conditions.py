@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bilinear.learn.anneal import Schedule
+from bilinear.learn.methods.anneal import Schedule
 from bilinear.report.figures import grokking_figure
 from bilinear.studies.conditions import (
     AnnealSetup,

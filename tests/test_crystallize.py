@@ -7,15 +7,10 @@ import pytest
 import torch
 
 from bilinear.algebra.schemes import Scheme, naive, strassen, verify
-from bilinear.learn.crystallize import (
-    METHODS,
-    discretize,
-    margin,
-    prune,
-    round_clamp,
-    slot_importance,
-    sparsify,
-)
+from bilinear.learn.crystal import margin, round_clamp
+from bilinear.learn.methods import METHODS, discretize
+from bilinear.learn.methods.sparsify import sparsify
+from bilinear.learn.prune import prune, slot_importance
 
 
 def _strassen_float():
@@ -123,7 +118,7 @@ def test_discretize_reports_failure_honestly_and_rejects_unknown_methods():
 def test_discretize_stage_writes_scheme_and_metrics(tmp_path, monkeypatch, capsys):
     import json
 
-    from bilinear.algebra.schemes import load_scheme
+    from bilinear.algebra.formats.project_json import load_scheme
     from bilinear.io import save_torch
     from stages import discretize as stage
 
@@ -164,15 +159,16 @@ def test_discretize_stage_writes_scheme_and_metrics(tmp_path, monkeypatch, capsy
 def test_sparsify_recovers_from_a_stalled_polish():
     """Seed 19 of the default recipe: plain LM stalls near a degenerate configuration (huge W
     entries); the norm-penalised continuation reaches an exact solution and sparsify succeeds."""
-    from bilinear.learn.crystallize import _Brent, _polish, _solve_exactly
+    from bilinear.learn.brent import Brent
     from bilinear.learn.data import make_datasets
+    from bilinear.learn.methods.sparsify import _polish, _solve_exactly
     from bilinear.learn.training import Recipe, init_runs, train_runs
 
     train, test = make_datasets((2, 2, 2), 1024, 64, seed=19)
     result = train_runs(*init_runs((2, 2, 2), 8, [19]), train, test, Recipe(), [19])
     U, V, W, _ = prune(result.U, result.V, result.W, 7)
     U, V, W = U[0].numpy(), V[0].numpy(), W[0].numpy()
-    brent = _Brent((2, 2, 2), 7)
+    brent = Brent((2, 2, 2), 7)
     x = np.concatenate([U.ravel(), V.ravel(), W.ravel()])
     assert brent.sq(_solve_exactly(brent, x, 1e-22)) < 1e-22
     small = _polish(brent, x, iters=400, mu=1e-2)

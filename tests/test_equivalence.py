@@ -15,7 +15,8 @@ from bilinear.algebra.equivalence import (
     equivalence_witness,
     equivalent_to_strassen,
 )
-from bilinear.algebra.schemes import Scheme, load_npz_scheme, naive, strassen, verify
+from bilinear.algebra.formats.npz import load_npz_scheme
+from bilinear.algebra.schemes import Scheme, naive, strassen, verify
 from tests.test_schemes import known_schemes_npz
 
 

@@ -12,7 +12,8 @@ from bilinear.algebra.expand import (
     relative_error,
     relative_errors,
 )
-from bilinear.algebra.schemes import load_npz_scheme, naive, strassen
+from bilinear.algebra.formats.npz import load_npz_scheme
+from bilinear.algebra.schemes import naive, strassen
 from tests.test_schemes import known_schemes_npz
 
 SHAPES = [(2, 2, 2), (4, 4, 4), (3, 3, 3), (5, 7, 3), (17, 9, 33), (64, 64, 64), (1, 1, 1)]

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from bilinear.algebra.fingerprint import exact_rank, fingerprint, profile
-from bilinear.algebra.schemes import Scheme, load_npz_scheme, strassen, verify
+from bilinear.algebra.formats.npz import load_npz_scheme
+from bilinear.algebra.schemes import Scheme, strassen, verify
 
 NPZ = "schemes/alphatensor_r_plain.npz"
 

@@ -12,15 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bilinear.algebra.formats import WRITERS, read_scheme_file
-from bilinear.algebra.schemes import (
-    Scheme,
-    SchemeFormatError,
-    load_npz_scheme,
-    scheme_to_json,
-    strassen,
-    valid_modulo_2,
-    verify,
-)
+from bilinear.algebra.formats.npz import load_npz_scheme
+from bilinear.algebra.formats.project_json import scheme_to_json
+from bilinear.algebra.schemes import Scheme, SchemeFormatError, strassen, valid_modulo_2, verify
 from bilinear.cli import main
 from tests.test_schemes import known_schemes_npz
 

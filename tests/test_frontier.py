@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from bilinear.learn.crystallize import discretize
+from bilinear.learn.methods import discretize
 from bilinear.studies.frontier import effective_rank, summarize_frontier
 
 

@@ -10,7 +10,8 @@ import pytest
 import torch
 import yaml
 
-from bilinear.algebra.schemes import save_scheme, strassen
+from bilinear.algebra.formats.project_json import save_scheme
+from bilinear.algebra.schemes import strassen
 from bilinear.io import save_npz, save_torch
 from bilinear.studies import kappa
 

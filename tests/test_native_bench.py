@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 import yaml
 
-from bilinear.algebra.schemes import canonical, save_scheme, strassen
+from bilinear.algebra.formats.project_json import save_scheme
+from bilinear.algebra.schemes import canonical, strassen
 from bilinear.native.bench import Extras, rel_error, run
 from bilinear.native.build import CFLAGS, build
 from bilinear.native.kernel import Kernel, KernelInputError

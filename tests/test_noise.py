@@ -9,9 +9,10 @@ import pytest
 import torch
 import yaml
 
-from bilinear.algebra.schemes import Scheme, save_scheme, strassen, verify
+from bilinear.algebra.formats.project_json import save_scheme
+from bilinear.algebra.schemes import Scheme, strassen, verify
 from bilinear.io import save_npz, save_torch
-from bilinear.learn.crystallize import round_clamp
+from bilinear.learn.crystal import round_clamp
 from bilinear.studies import noise
 
 GRID = [1e-4, 5e-4, 1e-3, 5e-3, 1e-2, 5e-2, 0.1, 0.2, 0.3, 0.5]

@@ -6,8 +6,9 @@ import math
 
 import numpy as np
 
+from bilinear.algebra.formats.npz import load_npz_scheme
 from bilinear.algebra.permutation import permutation_test, slot_permutations
-from bilinear.algebra.schemes import load_npz_scheme, naive, strassen
+from bilinear.algebra.schemes import naive, strassen
 from tests.test_schemes import known_schemes_npz
 
 

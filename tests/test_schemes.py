@@ -9,18 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bilinear.algebra.formats.npz import load_npz_scheme, npz_keys
+from bilinear.algebra.formats.project_json import load_scheme, save_scheme, scheme_to_json
 from bilinear.algebra.schemes import (
     Scheme,
     SchemeFormatError,
     canonical,
-    load_npz_scheme,
-    load_scheme,
     matmul_tensor,
     naive,
-    npz_keys,
     residual,
-    save_scheme,
-    scheme_to_json,
     strassen,
     to_fractions,
     verify,

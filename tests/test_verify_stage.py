@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bilinear.algebra.schemes import load_npz_scheme, save_scheme, strassen
+from bilinear.algebra.formats.npz import load_npz_scheme
+from bilinear.algebra.formats.project_json import save_scheme
+from bilinear.algebra.schemes import strassen
 from stages import verify_expand
 from tests.test_schemes import known_schemes_npz
 from tests.tiny_params import TINY, apply_overrides

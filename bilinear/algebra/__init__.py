@@ -1,4 +1,12 @@
-"""What is true of schemes, whoever made them: the <n,m,p> tensor, exact verification, canonical
-form and scheme files (schemes), equivalence witnesses (equivalence), recursive block expansion
-(expand) and slot permutations (permutation).  Imports nothing else of the project but the shared
-plumbing (bilinear.io)."""
+"""What is true of schemes, whoever made them.  Imports nothing else of the project but the
+shared plumbing (bilinear.io).  Modules:
+
+- schemes: the <n,m,p> tensor, the Scheme, exact verification and canonical form;
+- formats: scheme file formats, one module each, in one registry (read by content, written);
+- equivalence: equivalence witnesses (Strassen's orbit);
+- expand: recursive block expansion and its errors;
+- permutation: slot permutations;
+- fingerprint: invariants that tell inequivalent schemes apart;
+- basis: alternative bases (a sparser core bilinear map between changed bases);
+- product: the tensor product (flattened levels) of schemes.
+"""

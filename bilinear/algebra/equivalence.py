@@ -28,7 +28,7 @@ from itertools import permutations
 
 import numpy as np
 
-from bilinear.algebra.schemes import Scheme, _encode, strassen, to_fractions, verify
+from bilinear.algebra.schemes import Scheme, encode_fraction, strassen, to_fractions, verify
 
 ROLE_MAPS = tuple((t, k) for t in (0, 1) for k in range(3))  # cyclic^k, then transpose if t
 
@@ -178,7 +178,8 @@ def _finish(slots, tslots, tkeys, P, Q, R, t, k) -> dict | None:
     scales = []
     for s, r in enumerate(perm):
         (a, b, _), (ta, tb, _) = moved[r], tslots[s]
-        scales.append([_encode(_lead(ta) / _lead(a)), _encode(_lead(tb) / _lead(b))])
+        scales.append([encode_fraction(_lead(ta) / _lead(a)),
+                       encode_fraction(_lead(tb) / _lead(b))])
     return {
         "role": {"cyclic": k, "transpose": bool(t)},
         "P": _encode_matrix(P), "Q": _encode_matrix(Q), "R": _encode_matrix(R),
@@ -188,7 +189,7 @@ def _finish(slots, tslots, tkeys, P, Q, R, t, k) -> dict | None:
 
 
 def _encode_matrix(M: np.ndarray) -> list[list]:
-    return [[_encode(v) for v in row] for row in M]
+    return [[encode_fraction(v) for v in row] for row in M]
 
 
 def apply_witness(scheme: Scheme, witness: dict) -> Scheme:

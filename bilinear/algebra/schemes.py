@@ -1,4 +1,4 @@
-"""Matrix-multiplication schemes: tensors, exact verification, canonical form and scheme files.
+"""Matrix-multiplication schemes: tensors, exact verification and canonical form.
 
 Convention (the project's only one): a scheme for the format <n,m,p> (an n x m matrix A times an
 m x p matrix B) at rank R is three arrays
@@ -8,27 +8,19 @@ m x p matrix B) at rank R is three arrays
     W  (n*p, R)   coefficients that rebuild vec(C), row-major
 
 with  vec(C) = W @ ((U @ vec(A)) * (V @ vec(B))).  Coefficients are exact rationals, stored as
-numpy object arrays of ``fractions.Fraction``.  Other conventions are converted in
-:func:`load_npz_scheme`, and nowhere else.
+numpy object arrays of ``fractions.Fraction``.  Other conventions are converted in the readers
+and writers of bilinear.algebra.formats, and nowhere else.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import zipfile
-import zlib
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
 
 import numpy as np
 
 from bilinear.io import LoadError
-
-CONVENTION = ("vec(C) = W @ ((U @ vec(A)) * (V @ vec(B))), row-major vec; "
-              "U: R x nm, V: R x mp, W: np x R")
-SCHEME_FILE_VERSION = 1
 
 
 class SchemeFormatError(LoadError):
@@ -214,133 +206,6 @@ def canonical(scheme: Scheme) -> Scheme:
     return Scheme(scheme.fmt, U[order], V[order], W[:, order], dict(scheme.provenance))
 
 
-def _encode(x: Fraction):
+def encode_fraction(x: Fraction):
+    """A rational as JSON: an int when integral, else the string "p/q"."""
     return int(x) if x.denominator == 1 else f"{x.numerator}/{x.denominator}"
-
-
-def scheme_to_json(scheme: Scheme) -> str:
-    """Canonical JSON text of a scheme: same algorithm and provenance give the same bytes.
-
-    Keys are sorted and each matrix row sits on one line, so diffs of scheme files read well.
-    """
-    c = canonical(scheme)
-    doc = {
-        "U": [[_encode(x) for x in row] for row in c.U],
-        "V": [[_encode(x) for x in row] for row in c.V],
-        "W": [[_encode(x) for x in row] for row in c.W],
-        "convention": CONVENTION,
-        "format": list(c.fmt),
-        "provenance": c.provenance,
-        "rank": c.rank,
-        "version": SCHEME_FILE_VERSION,
-    }
-    parts = []
-    for key in sorted(doc):
-        value = doc[key]
-        if key in ("U", "V", "W"):
-            rows = ",\n".join("  " + json.dumps(row) for row in value)
-            parts.append(f" {json.dumps(key)}: [\n{rows}\n ]")
-        else:
-            parts.append(f" {json.dumps(key)}: {json.dumps(value, sort_keys=True)}")
-    return "{\n" + ",\n".join(parts) + "\n}\n"
-
-
-def scheme_from_dict(doc) -> Scheme:
-    """Build a scheme from a parsed scheme-file document, validating every field."""
-    if not isinstance(doc, dict):
-        raise SchemeFormatError("scheme file must hold a JSON object")
-    missing = [k for k in ("format", "U", "V", "W") if k not in doc]
-    if missing:
-        raise SchemeFormatError(f"scheme file lacks key(s) {', '.join(missing)}")
-    fmt = doc["format"]
-    if not (isinstance(fmt, list) and len(fmt) == 3
-            and all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in fmt)):
-        raise SchemeFormatError(f"'format' must be three positive integers, got {fmt!r}")
-    for key in ("U", "V", "W"):
-        rows = doc[key]
-        if not (isinstance(rows, list) and rows and all(isinstance(r, list) for r in rows)
-                and len({len(r) for r in rows}) == 1):
-            raise SchemeFormatError(f"'{key}' must be a non-empty rectangular list of lists")
-    scheme = Scheme(tuple(fmt), doc["U"], doc["V"], doc["W"], doc.get("provenance") or {})
-    if "rank" in doc and doc["rank"] != scheme.rank:
-        raise SchemeFormatError(f"'rank' is {doc['rank']!r} but U has {scheme.rank} rows")
-    return scheme
-
-
-def load_scheme(path: str | Path) -> Scheme:
-    """Read a scheme JSON file; raises SchemeFormatError with one clear line naming the file."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SchemeFormatError(f"cannot read {path}: {exc}") from None
-    try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise SchemeFormatError(f"{path} is not valid JSON: {exc}") from None
-    try:
-        return scheme_from_dict(doc)
-    except SchemeFormatError as exc:
-        raise SchemeFormatError(f"{path}: {exc}") from None
-
-
-def save_scheme(path: str | Path, scheme: Scheme) -> None:
-    """Write a scheme file canonically and atomically."""
-    from bilinear.io import atomic_write_text
-
-    atomic_write_text(path, scheme_to_json(scheme))
-
-
-def npz_keys(path: str | Path) -> list[str]:
-    """Format keys ('2x2x3', ...) of an npz file in the shared plain format."""
-    with _open_npz(path) as data:
-        return sorted({k.rsplit("_", 1)[0] for k in data.files if k.endswith("_u")})
-
-
-# What a damaged or hostile npz raises: unreadable, not a zip, bad CRC, truncated, needs pickle,
-# flagged encrypted or compressed by an unsupported method, or a header claiming a huge array.
-_NPZ_ERRORS = (OSError, ValueError, EOFError, RuntimeError, NotImplementedError, MemoryError,
-               zipfile.BadZipFile, zlib.error)
-
-
-def _open_npz(path: str | Path):
-    try:
-        return np.load(path, allow_pickle=False)
-    except _NPZ_ERRORS as exc:
-        raise SchemeFormatError(f"cannot read {path} as npz: {exc}") from None
-
-
-def load_npz_scheme(path: str | Path, key: str) -> Scheme:
-    """Load one format of an npz in the shared plain (transposed-output) convention.
-
-    The file stores u (nm, R), v (mp, R) and w (pn, R) with w indexing (A B)^T, i.e. w[k*n+i]
-    belongs to C[i, k].  This is the one place where that convention is converted.  Arrays that
-    would need pickle to load are refused, never loaded.
-    """
-    try:
-        n, m, p = (int(x) for x in key.split("x"))
-    except ValueError:
-        raise SchemeFormatError(f"key must look like '2x2x3', got {key!r}") from None
-    with _open_npz(path) as data:
-        names = [f"{key}_{s}" for s in "uvw"]
-        missing = [nm for nm in names if nm not in data.files]
-        if missing:
-            raise SchemeFormatError(f"{path} has no array(s) {', '.join(missing)}")
-        try:
-            u, v, w = (data[nm] for nm in names)
-        except _NPZ_ERRORS as exc:  # object arrays need pickle: refused, never loaded
-            raise SchemeFormatError(f"{path}: {exc}") from None
-    for name, arr in zip("uvw", (u, v, w), strict=True):
-        if arr.dtype.kind not in "iuf":
-            raise SchemeFormatError(f"{key}_{name} has non-numeric dtype {arr.dtype}")
-        if arr.ndim != 2:
-            raise SchemeFormatError(f"{key}_{name} must be 2-D, got shape {arr.shape}")
-    for name, arr, rows in (("u", u, n * m), ("v", v, m * p), ("w", w, n * p)):
-        if arr.shape != (rows, w.shape[1]):
-            raise SchemeFormatError(f"{key}_{name} has shape {arr.shape}, expected "
-                                    f"{(rows, w.shape[1])} (rank from {key}_w)")
-    rank = w.shape[1]
-    W = np.empty((n * p, rank), dtype=w.dtype)
-    for i in range(n):
-        for k in range(p):
-            W[i * p + k] = w[k * n + i]
-    return Scheme((n, m, p), u.T, v.T, W, {"source": f"{Path(path).name}:{key}"})

@@ -227,7 +227,8 @@ def train_runs(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, train: dict, t
     `shuffle` names the seed purpose of the shuffling stream (learn.data.PURPOSES).  BLAS runs
     single-threaded meanwhile (tiny matrices: threads only add contention).
     penalty(epoch, theta, grad), if given, adds the gradient of extra loss terms (R, D) to grad in
-    place before every step (epoch counts from 1; bilinear.learn.anneal's L1 and rounding terms).
+    place before every step (epoch counts from 1; bilinear.learn.methods.anneal's L1 and rounding
+    terms).
     """
     with threadpool_limits(1):
         return _train_runs(U, V, W, train, test, recipe, seeds, callback, progress, shuffle,

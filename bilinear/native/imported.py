@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bilinear.algebra.schemes import load_npz_scheme
+from bilinear.algebra.formats.npz import load_npz_scheme
 from bilinear.native.build import build
 
 ALPHATENSOR = Path("schemes") / "alphatensor_r_plain.npz"

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from bilinear.algebra.fingerprint import fingerprint
-from bilinear.algebra.schemes import Scheme, canonical, scheme_to_json, verify
+from bilinear.algebra.formats.project_json import scheme_to_json
+from bilinear.algebra.schemes import Scheme, canonical, verify
 from bilinear.io import atomic_write_text, write_json
 from bilinear.params import ParamError
 from bilinear.search.executor import run_tasks

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from bilinear.learn.anneal import Schedule, anneal_crystals
-from bilinear.learn.crystallize import prune
 from bilinear.learn.data import make_datasets
+from bilinear.learn.methods.anneal import Schedule, anneal_crystals
+from bilinear.learn.prune import prune
 from bilinear.learn.training import Recipe, init_runs, train_runs
 from bilinear.studies import stats
 

@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from bilinear.learn.anneal import Schedule, anneal_runs
-from bilinear.learn.crystallize import prune
+from bilinear.learn.methods.anneal import Schedule, anneal_runs
+from bilinear.learn.prune import prune
 from bilinear.learn.training import Recipe
 from bilinear.studies import sweep
 

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bilinear.learn.anneal import Schedule, anneal_crystals
-from bilinear.learn.crystallize import discretize, prune
 from bilinear.learn.data import make_datasets
+from bilinear.learn.methods import SOLVED, discretize
+from bilinear.learn.methods.anneal import Schedule, anneal_crystals
+from bilinear.learn.prune import prune
 from bilinear.learn.training import Recipe, dataset_mse, grokking_epoch, init_runs, train_runs
 
 
@@ -41,9 +42,6 @@ class ConditionResult:
     exact: dict[str, list[bool]]
     margin: dict[str, list[float]]
     phase1_exact: list[bool]
-
-
-SOLVED = ("round", "sparsify")  # crystallized run by run; "anneal" (and its controls) batched
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ remained at 27".  Here every seed trains 27 slots on the same pairs (all seeds a
 program), is pruned to the kept slots and crystallized by each method within a time budget; the
 effective rank (slots whose importance is at least a fraction of the largest) is recorded too.
 
-`anneal` (gradient steps only, bilinear.learn.anneal) gets up to `attempts` tries per seed, all
-on the seed's training pairs with the recipe's batch size and weight decay: the first from the
-trained, pruned model, every later one (only for seeds not yet exact) from a fresh untrained
-initialisation of the kept slots.  The first attempts and the later ones are summarised apart, so
-the untrained starts are the control of what the trained start brings.
+`anneal` (gradient steps only, bilinear.learn.methods.anneal) gets up to `attempts` tries per
+seed, all on the seed's training pairs with the recipe's batch size and weight decay: the first
+from the trained, pruned model, every later one (only for seeds not yet exact) from a fresh
+untrained initialisation of the kept slots.  The first attempts and the later ones are summarised
+apart, so the untrained starts are the control of what the trained start brings.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ import numpy as np
 from tqdm import tqdm
 
 from bilinear.algebra.fingerprint import fingerprint
-from bilinear.learn.anneal import Schedule, anneal_crystals
-from bilinear.learn.crystallize import Crystal, discretize, prune, slot_importance
+from bilinear.learn.crystal import Crystal
 from bilinear.learn.data import make_datasets
+from bilinear.learn.methods import discretize
+from bilinear.learn.methods.anneal import Schedule, anneal_crystals
+from bilinear.learn.prune import prune, slot_importance
 from bilinear.learn.training import Recipe, dataset_mse, init_runs, train_runs
 from bilinear.studies.stats import wilson
 

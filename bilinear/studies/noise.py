@@ -16,7 +16,7 @@ import numpy as np
 from statsmodels.stats.proportion import proportion_confint
 
 from bilinear.algebra.schemes import Scheme, strassen, verify
-from bilinear.learn.crystallize import round_clamp
+from bilinear.learn.crystal import round_clamp
 
 
 def typo_scheme() -> Scheme:

@@ -34,9 +34,10 @@ from threadpoolctl import threadpool_limits
 from bilinear.algebra.equivalence import equivalent_to_strassen
 from bilinear.algebra.expand import PAPER_SIZES, relative_errors
 from bilinear.algebra.schemes import Scheme
-from bilinear.learn.anneal import crystal_of
-from bilinear.learn.crystallize import discretize, prune
 from bilinear.learn.data import make_datasets
+from bilinear.learn.methods import SOLVED, discretize
+from bilinear.learn.methods.anneal import crystal_of
+from bilinear.learn.prune import prune
 from bilinear.learn.training import (
     Layout,
     Recipe,
@@ -49,7 +50,7 @@ from bilinear.learn.training import (
 from bilinear.search.executor import run_tasks
 from bilinear.studies.kappa import gradient_noise
 
-METHODS = ("round", "sparsify", "phase1_round")  # the last: unpruned model, rounded (Phase 1 only)
+METHODS = (*SOLVED, "phase1_round")  # the last: unpruned model, rounded (Phase 1 only)
 ANNEALED = ("anneal", "anneal_equal_steps")  # rows of studies.anneal_study: already annealed
 BASE_COLUMNS = ["protocol", "batch_size", "seed", "replica", "run_id", "method", "epoch", "final",
                 "train_loss", "test_loss", "grokking_epoch", "margin", "exact",
@@ -198,8 +199,7 @@ def crystallization_tasks(trained: Trained, cfg: dict) -> list[tuple]:
     tasks = []
     for i in range(len(trained.runs)):
         for e in sorted(trained.snapshots):
-            weights = {"round": [t[i].numpy() for t in pruned[e]],
-                       "sparsify": [t[i].numpy() for t in pruned[e]],
+            weights = {**{m: [t[i].numpy() for t in pruned[e]] for m in SOLVED},
                        "phase1_round": [t[i] for t in trained.snapshots[e]]}
             tasks.extend((i, e, m, *weights[m]) for m in METHODS)
     return tasks

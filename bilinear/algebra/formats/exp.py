@@ -1,4 +1,4 @@
-"""The flip-graph `.exp` text format: one product per line, `(form in aIJ)*(form in bJK)*(form
+"""Format ``exp``: the flip-graph text, one product per line, `(form in aIJ)*(form in bJK)*(form
 in cKI)`, 1-based one-digit indices, the third factor indexing C transposed (the coefficient of
 `cKI` is the product's weight in C[I][K]).  Lines are parsed as rational arithmetic of linear
 forms, so scaled, nested and divided factors (`(3*(a11 - a12))*(b21)*(c12)/3`) read as published;
@@ -12,7 +12,12 @@ from fractions import Fraction
 
 import numpy as np
 
+from bilinear.algebra.formats.reading import Reading
 from bilinear.algebra.schemes import Scheme, SchemeFormatError
+
+NAME = "exp"
+SUFFIX = ".exp"
+BINARY = False
 
 MAX_DEPTH = 50  # parenthesis nesting accepted in a line
 
@@ -139,7 +144,17 @@ class _ExpParser:
         raise SchemeFormatError(f"unexpected {'end of line' if kind == 'end' else repr(val)}")
 
 
-def read_exp(text: str) -> Scheme:
+def detect(text: str) -> bool:
+    """Whether stripped text looks like products of aIJ, bJK and cKI forms."""
+    return bool(re.search(r"[abc]\d", text)) and "*" in text
+
+
+def read(text: str) -> Reading:
+    """The scheme of .exp text."""
+    return Reading(parse(text), NAME)
+
+
+def parse(text: str) -> Scheme:
     """Parse .exp text into a scheme; SchemeFormatError names the offending line."""
     products = []
     for number, line in enumerate(text.splitlines(), 1):
@@ -182,7 +197,7 @@ def _exp_form(letter: str, coeffs: dict) -> str:
     return f"({text})"
 
 
-def to_exp(scheme: Scheme) -> str:
+def write(scheme: Scheme) -> str:
     """The scheme as .exp text (products with a zero factor, which contribute nothing, are
     left out); formats above 9 are refused."""
     n, m, p = scheme.fmt

@@ -1,4 +1,4 @@
-"""Crystallization by training: ``anneal``, gradient steps only, batched over R runs.
+"""Method ``anneal``: crystallization by training, gradient steps only, batched over R runs.
 
 A pruned model is trained on with AdamW, on the same training pairs and mini-batches as the recipe
 (its batch size, learning rate and weight decay), in three phases:
@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from bilinear.algebra.schemes import Scheme, matmul_tensor, verify
-from bilinear.learn.crystallize import Crystal, margin, round_clamp
+from bilinear.learn.crystal import Crystal, Task, margin, round_clamp
 from bilinear.learn.training import (
     BatchedAdamW,
     Layout,
@@ -274,8 +274,15 @@ def anneal_crystals(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, train: di
 
 def anneal_one(fmt: tuple[int, int, int], U: np.ndarray, V: np.ndarray, W: np.ndarray, *,
                train: dict, recipe: Recipe, schedule: Schedule, seed: int) -> Crystal:
-    """Anneal one run's U (S,nm), V (S,mp), W (np,S) (the dispatch of crystallize.discretize)."""
+    """Anneal one run's U (S,nm), V (S,mp), W (np,S) (see crystallize)."""
     if format_of(U.shape[1], V.shape[1], W.shape[0]) != tuple(fmt):
         raise ValueError(f"weights of shapes {U.shape}, {V.shape}, {W.shape} are not {fmt}")
     stacked = (torch.as_tensor(np.asarray(t, dtype=np.float64))[None] for t in (U, V, W))
     return anneal_crystals(*stacked, train, recipe, schedule, [seed])[0][0]
+
+
+def crystallize(task: Task) -> Crystal:
+    """anneal_one of the task's run, given its keyword arguments `task.anneal`."""
+    if task.anneal is None:
+        raise ValueError("method anneal needs its training pairs, recipe, schedule and seed")
+    return anneal_one(task.brent.fmt, task.U, task.V, task.W, **task.anneal)
