@@ -198,8 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         parsers[name].add_argument("--key", help="format key inside an npz file, e.g. 3x3x3")
     parsers["convert"].add_argument("out", help=f"output file ({', '.join(SUFFIXES)})")
     parsers["convert"].add_argument("--to", choices=sorted(WRITERS), help="output format")
-    parsers["compile"].add_argument("--out", default="models/kernel/custom",
-                                    help="build directory (default models/kernel/custom)")
+    parsers["compile"].add_argument("--out", default="build/kernel/custom",
+                                    help="build directory (default build/kernel/custom)")
     found = sub.add_parser("discover", help="search schemes of a format at a rank (flip graph)")
     found.add_argument("format", help="format <n>x<m>x<p>, e.g. 3x3x3")
     found.add_argument("--rank", type=int, required=True, help="target rank")

@@ -6,7 +6,7 @@ kernel_designs.threads; contenders alternate round by round after one warm-up ro
 measures each error against A @ B), medians of kernel_designs.repeats rounds:
 
 - gemm: one call of the leaf BLAS, the reference of every ratio;
-- plain: the committed kernel (models/kernel) at 1 and 2 levels, depth-first (and hybrid at 2
+- plain: the committed kernel (build/kernel) at 1 and 2 levels, depth-first (and hybrid at 2
   threads);
 - flattened: the scheme's tensor square (bilinear.algebra.product; <4,4,4> at rank 49)
   compiled and run at one level: one level of 49 products in place of two levels of 7;
@@ -171,12 +171,12 @@ def main() -> int:
         if cfg["n"] % 4:
             raise ParamError(f"kernel_designs.n: must be divisible by 4, got {cfg['n']}")
         scheme = load_scheme("models/algorithm.json")
-        settings = read_config("models/kernel")
+        settings = read_config("build/kernel")
     except (ParamError, SchemeFormatError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     alt = basis.sparse_basis(scheme)
-    kernels = {"plain": Kernel("models/kernel")}
+    kernels = {"plain": Kernel("build/kernel")}
     settings = {k: settings[k] for k in ("max_levels", "split")}
     with tempfile.TemporaryDirectory(prefix="kernel_designs_") as tmp:
         build(product(scheme, scheme), Path(tmp) / "flattened", settings)

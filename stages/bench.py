@@ -59,12 +59,12 @@ def main() -> int:
     except (ParamError, SchemeFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    extras = Extras(winograd=Kernel("models/kernel/winograd"),
-                    additions=Kernel("models/kernel/additions"), expansion_scheme=scheme)
-    result = run(Kernel("models/kernel"), cfg, params["seed"], extras, build_dir="models/kernel")
+    extras = Extras(winograd=Kernel("build/kernel/winograd"),
+                    additions=Kernel("build/kernel/additions"), expansion_scheme=scheme)
+    result = run(Kernel("build/kernel"), cfg, params["seed"], extras, build_dir="build/kernel")
     if cfg["leaderboard_n"] > 0:
-        board = {"learned": Kernel("models/kernel"), "winograd": extras.winograd,
-                 **{f"alphatensor_{key}": Kernel(f"models/kernel/leaderboard/{key}")
+        board = {"learned": Kernel("build/kernel"), "winograd": extras.winograd,
+                 **{f"alphatensor_{key}": Kernel(f"build/kernel/leaderboard/{key}")
                     for key in IMPORTED}}
         result["leaderboard"] = leaderboard.run(board, cfg["leaderboard_n"],
                                                 cfg["leaderboard_dtype"],

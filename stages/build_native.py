@@ -1,4 +1,4 @@
-"""Stage `build_native`: compile models/algorithm.json into a native kernel (models/kernel/)."""
+"""Stage `build_native`: compile models/algorithm.json into a native kernel (build/kernel/)."""
 
 from __future__ import annotations
 
@@ -21,10 +21,10 @@ SPECS = {
 
 
 def main() -> int:
-    """Validate the scheme, generate C, compile it into models/kernel/, Winograd's variant (the
-    bench's 15-addition reference) into models/kernel/winograd/ and the additions-only
-    diagnostic variant (no leaf products) into models/kernel/additions/ and the imported schemes
-    of the bench's leaderboard into models/kernel/leaderboard/<format>/."""
+    """Validate the scheme, generate C, compile it into build/kernel/, Winograd's variant (the
+    bench's 15-addition reference) into build/kernel/winograd/ and the additions-only
+    diagnostic variant (no leaf products) into build/kernel/additions/ and the imported schemes
+    of the bench's leaderboard into build/kernel/leaderboard/<format>/."""
     try:
         cfg = read_sections(SPECS)["native"]
         scheme = load_scheme("models/algorithm.json")
@@ -32,10 +32,10 @@ def main() -> int:
             print("error: models/algorithm.json is not an exact scheme (discretize did not "
                   "crystallize: see metrics/discretize.json); nothing to compile", file=sys.stderr)
             return 2
-        config = build(scheme, "models/kernel", cfg)
-        build(winograd(), "models/kernel/winograd", cfg)
-        build(scheme, "models/kernel/additions", cfg, leaves=False)
-        build_imported("models/kernel/leaderboard", cfg)
+        config = build(scheme, "build/kernel", cfg)
+        build(winograd(), "build/kernel/winograd", cfg)
+        build(scheme, "build/kernel/additions", cfg, leaves=False)
+        build_imported("build/kernel/leaderboard", cfg)
     except (ParamError, SchemeFormatError, SchemeCompileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

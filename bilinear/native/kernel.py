@@ -245,7 +245,7 @@ _default: Kernel | None = None
 
 def matmul(A: np.ndarray, B: np.ndarray, threads: int | None = None,
            levels: int | None = None) -> np.ndarray:
-    """A @ B with the kernel built in models/kernel (loaded on first use)."""
+    """A @ B with the kernel built in build/kernel (loaded on first use)."""
     global _default
     if _default is None:
         _default = Kernel()
