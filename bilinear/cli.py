@@ -182,7 +182,8 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
 
 
 def plan_command(path: str | None, key: str | None, build_dir: str, dtypes: list[str],
-                 threads: list[int], force: bool) -> int:
+                 threads: list[int], force: bool, sizes: list[int] | None = None,
+                 repeats: int | None = None) -> int:
     """Measure (with a progress bar) and store this machine's plan of a kernel for each dtype
     and thread count (bilinear.native.wisdom), the kernel compiled from a scheme file or, with
     no file, the one in build_dir; print what each plan chose and why."""
@@ -210,19 +211,22 @@ def plan_command(path: str | None, key: str | None, build_dir: str, dtypes: list
         except (ParamError, SchemeCompileError, FileNotFoundError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return UNREADABLE
+        sizes = sizes or list(tune.DEFAULT_SIZES)
         todo = [(dt, t) for dt in dtypes for t in sorted({min(t, 2) for t in threads})]
-        bar = tqdm(total=len(todo) * len(tune.DEFAULT_SIZES), desc="plan", unit="size")
+        bar = tqdm(total=len(todo) * len(sizes), desc="plan", unit="size")
         for dt, t in todo:
             k = wisdom.plan_key(kernel.config, dt, t)
             stored = None if force else wisdom.load(k)
             if stored is None:
                 bar.set_postfix_str(f"{dt} t={t}")
                 with threadpool_limits(limits=t, user_api="blas"):
-                    stored = tune.measure(kernel, dt, t, progress=lambda n: bar.update())
+                    stored = tune.measure(kernel, dt, t, sizes=sizes,
+                                          repeats=repeats or tune.DEFAULT_REPEATS,
+                                          progress=lambda n: bar.update())
                 wisdom.store(k, stored)
                 how = "measured and stored in"
             else:
-                bar.update(len(tune.DEFAULT_SIZES))
+                bar.update(len(sizes))
                 how = "already stored in (--force measures again)"
             bar.write("\n".join(tune.explain(stored) + [f"  {how} {wisdom.path_for(k)}"]))
         bar.close()
@@ -276,11 +280,14 @@ def main(argv: list[str] | None = None) -> int:
                          help="thread count to plan (repeatable; 2 stands for 2 or more; "
                          "default 1 and 2)")
     planner.add_argument("--force", action="store_true", help="measure even if stored")
+    planner.add_argument("--sizes", type=int, nargs="+",
+                         help="candidate N, a doubling chain (default 512 1024 2048 4096)")
+    planner.add_argument("--repeats", type=int, help="timed rounds per size (default 3)")
     args = parser.parse_args(argv)
     if args.command == "plan":
         return plan_command(args.path, args.key, args.build,
                             args.dtype or ["float64", "float32"], args.threads or [1, 2],
-                            args.force)
+                            args.force, args.sizes, args.repeats)
     if args.command == "discover":
         return discover_command(args.format, args.rank, args.seeds, args.out, args.max_flips,
                                 args.workers, args.scheduler, args.plateau, args.samples,

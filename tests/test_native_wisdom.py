@@ -92,3 +92,19 @@ def test_kernel_without_a_plan_never_times_its_first_call(build_dir, capsys, mon
     k.matmul(A.astype(np.float32), B.astype(np.float32), threads=2)
     err = capsys.readouterr().err
     assert err.count("python -m bilinear plan") == 1  # printed once
+
+
+def test_plan_command_measures_stores_and_explains(tmp_path, capsys, plan_cache):
+    from bilinear.algebra.schemes import save_scheme
+    from bilinear.cli import main
+
+    save_scheme(tmp_path / "s.json", canonical(strassen()))
+    args = ["plan", str(tmp_path / "s.json"), "--dtype", "float32", "--threads", "1",
+            "--sizes", "16", "32", "--repeats", "1"]
+    assert main(args) == 0
+    out = capsys.readouterr()
+    assert "float32, 1 thread(s):" in out.out and "measured and stored in" in out.out
+    assert "breadth" in out.out and "depth" in out.out and "N=32" in out.out
+    assert len(list(plan_cache.glob("plan-float32-t1-*.json"))) == 1
+    assert main(args) == 0
+    assert "already stored" in capsys.readouterr().out
