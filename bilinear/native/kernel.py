@@ -13,7 +13,7 @@ import numpy as np
 from bilinear.native import machine, tune, wisdom
 from bilinear.native.build import read_config
 
-DEFAULT_BUILD = Path(__file__).resolve().parent / "build"
+DEFAULT_BUILD = Path(__file__).resolve().parents[2] / "build" / "kernel"  # the checkout's
 DTYPES = {np.dtype(np.float64): ("d", "double"), np.dtype(np.float32): ("s", "float")}
 # schedules of a level: "breadth" forms all of a level's operand sums, then runs its products,
 # then combines them; "hybrid" is breadth-first with the products split over two threads and a

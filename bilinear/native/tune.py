@@ -59,8 +59,7 @@ def _cell(kernel, n: int, dtype, threads: int, schedules, repeats: int, harness:
 
 def measure(kernel, dtype, threads: int, sizes=DEFAULT_SIZES, repeats: int = DEFAULT_REPEATS,
             margin: float = DEFAULT_MARGIN, seed: int = 0, schedules: tuple | None = None,
-            pause: float | None = None, progress: Callable | None = None,
-            harness: Harness | None = None) -> dict:
+            pause: float | None = None, progress: Callable | None = None) -> dict:
     """Plan for (dtype, threads): per size the median (and min, max) of `repeats` rotating
     rounds of one gemm call and of one level in each schedule (default: candidates), per
     schedule the gain 1 - t_level / t_gemm (medians) and the overhead of the level beyond its
@@ -72,9 +71,9 @@ def measure(kernel, dtype, threads: int, sizes=DEFAULT_SIZES, repeats: int = DEF
     each size."""
     dtype = np.dtype(dtype)
     schedules = candidates(threads) if schedules is None else schedules
-    if harness is None:
-        harness = Harness(pause=(DEFAULT_PAUSE if threads > 1 else 0.0) if pause is None
-                          else pause)
+    if pause is None:
+        pause = DEFAULT_PAUSE if threads > 1 else 0.0
+    harness = Harness(pause=pause)
     rng = np.random.default_rng(seed)
     cells = []
     for n in sorted(sizes):
