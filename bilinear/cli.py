@@ -1,5 +1,5 @@
-"""Command line: `python -m bilinear verify|convert|info|compile FILE ...` and
-`python -m bilinear discover FORMAT --rank R ...`.
+"""Command line: `python -m bilinear verify|convert|info|compile FILE ...`,
+`python -m bilinear discover FORMAT --rank R ...` and `python -m bilinear plan [SCHEME] ...`.
 
 Every file is read by content (bilinear.algebra.formats): .exp products, ternary or project JSON,
 a Maple TriadSet, or an npz in the plain layout (with --key).  Exit status 0 = success (for
@@ -179,6 +179,58 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
     return EXACT if schemes else INCORRECT
 
 
+def plan_command(path: str | None, key: str | None, build_dir: str, dtypes: list[str],
+                 threads: list[int], force: bool, sizes: list[int] | None = None,
+                 repeats: int | None = None) -> int:
+    """Measure (with a progress bar) and store this machine's plan of a kernel for each dtype
+    and thread count (bilinear.native.wisdom), the kernel compiled from a scheme file or, with
+    no file, the one in build_dir; print what each plan chose and why."""
+    import tempfile
+
+    from threadpoolctl import threadpool_limits
+    from tqdm import tqdm
+
+    from bilinear.native import tune, wisdom
+    from bilinear.native.build import build
+    from bilinear.native.kernel import Kernel
+    from bilinear.native.plan import SchemeCompileError
+    from bilinear.params import ParamError, load_params
+
+    with tempfile.TemporaryDirectory(prefix="bilinear_plan_") as tmp:
+        try:
+            if path is not None:
+                reading = _read(path, key)
+                if reading is None:
+                    return UNREADABLE
+                settings = load_params(Path(__file__).resolve().parents[1] / "params.yaml")
+                build(reading.scheme, tmp, settings["native"])
+                build_dir = tmp
+            kernel = Kernel(build_dir, use_wisdom=False)
+        except (ParamError, SchemeCompileError, FileNotFoundError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return UNREADABLE
+        sizes = sizes or list(tune.DEFAULT_SIZES)
+        todo = [(dt, t) for dt in dtypes for t in sorted({min(t, 2) for t in threads})]
+        bar = tqdm(total=len(todo) * len(sizes), desc="plan", unit="size")
+        for dt, t in todo:
+            k = wisdom.plan_key(kernel.config, dt, t)
+            stored = None if force else wisdom.load(k)
+            if stored is None:
+                bar.set_postfix_str(f"{dt} t={t}")
+                with threadpool_limits(limits=t, user_api="blas"):
+                    stored = tune.measure(kernel, dt, t, sizes=sizes,
+                                          repeats=repeats or tune.DEFAULT_REPEATS,
+                                          progress=lambda n: bar.update())
+                wisdom.store(k, stored)
+                how = "measured and stored in"
+            else:
+                bar.update(len(sizes))
+                how = "already stored in (--force measures again)"
+            bar.write("\n".join(tune.explain(stored) + [f"  {how} {wisdom.path_for(k)}"]))
+        bar.close()
+    return EXACT
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the requested command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="python -m bilinear",
@@ -214,7 +266,26 @@ def main(argv: list[str] | None = None) -> int:
                        help="flips between kept schemes")
     found.add_argument("--workers", type=int, default=2, help="local worker processes")
     found.add_argument("--scheduler", help="tcp://HOST:PORT of a Dask scheduler")
+    planner = sub.add_parser("plan", help="measure and store this machine's plan of a kernel "
+                             "(levels and schedule per dtype and threads)")
+    planner.add_argument("path", nargs="?", help=file_help + " (default: the kernel in --build)")
+    planner.add_argument("--key", help="format key inside an npz file, e.g. 3x3x3")
+    planner.add_argument("--build", default="build/kernel",
+                         help="kernel build directory when no scheme is given")
+    planner.add_argument("--dtype", action="append", choices=["float64", "float32"],
+                         help="dtype to plan (repeatable; default both)")
+    planner.add_argument("--threads", action="append", type=int, choices=[1, 2],
+                         help="thread count to plan (repeatable; 2 stands for 2 or more; "
+                         "default 1 and 2)")
+    planner.add_argument("--force", action="store_true", help="measure even if stored")
+    planner.add_argument("--sizes", type=int, nargs="+",
+                         help="candidate N, a doubling chain (default 512 1024 2048 4096)")
+    planner.add_argument("--repeats", type=int, help="timed rounds per size (default 3)")
     args = parser.parse_args(argv)
+    if args.command == "plan":
+        return plan_command(args.path, args.key, args.build,
+                            args.dtype or ["float64", "float32"], args.threads or [1, 2],
+                            args.force, args.sizes, args.repeats)
     if args.command == "discover":
         return discover_command(args.format, args.rank, args.seeds, args.out, args.max_flips,
                                 args.workers, args.scheduler, args.plateau, args.samples,

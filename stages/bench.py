@@ -1,5 +1,7 @@
-"""Stage `bench`: time the native kernel against numpy.matmul and the leaf BLAS (and Winograd's
-kernel, the kernel's additions alone and the numpy reference expansion; bilinear.native.bench)."""
+"""Stage `bench`: the kernel built from the learned scheme (build/kernel) against one call of its
+BLAS and numpy.matmul, with its additions alone and the numpy reference expansion
+(bilinear.native.bench); the plan of this machine from its wisdom, measured first where none is
+stored (bilinear.native.wisdom).  The published schemes are timed by the leaderboard stage."""
 
 from __future__ import annotations
 
@@ -8,10 +10,8 @@ import sys
 from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.schemes import SchemeFormatError
 from bilinear.io import write_csv, write_json
-from bilinear.native import leaderboard
 from bilinear.native.bench import Extras, run
 from bilinear.native.bench_figure import speedup_figure
-from bilinear.native.imported import IMPORTED
 from bilinear.native.kernel import Kernel
 from bilinear.params import Field, ParamError, read_sections
 
@@ -25,21 +25,19 @@ SPECS = {
         "target_seconds": Field(float, low=0.0, high=3600.0),
         "max_repeats": Field(int, low=1, high=1000),
         "pause_seconds": Field(float, low=0.0, high=60.0),
-        "winograd_max_n": Field(int, low=0),
+        "numpy_max_n": Field(int, low=0),
+        "additions_max_n": Field(int, low=0),
         "expansion_max_n": Field(int, low=0),
         "plan_sizes": Field(list, item=int, low=2, high=1 << 14, min_len=1),
         "plan_repeats": Field(int, low=1, high=100),
         "plan_margin": Field(float, low=0.0, high=0.5),
         "first_call_n": Field(int, low=0, high=1 << 15),
-        "leaderboard_n": Field(int, low=0, high=1 << 15),
-        "leaderboard_dtype": Field(str),
-        "leaderboard_leaf_min": Field(int, low=1, high=1 << 14),
     },
 }
-COLUMNS = ["n", "dtype", "threads", "levels", "t_numpy", "t_blas", "t_kernel", "speedup_vs_numpy",
-           "speedup_vs_blas", "rel_error", "t_kernel_alt", "speedup_alt_vs_blas", "t_winograd",
-           "kernel_over_winograd", "t_additions", "additions_share", "t_expansion",
-           "speedup_vs_expansion"]
+COLUMNS = ["n", "dtype", "threads", "levels", "schedule", "rounds", "t_numpy", "t_blas",
+           "t_blas_min", "t_blas_max", "t_kernel", "t_kernel_min", "t_kernel_max",
+           "speedup_vs_numpy", "speedup_vs_blas", "rel_error", "t_additions", "additions_share",
+           "t_expansion", "speedup_vs_expansion"]
 
 
 def main() -> int:
@@ -50,26 +48,15 @@ def main() -> int:
         for dt in cfg["dtypes"]:
             if dt not in ("float64", "float32"):
                 raise ParamError(f"bench.dtypes: expected float64 or float32, got {dt!r}")
-        if cfg["leaderboard_dtype"] not in ("float64", "float32"):
-            raise ParamError("bench.leaderboard_dtype: expected float64 or float32, got "
-                             f"{cfg['leaderboard_dtype']!r}")
         if cfg["max_repeats"] < cfg["repeats"]:
             raise ParamError("bench.max_repeats: must be >= bench.repeats")
         scheme = load_scheme("models/algorithm.json")
-    except (ParamError, SchemeFormatError) as exc:
+        kernel = Kernel("build/kernel")
+        extras = Extras(additions=Kernel("build/kernel/additions"), expansion_scheme=scheme)
+    except (ParamError, SchemeFormatError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    extras = Extras(winograd=Kernel("build/kernel/winograd"),
-                    additions=Kernel("build/kernel/additions"), expansion_scheme=scheme)
-    result = run(Kernel("build/kernel"), cfg, params["seed"], extras, build_dir="build/kernel")
-    if cfg["leaderboard_n"] > 0:
-        board = {"learned": Kernel("build/kernel"), "winograd": extras.winograd,
-                 **{f"alphatensor_{key}": Kernel(f"build/kernel/leaderboard/{key}")
-                    for key in IMPORTED}}
-        result["leaderboard"] = leaderboard.run(board, cfg["leaderboard_n"],
-                                                cfg["leaderboard_dtype"],
-                                                cfg["leaderboard_leaf_min"], cfg["repeats"],
-                                                params["seed"])
+    result = run(kernel, cfg, params["seed"], extras, build_dir="build/kernel")
     rows = [{c: cell.get(c, "") for c in COLUMNS} for cell in result["cells"].values()]
     write_json("metrics/bench.json", result)
     write_csv("plots/bench.csv", rows, COLUMNS)
@@ -77,12 +64,14 @@ def main() -> int:
     big = max(cfg["sizes"])
     summary = ", ".join(f"{c['dtype']} t{c['threads']}: {c['speedup_vs_blas']:.2f}x"
                         for c in result["cells"].values() if c["n"] == big)
+    plans = ", ".join(f"{p['dtype']} t{p['threads']} {p['origin']['source']}"
+                      for p in result["plans"])
     first = ", ".join(f"{c['dtype']} {c['schedule']} {c['first_over_warm']:.2f}x warm, workspace "
                       f"{c['workspace_over_operand']:.2f} operands" for c in result["first_call"])
-    board = ", ".join(f"{r['scheme']} {r['speedup_vs_blas']:.2f}x"
-                      for r in result.get("leaderboard", {}).get("rows", []))
-    print(f"bench: N={big} speedup vs BLAS {summary}; leaderboard {board or 'not run'}; "
-          f"first call at N={cfg['first_call_n']}: {first or 'not timed'}")
+    cost = result["cost"]
+    print(f"bench: N={big} speedup vs BLAS {summary}; plans {plans}; first call at "
+          f"N={cfg['first_call_n']}: {first or 'not timed'}; {cost['seconds']:.0f} s, peak "
+          f"{cost['peak_rss_bytes'] / 2**30:.2f} GiB")
     return 0
 
 

@@ -7,9 +7,7 @@ import sys
 from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.schemes import SchemeFormatError, verify
 from bilinear.native.build import build
-from bilinear.native.imported import build_imported
 from bilinear.native.plan import SchemeCompileError
-from bilinear.native.winograd import winograd
 from bilinear.params import Field, ParamError, read_sections
 
 SPECS = {
@@ -21,10 +19,9 @@ SPECS = {
 
 
 def main() -> int:
-    """Validate the scheme, generate C, compile it into build/kernel/, Winograd's variant (the
-    bench's 15-addition reference) into build/kernel/winograd/ and the additions-only
-    diagnostic variant (no leaf products) into build/kernel/additions/ and the imported schemes
-    of the bench's leaderboard into build/kernel/leaderboard/<format>/."""
+    """Validate the scheme, generate C, compile it into build/kernel/ and its additions-only
+    diagnostic variant (no leaf products) into build/kernel/additions/ (the published reference
+    schemes are built by the build_reference stage)."""
     try:
         cfg = read_sections(SPECS)["native"]
         scheme = load_scheme("models/algorithm.json")
@@ -33,9 +30,7 @@ def main() -> int:
                   "crystallize: see metrics/discretize.json); nothing to compile", file=sys.stderr)
             return 2
         config = build(scheme, "build/kernel", cfg)
-        build(winograd(), "build/kernel/winograd", cfg)
         build(scheme, "build/kernel/additions", cfg, leaves=False)
-        build_imported("build/kernel/leaderboard", cfg)
     except (ParamError, SchemeFormatError, SchemeCompileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

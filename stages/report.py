@@ -16,7 +16,7 @@ from bilinear.report.report import build_claims, render
 from bilinear.stage import stage_main
 
 METRICS = ["train", "discretize", "verify", "noise", "kappa", "conditions", "anova", "bench",
-           "sweep_bench", "frontier", "anneal_grid", "discover", "kernel_designs"]
+           "sweep_bench", "frontier", "anneal_grid", "discover", "kernel_designs", "leaderboard"]
 
 
 def read_metrics(name: str) -> dict:

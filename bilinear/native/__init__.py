@@ -1,16 +1,20 @@
-"""Native kernel compiled from a scheme file.
+"""Native kernel compiled from a scheme file, one line per module:
 
-plan.py validates a scheme (exact Brent check, coefficient range) and describes one recursion
-level: which operands are plain blocks and which need a temporary, the products and their
-destinations, and the linear combinations after common-subexpression elimination.  codegen.py
-emits C: per dtype, three fused write-once passes (all A operands, all B operands, and the C
-blocks from products with several destinations) plus the generic recursion in mm_body.c, which
-peels odd dimensions and accumulates single-destination products straight into C (gemm
-beta=1).  A level runs in one of two schedules: breadth-first (those passes, then the products:
-at 2 threads either pairwise on two threads over 1-thread BLAS (split) or one thread over
-2-thread BLAS, never both) or depth-first (one product at a time, its operands formed just
-before its gemm and its product added into C right after; workspace under one operand).
-build.py compiles it with cffi against scipy-openblas64; tune.py measures, on the machine that
-runs it, which schedule and from which size a level pays; kernel.py is the Python API (matmul,
-levels rule, workspace); bench.py times it.
+plan.py         validates a scheme and describes one recursion level (operands, products, CSE).
+codegen.py      emits the C of a scheme (fused passes per dtype) around the generic
+                prelude.c, common.c and mm_body.c (recursion, odd fringes, schedules).
+build.py        compiles it with cffi against the packaged OpenBLAS (scipy-openblas64).
+machine.py      the machine: CPU (/proc/cpuinfo), BLAS libraries, OpenBLAS loaded (only here).
+kernel.py       the Python API (matmul, levels rule from the plan, safe default, workspace).
+timing.py       the one timing harness: warm-up, rotating rounds, idle pauses, medians and spread.
+tune.py         measures a plan: which schedule, and from which size, a level pays.
+wisdom.py       stores plans per machine under ~/.cache/bilinear/ (key: CPU, BLAS, code, scheme).
+accuracy.py     errors against a float64 reference without full-size temporaries (numexpr).
+bench.py        the learned kernel against one gemm call and numpy (plan, cells, first call).
+bench_figure.py the bench's speedup-by-size figure.
+first_call.py   a fresh process's first call against its warm calls, and its workspace.
+winograd.py     Winograd's 15-addition variant of Strassen's scheme.
+imported.py     the published reference schemes compiled into build/reference/.
+leaderboard.py  the published schemes timed side by side against one gemm call.
+designs.py      designs derived from Strassen's scheme (flattened, alternative basis, batched gemm).
 """

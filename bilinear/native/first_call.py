@@ -6,12 +6,12 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 from bilinear.native.kernel import Kernel
+from bilinear.native.timing import Harness, peak_rss_bytes, spread
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,21 +20,22 @@ def measure_here(build_dir: str, n: int, dtype: str, threads: int, levels: int, 
                  warm_calls: int = 2, seed: int = 0) -> dict:
     """In this process: seconds of the first call of a fresh Kernel object and the median of
     warm_calls later ones (levels in schedule), and the workspace bytes against the bytes of
-    one operand."""
+    one operand, and the process's peak resident memory."""
     kernel = Kernel(build_dir)
     rng = np.random.default_rng(seed)
     A = rng.standard_normal((n, n)).astype(dtype)
     B = rng.standard_normal((n, n)).astype(dtype)
-    times = []
-    for _ in range(1 + warm_calls):
-        start = time.perf_counter()
-        kernel.matmul(A, B, threads=threads, levels=levels, schedule=schedule)
-        times.append(time.perf_counter() - start)
+    call = {"kernel": lambda: kernel.matmul(A, B, threads=threads, levels=levels,
+                                            schedule=schedule)}
+    harness = Harness()
+    first = harness.warm_up(call)["kernel"]
+    warm = spread(harness.rounds(call, warm_calls)["kernel"])
     workspace = kernel.workspace_bytes(n, n, n, A.dtype, levels, threads, schedule=schedule)
     return {"n": n, "dtype": dtype, "threads": threads, "levels": levels, "schedule": schedule,
-            "t_first": times[0], "t_warm": float(np.median(times[1:])),
-            "first_over_warm": times[0] / float(np.median(times[1:])),
-            "workspace_bytes": workspace, "workspace_over_operand": workspace / A.nbytes}
+            "t_first": first, "t_warm": warm["median"], "t_warm_min": warm["min"],
+            "t_warm_max": warm["max"], "first_over_warm": first / warm["median"],
+            "workspace_bytes": workspace, "workspace_over_operand": workspace / A.nbytes,
+            "peak_rss_bytes": peak_rss_bytes()}
 
 
 def measure(build_dir: str | Path, n: int, dtype: str, threads: int, levels: int,

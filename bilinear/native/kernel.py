@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import os
+import sys
 import threading
 from pathlib import Path
 
 import numpy as np
-import scipy_openblas64
 
-from bilinear.native import tune
+from bilinear.native import machine, tune, wisdom
 from bilinear.native.build import read_config
 
-DEFAULT_BUILD = Path(__file__).resolve().parent / "build"
+DEFAULT_BUILD = Path(__file__).resolve().parents[2] / "build" / "kernel"  # the checkout's
 DTYPES = {np.dtype(np.float64): ("d", "double"), np.dtype(np.float32): ("s", "float")}
 # schedules of a level: "breadth" forms all of a level's operand sums, then runs its products,
 # then combines them; "hybrid" is breadth-first with the products split over two threads and a
@@ -22,7 +21,11 @@ DTYPES = {np.dtype(np.float64): ("d", "double"), np.dtype(np.float32): ("s", "fl
 # "depth" runs one product at a time, its operands formed just before it and its product added
 # into C right after (workspace under one operand for 2x2 schemes)
 SCHEDULES = ("breadth", "hybrid", "depth")
-DEFAULT_SCHEDULE = "breadth"  # where no measured plan chose one
+# where no plan chose one: depth-first, whose workspace stays under one operand
+DEFAULT_SCHEDULE = "depth"
+PLAN_HINT = ("python -m bilinear plan [SCHEME] [--dtype float64|float32] [--threads 1|2] "
+             "measures and stores one")
+_told = False  # the no-plan notice is printed once per process
 MODE_BREADTH, MODE_SPLIT, MODE_DEPTH, MODE_HYBRID = 0, 1, 2, 3  # as in bilinear/native/prelude.c
 
 
@@ -57,31 +60,46 @@ def _empty_aligned(rows: int, cols: int, dtype) -> np.ndarray:
     return buf[start:start + rows * cols * dtype.itemsize].view(dtype).reshape(rows, cols)
 
 
-def _load_openblas() -> None:
-    """Load scipy-openblas64 globally, so the kernel's reference to it (by soname, no rpath)
-    resolves to the packaged library."""
-    path = Path(scipy_openblas64.get_lib_dir()) / f"lib{scipy_openblas64.get_library()}.so"
-    ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+def default_plan(dtype, threads: int) -> dict:
+    """The safe plan where none was measured for this machine: no recursion at any size (one
+    gemm call, never slower than the BLAS it calls; whether and from which size a level pays
+    depends on the machine, and on some none does) and the depth-first schedule for explicit
+    levels (the least workspace)."""
+    return {"dtype": np.dtype(dtype).name, "threads": min(int(threads), 2), "threshold": None,
+            "schedule": DEFAULT_SCHEDULE, "source": "default"}
+
+
+def _tell_no_plan(key: dict) -> None:
+    """Say once per process that a kernel runs without a plan, and how to make one."""
+    global _told
+    if not _told:
+        _told = True
+        print(f"bilinear: no stored plan for this machine ({key['dtype']}, {key['threads']} "
+              f"thread(s)): one gemm call at every size; {PLAN_HINT}", file=sys.stderr)
 
 
 class Kernel:
     """A compiled scheme kernel loaded from a build directory (see bilinear.native.build); plans:
-    measured levels plans (bilinear.native.tune), else each is measured on first use."""
+    measured levels plans (bilinear.native.tune) to use; any other (dtype, threads) takes the
+    plan stored for this machine (bilinear.native.wisdom; use_wisdom=False: never), else the
+    safe default (default_plan) with a notice on how to plan.  Nothing is ever timed here."""
 
-    def __init__(self, build_dir: str | Path = DEFAULT_BUILD, plans: list[dict] = ()):
+    def __init__(self, build_dir: str | Path = DEFAULT_BUILD, plans: list[dict] = (),
+                 use_wisdom: bool = True):
         build_dir = Path(build_dir)
         if not (build_dir / "config.json").exists():
             raise FileNotFoundError(f"no kernel build in {build_dir} (run the build_native stage)")
         self.config = read_config(build_dir)
         spec = importlib.util.spec_from_file_location(self.config["module"],
                                                       build_dir / self.config["library"])
-        _load_openblas()
+        machine.openblas()
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         self.ffi, self.lib = module.ffi, module.lib
         self.fmt = tuple(self.config["format"])
         self._ws = np.empty(0, dtype=np.uint8)
         self._lock = threading.Lock()
+        self.use_wisdom = use_wisdom
         self.plans = {}
         for plan in plans:
             self.set_plan(plan)
@@ -102,10 +120,17 @@ class Kernel:
         self.plans[self.plan_key(plan["dtype"], plan["threads"])] = plan
 
     def plan_for(self, dtype, threads: int) -> dict:
-        """The plan of this dtype and thread count, measured on first use (bilinear.native.tune)."""
+        """The plan of this dtype and thread count: one set, else the stored one of this
+        machine (bilinear.native.wisdom), else default_plan (never measured here)."""
         key = self.plan_key(dtype, threads)
         if key not in self.plans:
-            self.plans[key] = tune.measure(self, dtype, min(int(threads), 2))
+            stored = None
+            if self.use_wisdom:
+                full = wisdom.plan_key(self.config, dtype, threads)
+                stored = wisdom.load(full)
+            if stored is None:
+                _tell_no_plan({"dtype": np.dtype(dtype).name, "threads": min(int(threads), 2)})
+            self.plans[key] = stored or default_plan(dtype, threads)
         return self.plans[key]
 
     def levels_for(self, M: int, K: int, N: int, dtype, threads: int) -> int:
@@ -117,10 +142,9 @@ class Kernel:
                            M, K, N)
 
     def schedule_for(self, dtype, threads: int) -> str:
-        """The schedule of the plan of this dtype and thread count, if one is set (else
-        DEFAULT_SCHEDULE; plans without a schedule key are breadth-first)."""
-        plan = self.plans.get(self.plan_key(dtype, threads))
-        return DEFAULT_SCHEDULE if plan is None else plan.get("schedule", "breadth")
+        """The schedule of the plan of this dtype and thread count (see plan_for; plans without
+        a schedule key are breadth-first)."""
+        return self.plan_for(dtype, threads).get("schedule", "breadth")
 
     def _mode(self, threads: int, split: bool | None, schedule: str) -> int:
         """The C schedule code (MODE_*) of a call."""

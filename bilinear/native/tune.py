@@ -1,27 +1,22 @@
 """The levels rule measured on the machine that runs the kernel (a planner, as FFTW's): for a
 dtype and thread count, time one gemm call against the kernel with one level in each schedule
-(breadth- and depth-first) at candidate sizes, and recurse only at sizes where the chosen
-schedule's level measured a gain.  Never part of the build."""
+at candidate sizes (bilinear.native.timing: warm-up, rotating rounds, medians), and recurse only
+at sizes where the chosen schedule's level measured a gain.  Never part of the build; stored per
+machine by bilinear.native.wisdom."""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
 
-DEFAULT_SIZES = (256, 512, 1024, 2048)  # candidate square sizes, a doubling chain
+from bilinear.native.timing import Harness
+
+DEFAULT_SIZES = (512, 1024, 2048, 4096)  # candidate square sizes, a doubling chain
 DEFAULT_REPEATS = 3
 DEFAULT_MARGIN = 0.02  # a level must be this much faster than one gemm call to be used
-
-
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
+DEFAULT_PAUSE = 0.05  # seconds idle before each timed call at 2 threads
 
 
 def threshold(cells: list[dict], margin: float) -> int | None:
@@ -46,37 +41,45 @@ def candidates(threads: int) -> tuple:
     return ("breadth", "hybrid", "depth") if threads == 2 else ("breadth", "depth")
 
 
+def _cell(kernel, n: int, dtype, threads: int, schedules, repeats: int, harness: Harness,
+          rng) -> dict:
+    """One size: medians and spreads of one gemm call and one level in each schedule."""
+    A = rng.standard_normal((n, n)).astype(dtype)
+    B = rng.standard_normal((n, n)).astype(dtype)
+    calls = {"gemm": partial(kernel.gemm, A, B, threads=threads)}
+    for s in schedules:
+        calls[s] = partial(kernel.matmul, A, B, threads=threads, levels=1, schedule=s)
+    stats = harness.run(calls, repeats).summary()
+    gemm = stats.pop("gemm")
+    return {"n": n, "t_gemm": gemm["median"], "t_gemm_min": gemm["min"],
+            "t_gemm_max": gemm["max"],
+            "levels": {s: {"t": v["median"], "t_min": v["min"], "t_max": v["max"]}
+                       for s, v in stats.items()}}
+
+
 def measure(kernel, dtype, threads: int, sizes=DEFAULT_SIZES, repeats: int = DEFAULT_REPEATS,
-            margin: float = DEFAULT_MARGIN, seed: int = 0, schedules: tuple | None = None) -> dict:
-    """Plan for (dtype, threads): per size the fastest of repeats of one gemm call and of one
-    level in each schedule (default: candidates; contenders alternating; medians recorded
-    too), per schedule the gain 1 - t_level / t_gemm and the overhead of the level beyond its
-    leaf products where the half size was measured too (additions and cache interference), the
-    gemm rate (GF/s), and per schedule the recursion threshold; the plan takes one schedule
-    (see choose) and its threshold.  ceiling: per levels count, the speedup over
-    one gemm call at the largest size that leaf gemm calls alone would give (additions free),
-    from the gemm times at the smaller sizes (cubic formats only)."""
+            margin: float = DEFAULT_MARGIN, seed: int = 0, schedules: tuple | None = None,
+            pause: float | None = None, progress: Callable | None = None) -> dict:
+    """Plan for (dtype, threads): per size the median (and min, max) of `repeats` rotating
+    rounds of one gemm call and of one level in each schedule (default: candidates), per
+    schedule the gain 1 - t_level / t_gemm (medians) and the overhead of the level beyond its
+    leaf products where the half size was measured too, the gemm rate (GF/s), and per schedule
+    the recursion threshold; the plan takes one schedule (see choose) and its threshold.
+    ceiling: per levels count, the speedup over one gemm call at the largest size that leaf
+    gemm calls alone would give (additions free; cubic formats only).  pause: idle seconds
+    before each timed call (None: DEFAULT_PAUSE at 2 threads, else 0); progress(n) after
+    each size."""
     dtype = np.dtype(dtype)
     schedules = candidates(threads) if schedules is None else schedules
+    if pause is None:
+        pause = DEFAULT_PAUSE if threads > 1 else 0.0
+    harness = Harness(pause=pause)
     rng = np.random.default_rng(seed)
     cells = []
     for n in sorted(sizes):
-        A = rng.standard_normal((n, n)).astype(dtype)
-        B = rng.standard_normal((n, n)).astype(dtype)
-        calls = {"gemm": partial(kernel.gemm, A, B, threads=threads)}
-        for s in schedules:
-            calls[s] = partial(kernel.matmul, A, B, threads=threads, levels=1, schedule=s)
-        for call in calls.values():  # warm-up: workspace, BLAS buffers, threads
-            call()
-        times = {name: [] for name in calls}
-        for _ in range(repeats):
-            for name, call in calls.items():
-                times[name].append(_median_time(call, 1))
-        # minima: other processes on the machine only ever add time
-        cells.append({"n": n, "t_gemm": min(times["gemm"]),
-                      "t_gemm_median": float(np.median(times["gemm"])),
-                      "levels": {s: {"t": min(times[s]), "t_median": float(np.median(times[s]))}
-                                 for s in schedules}})
+        cells.append(_cell(kernel, n, dtype, threads, schedules, repeats, harness, rng))
+        if progress is not None:
+            progress(n)
     by_n = {c["n"]: c for c in cells}
     rank = kernel.config["rank"]
     fn, fm, fp = kernel.fmt
@@ -114,3 +117,16 @@ def levels(plan: dict, fmt: tuple, max_levels: int, M: int, K: int, N: int) -> i
             and M >= n and K >= m and N >= p:
         M, K, N, count = M // n, K // m, N // p, count + 1
     return count
+
+
+def explain(plan: dict) -> list[str]:
+    """Lines saying what a plan chose and why: per schedule its gain at each measured size and
+    the threshold it gives."""
+    where = (f"recurse from N={plan['threshold']}" if plan["threshold"] is not None
+             else "never recurse (one gemm call at every size)")
+    lines = [f"{plan['dtype']}, {plan['threads']} thread(s): {plan['schedule']}-first, {where}"
+             f" (a level must gain at least {100 * plan['margin']:.1f}% at every larger size)"]
+    for s, cut in plan["thresholds"].items():
+        gains = ", ".join(f"N={c['n']} {100 * c['levels'][s]['gain']:+.1f}%" for c in plan["cells"])
+        lines.append(f"  {s:8s} {gains}; threshold {cut if cut is not None else 'none'}")
+    return lines

@@ -1,6 +1,7 @@
 """Report section on the native kernel: the machine, the measured plans with the speedup that
-free additions would allow, the first call per schedule, the scheme leaderboard and the designs
-measured and not kept."""
+free additions would allow, the first call per schedule (metrics/bench.json), the scheme
+leaderboard (metrics/leaderboard.json) and the designs measured and not kept
+(metrics/kernel_designs.json)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def _best_ceiling(plan: dict) -> dict | None:
 
 
 def kernel_section(metrics: dict) -> list[str]:
-    """Markdown lines from metrics/bench.json (empty if it has no plans)."""
+    """Markdown lines from metrics/bench.json and metrics/leaderboard.json (empty if the bench
+    has no plans)."""
     bench = metrics.get("bench") or {}
     plans = bench.get("plans") or []
     if not plans:
@@ -51,10 +53,11 @@ def kernel_section(metrics: dict) -> list[str]:
         lines += [f"| {c['dtype']} | {c.get('schedule', 'breadth')} | {c['n']} | {c['levels']} | "
                   f"{_x(c['first_over_warm'])} | {c['workspace_over_operand']:.2f} |"
                   for c in first]
-    board = bench.get("leaderboard") or {}
+    board = metrics.get("leaderboard") or {}
     if board.get("rows"):
-        lines += ["", f"Scheme leaderboard: N={board['n']}, {board['dtype']}, 1 thread, every "
-                  "levels count and schedule timed, the fastest kept:", "",
+        lines += ["", f"Scheme leaderboard (metrics/leaderboard.json): N={board['n']}, "
+                  f"{board['dtype']}, 1 thread, every levels count and schedule timed, "
+                  "the fastest kept:", "",
                   "| scheme | format | rank | additions per level | levels | schedule | "
                   "speedup vs one gemm | error |", "|---|---|---|---|---|---|---|---|"]
         lines += [f"| {r['scheme']} | {'x'.join(map(str, r['format']))} | {r['rank']} | "
