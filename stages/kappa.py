@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.io import load_npz, load_torch, write_json
-from bilinear.params import Field, ParamError, load_params, read_sections, validate
+from bilinear.params import LR, Field, ParamError, load_params, read_sections, validate
 from bilinear.stage import stage_main
 from bilinear.studies import kappa
 
@@ -22,7 +22,6 @@ SPEC = {
         "abs_tol": Field(float, low=0.0),
     },
 }
-LR = Field(float, low=0.0)  # train.lr: gamma = (lr / B) Tr(Sigma) / d uses the training recipe's
 
 
 def read_params() -> tuple[dict, float]:
@@ -31,7 +30,7 @@ def read_params() -> tuple[dict, float]:
     train = load_params().get("train")
     if not isinstance(train, dict) or "lr" not in train:
         raise ParamError("train.lr: missing parameter")
-    return cfg, validate("train.lr", train["lr"], LR)
+    return cfg, validate("train.lr", train["lr"], LR)  # gamma = (lr / B) Tr(Sigma) / d
 
 
 def load_checkpoints() -> dict:

@@ -11,12 +11,13 @@ from tqdm import tqdm
 
 from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.io import atomic_write_bytes, load_npz, load_torch, write_csv, write_json
-from bilinear.params import Field, read_sections
+from bilinear.params import SEED, Field, read_sections
+from bilinear.seeds import NOISE
 from bilinear.stage import stage_main
 from bilinear.studies import noise
 
 SPEC = {
-    "seed": Field(int, low=0),
+    "seed": SEED,
     "noise": {
         "sigmas": Field(list, item=float, low=1e-12, min_len=1),
         "trials": Field(int, low=1, high=100_000),
@@ -24,7 +25,6 @@ SPEC = {
         "level": Field(float, low=0.0, high=1.0),
     },
 }
-SEED_OFFSET = 3000  # noise draws: rng([seed, SEED_OFFSET, subject index])
 SUBJECTS = ("discrete", "continuous", "typo")
 STYLE = {"discrete": ("o", "-"), "continuous": ("x", "--"), "typo": ("s", ":")}  # marker, line
 COLUMNS = ["reading", "subject", "sigma", "trials", "successes", "success_rate", "ci_low",
@@ -132,7 +132,7 @@ def main() -> int:
     results = {}
     with tqdm(total=len(subjects) * len(cfg["sigmas"]), desc="noise", file=sys.stderr) as bar:
         for name, weights in subjects.items():
-            rng = np.random.default_rng([seed, SEED_OFFSET, SUBJECTS.index(name)])
+            rng = np.random.default_rng([seed, NOISE, SUBJECTS.index(name)])
             results[name] = noise.ablate(fmt, weights, cfg["sigmas"], cfg["trials"], rng, test,
                                          cfg["tolerance"], bar)
     metrics = summarize(results, cfg)

@@ -10,25 +10,23 @@ import numpy as np
 from tqdm import tqdm
 
 from bilinear.algebra.equivalence import equivalence_witness
-from bilinear.algebra.expand import PAPER_SIZES, expansion_levels, relative_errors
+from bilinear.algebra.expand import EXPANSION_TOL, PAPER_SIZES, expansion_levels, relative_errors
 from bilinear.algebra.permutation import permutation_test
 from bilinear.algebra.schemes import Scheme, SchemeFormatError, load_scheme, verify
 from bilinear.io import write_csv, write_json
-from bilinear.params import Field, ParamError, read_sections
+from bilinear.params import SEED, Field, ParamError, read_sections
+from bilinear.seeds import VERIFY_EXPANSION, VERIFY_PAPER, VERIFY_PERMUTATION
 from bilinear.stage import stage_main
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
-# Fixed offsets of this stage's random streams, derived from the master seed.
-EXPANSION_STREAM, PERMUTATION_STREAM, PAPER_STREAM = 11, 12, 13
 
 SPECS = {
-    "seed": Field(int, low=0),
+    "seed": SEED,
     "verify": {
         "sizes": Field(list, item=int, low=1, high=8192, min_len=1),
         "trials": Field(int, low=1, high=1000),
         "cutoff": Field(int, low=1, high=8192),
         "dtypes": Field(list, item=str, min_len=1),
-        "tolerance": Field(float, low=0.0, high=1.0),
         "permutation_test": Field(bool),
         "max_permutations": Field(int, low=1, high=1_000_000),
         "permutation_pairs": Field(int, low=1, high=100_000),
@@ -57,8 +55,8 @@ def expansion_table(scheme: Scheme, seed: int, cfg: dict) -> tuple[dict, list[di
     errors, baseline = {}, {}
     for k, name in enumerate(cfg["dtypes"]):
         dtype = DTYPES[name]
-        rng_scheme = np.random.default_rng([seed, EXPANSION_STREAM, k])
-        rng_numpy = np.random.default_rng([seed, EXPANSION_STREAM, k])  # the same inputs
+        rng_scheme = np.random.default_rng([seed, VERIFY_EXPANSION, k])
+        rng_numpy = np.random.default_rng([seed, VERIFY_EXPANSION, k])  # the same inputs
         errors[name], baseline[name] = {}, {}
         for size in tqdm(cfg["sizes"], desc=f"expansion {name}", file=sys.stderr):
             errors[name].update(relative_errors(scheme, [size], rng_scheme, cfg["trials"],
@@ -106,7 +104,7 @@ def main() -> int:
     exact = verify(scheme)
     tables, rows = expansion_table(scheme, seed, cfg)
     primary = cfg["dtypes"][0]
-    paper = relative_errors(scheme, PAPER_SIZES, np.random.default_rng([seed, PAPER_STREAM]),
+    paper = relative_errors(scheme, PAPER_SIZES, np.random.default_rng([seed, VERIFY_PAPER]),
                             cutoff=1, dtype=np.float32)  # the paper's T: recursion to scalars
     metrics = {
         "exact": exact,
@@ -119,12 +117,12 @@ def main() -> int:
         **tables,
         "levels": {str(row["size"]): row["levels"] for row in rows},
         "paper_protocol_rel_error": {str(s): _sig(e) for s, e in paper.items()},
-        "expansion_success": exact and all(e < cfg["tolerance"] for e in paper.values()),
+        "expansion_success": exact and all(e < EXPANSION_TOL for e in paper.values()),
         "equivalence": equivalence_summary(scheme, exact),
         "permutation_test": None,
     }
     if cfg["permutation_test"]:
-        rng = np.random.default_rng([seed, PERMUTATION_STREAM])
+        rng = np.random.default_rng([seed, VERIFY_PERMUTATION])
         metrics["permutation_test"] = permutation_test(scheme, rng, cfg["max_permutations"],
                                                        cfg["permutation_pairs"])
     write_json("metrics/verify.json", metrics)
