@@ -254,6 +254,11 @@ def test_stage_errors_are_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     assert anova.main() == 2
     assert "anova.cv_folds" in capsys.readouterr().err
+    params["anova"]["cv_folds"] = 3
+    params["sweep"]["run"]["kappa_percents"] = [5, 500]  # anova's checkpoints are the sweep's
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    assert anova.main() == 2
+    assert capsys.readouterr().err.startswith("error: sweep.run.kappa_percents[1]: expected a")
 
 
 def test_png_bytes_are_deterministic(study):
