@@ -7,20 +7,11 @@ import sys
 
 import torch
 
+from bilinear import params as blocks
 from bilinear.io import atomic_write_bytes, write_csv, write_json
 from bilinear.learn import anneal
 from bilinear.learn.training import Recipe
-from bilinear.params import (
-    ALPHA,
-    ANNEAL,
-    RECIPE,
-    SEED,
-    SLOTS,
-    TASK,
-    Field,
-    check_pruned,
-    read_sections,
-)
+from bilinear.params import Field, read_sections
 from bilinear.report.anneal_plots import grid_diagram
 from bilinear.report.figures import png_bytes
 from bilinear.seeds import run_seeds
@@ -28,18 +19,18 @@ from bilinear.stage import stage_main
 from bilinear.studies.anneal_grid import analyze, run_grid
 
 SPECS = {
-    "seed": SEED,
-    "task": TASK,
-    "anneal": ANNEAL,
+    "seed": blocks.SEED,
+    "task": blocks.TASK,
+    "anneal": blocks.ANNEAL,
     "anneal_grid": {
         "seeds": Field(int, low=2, high=1000),
         "n_train": Field(int, low=1),
-        "slots": SLOTS,
-        "pruned_slots": SLOTS,
-        "phase1": RECIPE,
+        "slots": blocks.SLOTS,
+        "pruned_slots": blocks.SLOTS,
+        "phase1": blocks.RECIPE,
         "weight_decays": Field(list, item=float, low=0.0, high=1.0, min_len=2),
         "l1s": Field(list, item=float, low=0.0, high=1.0, min_len=2),
-        "alpha": ALPHA,
+        "alpha": blocks.ALPHA,
     },
 }
 
@@ -50,7 +41,7 @@ def main() -> int:
     params = read_sections(SPECS)
     torch.set_num_threads(1)
     cfg = params["anneal_grid"]
-    check_pruned("anneal_grid", cfg)
+    blocks.check_pruned("anneal_grid", cfg)
     seeds = run_seeds("anneal_grid", params["seed"], cfg["seeds"])
     phase1 = Recipe.from_params(cfg["phase1"])
     batch = phase1.batch_size

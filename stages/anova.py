@@ -10,17 +10,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from bilinear import params as blocks
 from bilinear.io import atomic_write_bytes, atomic_write_text, write_json
-from bilinear.params import (
-    ALPHA,
-    KAPPA_PERCENTS,
-    SEED,
-    Field,
-    ParamError,
-    load_params,
-    read_sections,
-    validate,
-)
+from bilinear.params import Field, ParamError, load_params, read_sections, validate
 from bilinear.report import study_plots
 from bilinear.report.figures import png_bytes
 from bilinear.seeds import ANOVA
@@ -30,9 +22,9 @@ from bilinear.studies.stats import SweepFormatError
 from bilinear.studies.study import analyze
 
 SPEC = {
-    "seed": SEED,
+    "seed": blocks.SEED,
     "anova": {
-        "alpha": ALPHA,
+        "alpha": blocks.ALPHA,
         "cv_folds": Field(int, 2, 50),
         "n_bootstrap": Field(int, 1, 100_000),
         "contours": Field(list, 0.0, 1.0, item=float, min_len=1),
@@ -67,8 +59,8 @@ def main() -> int:
         params = read_sections(SPEC)
         sweep = load_params().get("sweep", {})
         batch_sizes = validate("sweep.batch_sizes", sweep.get("batch_sizes"), BATCH_SIZES)
-        percents = validate("sweep.run.kappa_percents",
-                            (sweep.get("run") or {}).get("kappa_percents"), KAPPA_PERCENTS)
+        percents = validate("sweep.run.kappa_percents", (sweep.get("run") or {}).get(
+            "kappa_percents"), blocks.KAPPA_PERCENTS)
         cfg = {**params["anova"], "kappa_percents": percents}  # the sweep's kappa checkpoints
         metrics, tables = analyze(read_sweep(list(batch_sizes)), cfg, params["seed"] + ANOVA)
     except (FileNotFoundError, SweepFormatError) as exc:

@@ -8,21 +8,10 @@ import sys
 import torch
 from tqdm import tqdm
 
+from bilinear import params as blocks
 from bilinear.io import atomic_write_bytes, write_csv, write_json
 from bilinear.learn import anneal
-from bilinear.params import (
-    ANNEAL,
-    LR,
-    SEED,
-    SLOTS,
-    TASK,
-    Field,
-    ParamError,
-    check_pruned,
-    read_sections,
-    recipe,
-    validate,
-)
+from bilinear.params import Field, ParamError, read_sections, validate
 from bilinear.report.figures import grokking_figure
 from bilinear.seeds import run_seeds
 from bilinear.stage import stage_main
@@ -35,18 +24,18 @@ from bilinear.studies.conditions import (
 )
 
 SPECS = {
-    "seed": SEED,
-    "task": TASK,
+    "seed": blocks.SEED,
+    "task": blocks.TASK,
     "conditions": {
         "seeds": Field(int, low=1, high=1000),
         "n_test": Field(int, low=1),
-        "lr": LR,
-        "slots": SLOTS,
-        "pruned_slots": SLOTS,
+        "lr": blocks.LR,
+        "slots": blocks.SLOTS,
+        "pruned_slots": blocks.SLOTS,
         "recipes": Field(list, min_len=1),
         "anneal_controls": Field(list),
     },
-    "anneal": ANNEAL,
+    "anneal": blocks.ANNEAL,
 }
 CONTROL = {
     "name": Field(str),
@@ -54,8 +43,8 @@ CONTROL = {
     "loss": Field(str, choices=anneal.LOSSES),
     "penalty": Field(bool),
 }
-CONDITION = {"name": Field(str), **recipe("batch_size", "weight_decay", epochs=Field(int, low=0)),
-             "n_train": Field(int, low=1)}  # epochs 0: the untrained control
+CONDITION = {"name": Field(str), "n_train": Field(int, low=1),  # epochs 0: the untrained control
+             **blocks.recipe("batch_size", "weight_decay", epochs=Field(int, low=0))}
 
 
 def read_conditions() -> tuple[dict, list[Condition]]:
@@ -66,7 +55,7 @@ def read_conditions() -> tuple[dict, list[Condition]]:
     names = [c.name for c in recipes]
     if len(set(names)) != len(names):
         raise ParamError(f"conditions.recipes: duplicate names in {names}")
-    check_pruned("conditions", params["conditions"])
+    blocks.check_pruned("conditions", params["conditions"])
     controls = [validate(f"conditions.anneal_controls[{i}]", c, CONTROL)
                 for i, c in enumerate(params["conditions"]["anneal_controls"])]
     for i, c in enumerate(controls):

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 
+from bilinear import params as blocks
 from bilinear.io import save_npz
 from bilinear.learn.data import make_datasets
-from bilinear.params import SEED, TASK, Field, read_sections
+from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
 
 SPECS = {
-    "seed": SEED,
-    "task": TASK,
+    "seed": blocks.SEED,
+    "task": blocks.TASK,
     "data": {
         "n_train": Field(int, low=1),
         "n_test": Field(int, low=1),

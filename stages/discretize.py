@@ -4,22 +4,23 @@ from __future__ import annotations
 
 import sys
 
+from bilinear import params as blocks
 from bilinear.algebra.equivalence import equivalent_to_strassen
 from bilinear.algebra.schemes import Scheme, save_scheme, strassen
 from bilinear.io import load_npz, load_torch, write_json
 from bilinear.learn import anneal
 from bilinear.learn.crystallize import METHODS, discretize
 from bilinear.learn.training import Recipe
-from bilinear.params import ANNEAL, SPARSIFY_TOL, Field, read_sections
+from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
 
 SPECS = {
     "discretize": {
         "method": Field(str, choices=METHODS),
-        "sparsify_tol": SPARSIFY_TOL,
+        "sparsify_tol": blocks.SPARSIFY_TOL,
         "fallback": Field(bool),
     },
-    "anneal": ANNEAL,
+    "anneal": blocks.ANNEAL,
 }
 
 

@@ -7,43 +7,33 @@ import sys
 
 import torch
 
+from bilinear import params as blocks
 from bilinear.io import write_json
 from bilinear.learn import anneal
 from bilinear.learn.crystallize import METHODS
 from bilinear.learn.training import Recipe
-from bilinear.params import (
-    ANNEAL,
-    RECIPE,
-    SEED,
-    SLOTS,
-    SPARSIFY_TOL,
-    TASK,
-    Field,
-    ParamError,
-    check_pruned,
-    read_sections,
-)
+from bilinear.params import Field, ParamError, read_sections
 from bilinear.seeds import run_seeds
 from bilinear.stage import stage_main
 from bilinear.studies.frontier import FrontierSetup, run_frontier, summarize_frontier
 from bilinear.studies.stats import clean
 
 SPECS = {
-    "seed": SEED,
+    "seed": blocks.SEED,
     "frontier": {
-        **TASK,
+        **blocks.TASK,
         "seeds": Field(int, low=1, high=1000),
-        "slots": SLOTS,
-        "pruned_slots": SLOTS,
-        **RECIPE,
+        "slots": blocks.SLOTS,
+        "pruned_slots": blocks.SLOTS,
+        **blocks.RECIPE,
         "n_train": Field(int, low=1),
         "n_test": Field(int, low=1),
         "methods": Field(list, item=str, min_len=1),
         "budget": Field(float, low=0.1, high=3600.0),
-        "sparsify_tol": SPARSIFY_TOL,
+        "sparsify_tol": blocks.SPARSIFY_TOL,
         "rank_threshold": Field(float, low=0.0, high=1.0),
         "attempts": Field(int, low=1, high=1000),
-        "anneal": {k: f for k, f in ANNEAL.items() if k != "steps_reference_batch"},
+        "anneal": {k: f for k, f in blocks.ANNEAL.items() if k != "steps_reference_batch"},
     },
 }
 
@@ -52,7 +42,7 @@ def read_setup() -> tuple[FrontierSetup, list[int], int]:
     """Validated setup, run seeds and data seed from params.yaml."""
     params = read_sections(SPECS)
     cfg = params["frontier"]
-    check_pruned("frontier", cfg)
+    blocks.check_pruned("frontier", cfg)
     unknown = [m for m in cfg["methods"] if m not in METHODS]
     if unknown or len(set(cfg["methods"])) != len(cfg["methods"]):
         raise ParamError(f"frontier.methods: expected distinct items of {list(METHODS)}, "

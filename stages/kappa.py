@@ -9,9 +9,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from bilinear import params as blocks
 from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.io import load_npz, load_torch, write_json
-from bilinear.params import LR, Field, ParamError, load_params, read_sections, validate
+from bilinear.params import Field, ParamError, load_params, read_sections, validate
 from bilinear.stage import stage_main
 from bilinear.studies import kappa
 
@@ -30,7 +31,7 @@ def read_params() -> tuple[dict, float]:
     train = load_params().get("train")
     if not isinstance(train, dict) or "lr" not in train:
         raise ParamError("train.lr: missing parameter")
-    return cfg, validate("train.lr", train["lr"], LR)  # gamma = (lr / B) Tr(Sigma) / d
+    return cfg, validate("train.lr", train["lr"], blocks.LR)  # gamma = (lr/B) Tr(Sigma) / d
 
 
 def load_checkpoints() -> dict:

@@ -9,15 +9,16 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
+from bilinear import params as blocks
 from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.io import atomic_write_bytes, load_npz, load_torch, write_csv, write_json
-from bilinear.params import SEED, Field, read_sections
+from bilinear.params import Field, read_sections
 from bilinear.seeds import NOISE
 from bilinear.stage import stage_main
 from bilinear.studies import noise
 
 SPEC = {
-    "seed": SEED,
+    "seed": blocks.SEED,
     "noise": {
         "sigmas": Field(list, item=float, low=1e-12, min_len=1),
         "trials": Field(int, low=1, high=100_000),

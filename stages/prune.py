@@ -6,14 +6,15 @@ import sys
 
 import torch
 
+from bilinear import params as blocks
 from bilinear.io import load_npz, load_torch, save_torch, write_json
 from bilinear.learn.crystallize import prune, slot_importance
 from bilinear.learn.training import Recipe, dataset_mse, train_runs
-from bilinear.params import SLOTS, Field, read_sections, recipe
+from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
 
 SPECS = {
-    "prune": {"pruned_slots": SLOTS, "finetune": recipe(epochs=Field(int, low=0))},
+    "prune": {"pruned_slots": blocks.SLOTS, "finetune": blocks.recipe(epochs=Field(int, low=0))},
 }
 
 

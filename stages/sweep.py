@@ -10,47 +10,35 @@ import time
 import torch
 from threadpoolctl import threadpool_limits
 
+from bilinear import params as blocks
 from bilinear.io import write_csv
 from bilinear.learn.model import INITS
-from bilinear.params import (
-    ANNEAL,
-    KAPPA_PERCENTS,
-    SEED,
-    SLOTS,
-    SPARSIFY_TOL,
-    TASK,
-    Field,
-    ParamError,
-    check_pruned,
-    read_sections,
-    recipe,
-    validate,
-)
+from bilinear.params import Field, ParamError, read_sections, validate
 from bilinear.search.executor import scheduler_address
 from bilinear.stage import stage_main
 from bilinear.studies import anneal_study, sweep
 from bilinear.studies.batch_keys import batch_key, batch_of, is_batch_key
 
 RUN = {
-    **TASK,
+    **blocks.TASK,
     "n_train": Field(int, low=1),
     "n_test": Field(int, low=1),
     "data_scale": Field(float, low=1e-12),
-    "slots": SLOTS,
+    "slots": blocks.SLOTS,
     "init": Field(str, choices=INITS),
     "init_scale": Field(float, low=1e-6),
-    **recipe("epochs", "lr", "weight_decay"),
-    "pruned_slots": SLOTS,
+    **blocks.recipe("epochs", "lr", "weight_decay"),
+    "pruned_slots": blocks.SLOTS,
     "eval_epochs": Field(list, item=int, low=1, min_len=1),
-    "sparsify_tol": SPARSIFY_TOL,
-    "kappa_percents": KAPPA_PERCENTS,
+    "sparsify_tol": blocks.SPARSIFY_TOL,
+    "kappa_percents": blocks.KAPPA_PERCENTS,
     "kappa_samples": Field(int, low=2),
 }
 SPECS = {
-    "seed": SEED,
+    "seed": blocks.SEED,
     "sweep": {"batch_sizes": Field(dict), "protocols": Field(dict), "run": RUN,
               "workers": Field(int, low=1, high=64), "scheduler": Field(str, nullable=True)},
-    "anneal": ANNEAL,
+    "anneal": blocks.ANNEAL,
 }
 PROTOCOL = {"seeds": Field(int, low=1), "replicas": Field(int, low=1)}
 
@@ -87,7 +75,7 @@ def read_params(path: str = "params.yaml") -> tuple[int, dict]:
            "scheduler": scheduler_address(section["scheduler"]), "protocols": protocols,
            "anneal": params["anneal"],
            "batch_sizes": sorted(batch_of(key) for key in section["batch_sizes"])}
-    check_pruned("sweep.run", cfg)
+    blocks.check_pruned("sweep.run", cfg)
     if max(cfg["eval_epochs"]) > cfg["epochs"]:
         raise ParamError(f"sweep.run.eval_epochs: {cfg['eval_epochs']} exceed epochs "
                          f"{cfg['epochs']}")

@@ -7,17 +7,18 @@ import sys
 
 import torch
 
+from bilinear import params as blocks
 from bilinear.io import load_npz, save_torch, write_csv, write_json
 from bilinear.learn.crystallize import margin, round_clamp
 from bilinear.learn.model import INITS
 from bilinear.learn.training import Recipe, format_of, grokking_epoch, init_runs, train_runs
-from bilinear.params import RECIPE, SEED, SLOTS, Field, read_sections
+from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
 
 SPECS = {
-    "seed": SEED,
-    "train": {"slots": SLOTS, "init": Field(str, choices=INITS),
-              "init_scale": Field(float, low=1e-6), **RECIPE},
+    "seed": blocks.SEED,
+    "train": {"slots": blocks.SLOTS, "init": Field(str, choices=INITS),
+              "init_scale": Field(float, low=1e-6), **blocks.RECIPE},
 }
 
 

@@ -9,19 +9,20 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
+from bilinear import params as blocks
 from bilinear.algebra.equivalence import equivalence_witness
 from bilinear.algebra.expand import EXPANSION_TOL, PAPER_SIZES, expansion_levels, relative_errors
 from bilinear.algebra.permutation import permutation_test
 from bilinear.algebra.schemes import Scheme, SchemeFormatError, load_scheme, verify
 from bilinear.io import write_csv, write_json
-from bilinear.params import SEED, Field, ParamError, read_sections
+from bilinear.params import Field, ParamError, read_sections
 from bilinear.seeds import VERIFY_EXPANSION, VERIFY_PAPER, VERIFY_PERMUTATION
 from bilinear.stage import stage_main
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 SPECS = {
-    "seed": SEED,
+    "seed": blocks.SEED,
     "verify": {
         "sizes": Field(list, item=int, low=1, high=8192, min_len=1),
         "trials": Field(int, low=1, high=1000),
