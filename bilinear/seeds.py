@@ -6,9 +6,9 @@ Kinds of derivation (all kept as they were, so the draws of unchanged streams st
   * purpose seeds: derived_seed(run_seed, purpose) = SeedSequence([run_seed, PURPOSES[purpose]]),
     one stream per purpose of one run (its pairs, initial weights, mini-batch order);
   * run seeds of a study: run_seeds(study, master, count) = master * RUN_BLOCK + offset + k;
-  * tagged entropy: default_rng([master, OFFSET, ...]) with a registered OFFSET;
-  * hashed seeds: study_seed (sweep), attempt_seed (frontier), walk_seed (discover);
-  * new streams: named_stream(name, ...) = SeedSequence([NEW_STREAM_TAG, id, ...]).
+  * tagged entropy: stream(master, OFFSET, ...) = default_rng(SeedSequence([master, OFFSET, ...]))
+    with a registered OFFSET (the same draws as default_rng([master, OFFSET, ...]));
+  * hashed seeds: study_seed (sweep), attempt_seed (frontier), walk_seed (discover).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ RUN_OFFSETS = {
     "frontier": 7000,     # init and shuffle streams
 }
 
-# Tagged entropy: default_rng([master, OFFSET, ...]) (or master + OFFSET for anova).
+# Tagged entropy: stream(master, OFFSET, ...) (anova: default_rng(master + ANOVA + ...)).
 NOISE = 3000             # stages/noise_ablate: [seed, NOISE, subject index]
 ANOVA = 4000             # stages/anova: seed + ANOVA (+ 100 i per checkpoint; + 1: bootstrap)
 VERIFY_EXPANSION = 11    # stages/verify_expand: [seed, VERIFY_EXPANSION, dtype index]
@@ -42,10 +42,7 @@ NATIVE_LEADERBOARD = 9000  # bilinear.native.leaderboard operands: [seed, NATIVE
 
 SWEEP_TAG = 0x5EED  # entropy word of the sweep's study seeds; default_rng(SWEEP_TAG) also draws
                     # the fixed matrices of the sweep's expansion check (independent of the seed)
-
-# New streams: SeedSequence([NEW_STREAM_TAG, id, *keys]).
-NEW_STREAM_TAG = 0x5EED5
-NAMED = {"plot_jitter": 1}  # report: horizontal jitter of the kappa-prediction scatter
+PLOT_JITTER = 0  # report: default_rng(PLOT_JITTER), jitter of the kappa-prediction scatter (fixed)
 
 
 def derived_seed(seed: int, purpose: str) -> int:
@@ -81,6 +78,6 @@ def walk_seed(seed: int, fmt: tuple[int, int, int], k: int) -> int:
     return int(np.random.SeedSequence([seed, *fmt, k]).generate_state(1)[0])
 
 
-def named_stream(name: str, *keys: int) -> np.random.Generator:
-    """A generator of a new stream (a key of NAMED), optionally split further by keys."""
-    return np.random.default_rng(np.random.SeedSequence([NEW_STREAM_TAG, NAMED[name], *keys]))
+def stream(master: int, tag: int, *keys: int) -> np.random.Generator:
+    """The generator of a tagged stream: SeedSequence([master, tag, *keys])."""
+    return np.random.default_rng(np.random.SeedSequence([master, tag, *keys]))

@@ -13,7 +13,7 @@ from bilinear import params as blocks
 from bilinear.algebra.schemes import SchemeFormatError, load_scheme
 from bilinear.io import atomic_write_bytes, load_npz, load_torch, write_csv, write_json
 from bilinear.params import Field, read_sections
-from bilinear.seeds import NOISE
+from bilinear.seeds import NOISE, stream
 from bilinear.stage import stage_main
 from bilinear.studies import noise
 
@@ -133,7 +133,7 @@ def main() -> int:
     results = {}
     with tqdm(total=len(subjects) * len(cfg["sigmas"]), desc="noise", file=sys.stderr) as bar:
         for name, weights in subjects.items():
-            rng = np.random.default_rng([seed, NOISE, SUBJECTS.index(name)])
+            rng = stream(seed, NOISE, SUBJECTS.index(name))
             results[name] = noise.ablate(fmt, weights, cfg["sigmas"], cfg["trials"], rng, test,
                                          cfg["tolerance"], bar)
     metrics = summarize(results, cfg)

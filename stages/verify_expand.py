@@ -16,7 +16,7 @@ from bilinear.algebra.permutation import permutation_test
 from bilinear.algebra.schemes import Scheme, SchemeFormatError, load_scheme, verify
 from bilinear.io import write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections
-from bilinear.seeds import VERIFY_EXPANSION, VERIFY_PAPER, VERIFY_PERMUTATION
+from bilinear.seeds import VERIFY_EXPANSION, VERIFY_PAPER, VERIFY_PERMUTATION, stream
 from bilinear.stage import stage_main
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -56,8 +56,8 @@ def expansion_table(scheme: Scheme, seed: int, cfg: dict) -> tuple[dict, list[di
     errors, baseline = {}, {}
     for k, name in enumerate(cfg["dtypes"]):
         dtype = DTYPES[name]
-        rng_scheme = np.random.default_rng([seed, VERIFY_EXPANSION, k])
-        rng_numpy = np.random.default_rng([seed, VERIFY_EXPANSION, k])  # the same inputs
+        rng_scheme = stream(seed, VERIFY_EXPANSION, k)
+        rng_numpy = stream(seed, VERIFY_EXPANSION, k)  # the same inputs
         errors[name], baseline[name] = {}, {}
         for size in tqdm(cfg["sizes"], desc=f"expansion {name}", file=sys.stderr):
             errors[name].update(relative_errors(scheme, [size], rng_scheme, cfg["trials"],
@@ -105,7 +105,7 @@ def main() -> int:
     exact = verify(scheme)
     tables, rows = expansion_table(scheme, seed, cfg)
     primary = cfg["dtypes"][0]
-    paper = relative_errors(scheme, PAPER_SIZES, np.random.default_rng([seed, VERIFY_PAPER]),
+    paper = relative_errors(scheme, PAPER_SIZES, stream(seed, VERIFY_PAPER),
                             cutoff=1, dtype=np.float32)  # the paper's T: recursion to scalars
     metrics = {
         "exact": exact,
@@ -123,7 +123,7 @@ def main() -> int:
         "permutation_test": None,
     }
     if cfg["permutation_test"]:
-        rng = np.random.default_rng([seed, VERIFY_PERMUTATION])
+        rng = stream(seed, VERIFY_PERMUTATION)
         metrics["permutation_test"] = permutation_test(scheme, rng, cfg["max_permutations"],
                                                        cfg["permutation_pairs"])
     write_json("metrics/verify.json", metrics)

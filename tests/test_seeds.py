@@ -66,7 +66,7 @@ def streams(params: dict, offsets: dict | None = None) -> dict[str, set]:
     designs = params["kernel_designs"]
     out["kernel_designs"] = {(master, seeds.KERNEL_DESIGNS, designs["n"], t)
                              for t in designs["threads"]}
-    out["plot_jitter"] = {(seeds.NEW_STREAM_TAG, seeds.NAMED["plot_jitter"])}
+    out["plot_jitter"] = {(seeds.PLOT_JITTER,)}
     return out
 
 
@@ -115,9 +115,9 @@ def test_unchanged_derivations_keep_their_values():
     assert seeds.walk_seed(0, (2, 2, 3), 0) == 111324000
 
 
-def test_named_streams_are_seed_sequences():
-    a, b = seeds.named_stream("plot_jitter").random(3), seeds.named_stream("plot_jitter").random(3)
-    assert np.array_equal(a, b)
-    assert not np.array_equal(a, seeds.named_stream("plot_jitter", 1).random(3))
-    with pytest.raises(KeyError):
-        seeds.named_stream("nope")
+def test_tagged_streams_draw_as_before():
+    # stream() is the SeedSequence behind default_rng([master, tag, ...]): unchanged draws
+    new, old = seeds.stream(0, seeds.NOISE, 2), np.random.default_rng([0, seeds.NOISE, 2])
+    assert np.array_equal(new.standard_normal(5), old.standard_normal(5))
+    assert not np.array_equal(seeds.stream(0, seeds.NOISE, 1).random(3),
+                              seeds.stream(0, seeds.NOISE, 2).random(3))
