@@ -72,3 +72,11 @@ def test_shared_blocks_are_the_same_objects_in_every_stage():
     for spec in (anneal_grid.SPECS["anneal_grid"], conditions.SPECS["conditions"],
                  frontier.SPECS["frontier"], sweep.RUN):
         assert spec["pruned_slots"] is P.SLOTS
+
+
+def test_yaml_1_1_float_strings_in_params_yaml_are_read_as_floats(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("anneal_grid:\n  lr: 1e-3\n  l1s: [0.0, 1e-4, 1.0e-3]\n")
+    assert isinstance(P.load_params(path)["anneal_grid"]["lr"], str)  # what PyYAML gives
+    spec = {"anneal_grid": {"lr": P.LR, "l1s": Field(list, item=float, low=0.0, high=1.0)}}
+    assert read_sections(spec, path) == {"anneal_grid": {"lr": 1e-3, "l1s": [0.0, 1e-4, 1e-3]}}
