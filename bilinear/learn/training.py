@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from bilinear.algebra.schemes import matmul_tensor
 from bilinear.learn.model import init_model
+from bilinear.params import RECIPE
 from bilinear.seeds import derived_seed
 
 
@@ -43,7 +44,7 @@ class Recipe:
     def from_params(cls, cfg: dict) -> Recipe:
         """The recipe of a validated params block (bilinear.params.RECIPE keys; extra keys are
         ignored)."""
-        return cls(**{k: cfg[k] for k in ("epochs", "batch_size", "lr", "weight_decay")})
+        return cls(**{k: cfg[k] for k in RECIPE})
 
 
 @dataclass(frozen=True)
