@@ -41,13 +41,12 @@ def main() -> int:
     sets = [make_datasets(fmt, data["n_train"], data["n_test"], s, data["scale"]) for s in seeds]
     train = {k: np.stack([s[0][k] for s in sets]) for k in "abc"}
     test = {k: np.stack([s[1][k] for s in sets]) for k in "abc"}
-    recipe = Recipe(epochs=tr["epochs"], batch_size=tr["batch_size"], lr=tr["lr"],
-                    weight_decay=tr["weight_decay"])
+    recipe = Recipe.from_params(tr)
     start = time.perf_counter()
     init = init_runs(fmt, tr["slots"], seeds, tr["init"], tr["init_scale"])
     result = train_runs(*init, train, test, recipe, seeds, progress=True)
     trained = time.perf_counter() - start
-    slots, tol = params["prune"]["slots"], params["discretize"]["tol"]
+    slots, tol = params["prune"]["pruned_slots"], params["discretize"]["sparsify_tol"]
     U, V, W, _ = prune(result.U, result.V, result.W, slots)
     U0, V0, W0, _ = prune(*init, slots)
     counts = dict.fromkeys([*METHODS, "control"], 0)

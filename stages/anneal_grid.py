@@ -7,34 +7,32 @@ import sys
 
 import torch
 
+from bilinear import params as blocks
 from bilinear.io import atomic_write_bytes, write_csv, write_json
 from bilinear.learn.methods import anneal
 from bilinear.learn.training import Recipe
 from bilinear.params import Field, read_sections
 from bilinear.report.anneal_plots import grid_diagram
 from bilinear.report.figures import png_bytes
+from bilinear.seeds import run_seeds
 from bilinear.stage import stage_main
 from bilinear.studies.anneal_grid import analyze, run_grid
 
 SPECS = {
-    "seed": Field(int, low=0),
-    "task": {"format": Field(list, item=int, low=1, min_len=3)},
-    "anneal": anneal.SPEC,
+    "seed": blocks.SEED,
+    "task": blocks.TASK,
+    "anneal": blocks.ANNEAL,
     "anneal_grid": {
-        "batch_size": Field(int, low=1),
         "seeds": Field(int, low=2, high=1000),
         "n_train": Field(int, low=1),
-        "slots": Field(int, low=1),
-        "pruned_slots": Field(int, low=1),
-        "phase1_epochs": Field(int, low=1),
-        "phase1_lr": Field(float, low=1e-12, high=10.0),
-        "phase1_weight_decay": Field(float, low=0.0, high=1.0),
+        "slots": blocks.SLOTS,
+        "pruned_slots": blocks.SLOTS,
+        "phase1": blocks.RECIPE,
         "weight_decays": Field(list, item=float, low=0.0, high=1.0, min_len=2),
         "l1s": Field(list, item=float, low=0.0, high=1.0, min_len=2),
-        "alpha": Field(float, low=1e-6, high=0.5),
+        "alpha": blocks.ALPHA,
     },
 }
-SEED_OFFSET = 7000  # run seeds: seed * 100_000 + SEED_OFFSET + k (disjoint from conditions')
 
 
 @stage_main
@@ -43,20 +41,21 @@ def main() -> int:
     params = read_sections(SPECS)
     torch.set_num_threads(1)
     cfg = params["anneal_grid"]
-    seeds = [params["seed"] * 100_000 + SEED_OFFSET + k for k in range(cfg["seeds"])]
-    phase1 = Recipe(epochs=cfg["phase1_epochs"], batch_size=cfg["batch_size"],
-                    lr=cfg["phase1_lr"], weight_decay=cfg["phase1_weight_decay"])
-    df = run_grid(tuple(params["task"]["format"]), seeds, cfg["batch_size"], phase1,
+    blocks.check_pruned("anneal_grid", cfg)
+    seeds = run_seeds("anneal_grid", params["seed"], cfg["seeds"])
+    phase1 = Recipe.from_params(cfg["phase1"])
+    batch = phase1.batch_size
+    df = run_grid(tuple(params["task"]["format"]), seeds, batch, phase1,
                   cfg["slots"], cfg["pruned_slots"], cfg["n_train"], params["anneal"]["lr"],
                   anneal.Schedule.from_params(params["anneal"]), cfg["weight_decays"],
                   cfg["l1s"], progress=True)
     metrics, cells = analyze(df, cfg["alpha"])
-    write_json("metrics/anneal_grid.json", {"batch_size": cfg["batch_size"], "seeds": seeds,
+    write_json("metrics/anneal_grid.json", {"batch_size": batch, "seeds": seeds,
                                             **metrics})
     write_csv("plots/anneal_grid.csv", cells.to_dict(orient="records"))
-    atomic_write_bytes("plots/anneal_grid.png", png_bytes(grid_diagram(cells, cfg["batch_size"])))
+    atomic_write_bytes("plots/anneal_grid.png", png_bytes(grid_diagram(cells, batch)))
     a = metrics["anova"]
-    print(f"anneal_grid: {metrics['runs']} runs at B={cfg['batch_size']}, exact "
+    print(f"anneal_grid: {metrics['runs']} runs at B={batch}, exact "
           f"{metrics['overall']['successes']}/{metrics['runs']}; ANOVA weight decay p={a.get('p')}"
           f", l1 p={a.get('l1', {}).get('p')}")
     return 0

@@ -10,20 +10,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from bilinear import params as blocks
 from bilinear.io import atomic_write_bytes, atomic_write_text, write_json
 from bilinear.params import Field, ParamError, load_params, read_sections, validate
 from bilinear.report import study_plots
 from bilinear.report.figures import png_bytes
+from bilinear.seeds import ANOVA
 from bilinear.stage import stage_main
 from bilinear.studies.batch_keys import batch_of, is_batch_key
 from bilinear.studies.stats import SweepFormatError
 from bilinear.studies.study import analyze
 
 SPEC = {
-    "seed": Field(int, 0),
+    "seed": blocks.SEED,
     "anova": {
-        "alpha": Field(float, 1e-6, 0.5),
-        "kappa_epochs": Field(list, 1, 100, item=int, min_len=1),
+        "alpha": blocks.ALPHA,
         "cv_folds": Field(int, 2, 50),
         "n_bootstrap": Field(int, 1, 100_000),
         "contours": Field(list, 0.0, 1.0, item=float, min_len=1),
@@ -31,7 +32,6 @@ SPEC = {
 }
 BATCH_SIZES = Field(dict)  # sweep.batch_sizes: its keys B<size> name the files to read
 SWEEP = Path("data/sweep")
-SEED_OFFSET = 4_000  # the stage's own stream of random draws (CV folds, bootstrap)
 
 
 def read_sweep(keys, folder: Path = SWEEP) -> pd.DataFrame:
@@ -59,8 +59,10 @@ def main() -> int:
         params = read_sections(SPEC)
         sweep = load_params().get("sweep", {})
         batch_sizes = validate("sweep.batch_sizes", sweep.get("batch_sizes"), BATCH_SIZES)
-        cfg = params["anova"]
-        metrics, tables = analyze(read_sweep(list(batch_sizes)), cfg, params["seed"] + SEED_OFFSET)
+        percents = validate("sweep.run.kappa_percents", (sweep.get("run") or {}).get(
+            "kappa_percents"), blocks.KAPPA_PERCENTS)
+        cfg = {**params["anova"], "kappa_percents": percents}  # the sweep's kappa checkpoints
+        metrics, tables = analyze(read_sweep(list(batch_sizes)), cfg, params["seed"] + ANOVA)
     except (FileNotFoundError, SweepFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -74,7 +76,7 @@ def main() -> int:
         "batch_effect": study_plots.batch_effect(tables["batch_effect"], final, metrics),
         "phase_diagram": study_plots.phase_diagram(tables["phase_diagram"], cfg["contours"]),
         "kappa_prediction": study_plots.kappa_prediction(
-            tables["predictions"], tables["roc"], metrics, f"kappa_{cfg['kappa_epochs'][0]}"),
+            tables["predictions"], tables["roc"], metrics, f"kappa_{percents[0]}"),
     }
     for name, fig in figures.items():
         atomic_write_bytes(f"plots/{name}.png", png_bytes(fig))

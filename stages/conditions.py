@@ -8,10 +8,12 @@ import sys
 import torch
 from tqdm import tqdm
 
+from bilinear import params as blocks
 from bilinear.io import atomic_write_bytes, write_csv, write_json
 from bilinear.learn.methods import anneal
 from bilinear.params import Field, ParamError, read_sections, validate
 from bilinear.report.figures import grokking_figure
+from bilinear.seeds import run_seeds
 from bilinear.stage import stage_main
 from bilinear.studies.conditions import (
     AnnealSetup,
@@ -22,18 +24,18 @@ from bilinear.studies.conditions import (
 )
 
 SPECS = {
-    "seed": Field(int, low=0),
-    "task": {"format": Field(list, item=int, low=1, min_len=3)},
+    "seed": blocks.SEED,
+    "task": blocks.TASK,
     "conditions": {
         "seeds": Field(int, low=1, high=1000),
         "n_test": Field(int, low=1),
-        "lr": Field(float, low=1e-12, high=10.0),
-        "slots": Field(int, low=1),
-        "pruned_slots": Field(int, low=1),
+        "lr": blocks.LR,
+        "slots": blocks.SLOTS,
+        "pruned_slots": blocks.SLOTS,
         "recipes": Field(list, min_len=1),
         "anneal_controls": Field(list),
     },
-    "anneal": anneal.SPEC,
+    "anneal": blocks.ANNEAL,
 }
 CONTROL = {
     "name": Field(str),
@@ -41,26 +43,19 @@ CONTROL = {
     "loss": Field(str, choices=anneal.LOSSES),
     "penalty": Field(bool),
 }
-RECIPE = {
-    "name": Field(str),
-    "batch_size": Field(int, low=1),
-    "weight_decay": Field(float, low=0.0, high=1.0),
-    "epochs": Field(int, low=0),
-    "n_train": Field(int, low=1),
-}
-SEED_OFFSET = 5000  # run seeds: seed * 100_000 + SEED_OFFSET + k (disjoint from the main run's)
+CONDITION = {"name": Field(str), "n_train": Field(int, low=1),  # epochs 0: the untrained control
+             **blocks.recipe("batch_size", "weight_decay", epochs=Field(int, low=0))}
 
 
 def read_conditions() -> tuple[dict, list[Condition]]:
     """Validated params and the list of conditions (names must be unique)."""
     params = read_sections(SPECS)
-    recipes = [Condition(**validate(f"conditions.recipes[{i}]", r, RECIPE))
+    recipes = [Condition(**validate(f"conditions.recipes[{i}]", r, CONDITION))
                for i, r in enumerate(params["conditions"]["recipes"])]
     names = [c.name for c in recipes]
     if len(set(names)) != len(names):
         raise ParamError(f"conditions.recipes: duplicate names in {names}")
-    if len(params["task"]["format"]) != 3:
-        raise ParamError("task.format: expected three integers [n, m, p]")
+    blocks.check_pruned("conditions", params["conditions"])
     controls = [validate(f"conditions.anneal_controls[{i}]", c, CONTROL)
                 for i, c in enumerate(params["conditions"]["anneal_controls"])]
     for i, c in enumerate(controls):
@@ -89,7 +84,7 @@ def main() -> int:
     torch.set_num_threads(1)
     cfg, seed = params["conditions"], params["seed"]
     fmt = tuple(params["task"]["format"])
-    seeds = [seed * 100_000 + SEED_OFFSET + k for k in range(cfg["seeds"])]
+    seeds = run_seeds("conditions", seed, cfg["seeds"])
     results = []
     for cond in tqdm(recipes, desc="conditions"):
         results.append(run_condition(fmt, cond, seeds, seed, cfg["n_test"], cfg["slots"],

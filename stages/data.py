@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import sys
 
+from bilinear import params as blocks
 from bilinear.io import save_npz
 from bilinear.learn.data import make_datasets
 from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
 
 SPECS = {
-    "seed": Field(int, low=0),
-    "task": {"format": Field(list, item=int, low=1, min_len=3)},
+    "seed": blocks.SEED,
+    "task": blocks.TASK,
     "data": {
         "n_train": Field(int, low=1),
         "n_test": Field(int, low=1),
@@ -25,9 +26,6 @@ def main() -> int:
     """Write data/train.npz and data/test.npz."""
     params = read_sections(SPECS)
     fmt = tuple(params["task"]["format"])
-    if len(fmt) != 3:
-        print(f"error: task.format: expected three integers, got {list(fmt)}", file=sys.stderr)
-        return 2
     cfg = params["data"]
     train, test = make_datasets(fmt, cfg["n_train"], cfg["n_test"], params["seed"], cfg["scale"])
     save_npz("data/train.npz", **train)

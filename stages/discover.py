@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import sys
 
+from bilinear import params as blocks
 from bilinear.io import write_json
 from bilinear.params import Field, ParamError, read_sections
 from bilinear.search import discover
@@ -14,7 +15,7 @@ from bilinear.search.executor import scheduler_address
 from bilinear.stage import stage_main
 
 SPECS = {
-    "seed": Field(int, low=0),
+    "seed": blocks.SEED,
     "discover": {
         "targets": Field(dict),
         "seeds": Field(int, low=1, high=100000),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from bilinear import params as blocks
 from bilinear.algebra.equivalence import equivalent_to_strassen
 from bilinear.algebra.formats.project_json import save_scheme
 from bilinear.algebra.schemes import Scheme, strassen
@@ -16,10 +17,10 @@ from bilinear.stage import stage_main
 SPECS = {
     "discretize": {
         "method": Field(str, choices=tuple(METHODS)),
-        "tol": Field(float, low=1e-30, high=1e-6),
+        "sparsify_tol": blocks.SPARSIFY_TOL,
         "fallback": Field(bool),
     },
-    "anneal": anneal.SPEC,
+    "anneal": blocks.ANNEAL,
 }
 
 
@@ -37,14 +38,14 @@ def main() -> int:
         options = {"train": load_npz("data/train.npz"), "recipe": recipe, "seed": ckpt["seed"],
                    "schedule": anneal.Schedule.from_params(params["anneal"])}
     crystal = discretize(fmt, ckpt["U"][0].numpy(), ckpt["V"][0].numpy(), ckpt["W"][0].numpy(),
-                         cfg["method"], cfg["tol"], anneal=options)
+                         cfg["method"], cfg["sparsify_tol"], anneal=options)
     learned = crystal.scheme
     use_fallback = not crystal.exact and cfg["fallback"] and fmt == (2, 2, 2)
     # The recipe is named by its structure only; its hyperparameters (batch size, lr, ...) live in
     # params.yaml and dvc.lock, so two runs that crystallize the same algorithm write the same
     # bytes and the native kernel is not rebuilt.
     recipe = (f"AdamW on Gaussian pairs, {ckpt['recipe']['slots']} slots "
-              f"({ckpt['recipe']['init']} init), pruned to {ckpt['prune']['slots']}")
+              f"({ckpt['recipe']['init']} init), pruned to {ckpt['prune']['pruned_slots']}")
     provenance = {"recipe": recipe, "seed": ckpt["seed"], "method": cfg["method"],
                   "fallback": use_fallback}
     written = strassen() if use_fallback else learned

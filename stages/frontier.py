@@ -7,60 +7,53 @@ import sys
 
 import torch
 
+from bilinear import params as blocks
 from bilinear.io import write_json
 from bilinear.learn.methods import METHODS, anneal
 from bilinear.learn.training import Recipe
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.seeds import run_seeds
 from bilinear.stage import stage_main
 from bilinear.studies.frontier import FrontierSetup, run_frontier, summarize_frontier
 from bilinear.studies.stats import clean
 
 SPECS = {
-    "seed": Field(int, low=0),
+    "seed": blocks.SEED,
     "frontier": {
-        "format": Field(list, item=int, low=1, min_len=3),
+        **blocks.TASK,
         "seeds": Field(int, low=1, high=1000),
-        "slots": Field(int, low=1),
-        "pruned_slots": Field(int, low=1),
-        "epochs": Field(int, low=1),
-        "batch_size": Field(int, low=1),
-        "lr": Field(float, low=1e-12, high=10.0),
-        "weight_decay": Field(float, low=0.0, high=1.0),
+        "slots": blocks.SLOTS,
+        "pruned_slots": blocks.SLOTS,
+        **blocks.RECIPE,
         "n_train": Field(int, low=1),
         "n_test": Field(int, low=1),
         "methods": Field(list, item=str, min_len=1),
         "budget": Field(float, low=0.1, high=3600.0),
-        "tol": Field(float, low=1e-30, high=1e-6),
+        "sparsify_tol": blocks.SPARSIFY_TOL,
         "rank_threshold": Field(float, low=0.0, high=1.0),
         "attempts": Field(int, low=1, high=1000),
-        "anneal": {k: f for k, f in anneal.SPEC.items() if k != "steps_reference_batch"},
+        "anneal": {k: f for k, f in blocks.ANNEAL.items() if k != "steps_reference_batch"},
     },
 }
-SEED_OFFSET = 7000  # run seeds: seed * 100_000 + SEED_OFFSET + k (disjoint from other studies')
 
 
 def read_setup() -> tuple[FrontierSetup, list[int], int]:
     """Validated setup, run seeds and data seed from params.yaml."""
     params = read_sections(SPECS)
     cfg = params["frontier"]
-    if len(cfg["format"]) != 3:
-        raise ParamError("frontier.format: expected three integers [n, m, p]")
-    if not 1 <= cfg["pruned_slots"] <= cfg["slots"]:
-        raise ParamError(f"frontier.pruned_slots: expected 1 to frontier.slots "
-                         f"({cfg['slots']}), got {cfg['pruned_slots']}")
+    blocks.check_pruned("frontier", cfg)
     unknown = [m for m in cfg["methods"] if m not in METHODS]
     if unknown or len(set(cfg["methods"])) != len(cfg["methods"]):
         raise ParamError(f"frontier.methods: expected distinct items of {list(METHODS)}, "
                          f"got {cfg['methods']}")
-    recipe = Recipe(epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=cfg["lr"],
-                    weight_decay=cfg["weight_decay"])
-    setup = FrontierSetup(tuple(cfg["format"]), cfg["slots"], cfg["pruned_slots"], recipe,
+    setup = FrontierSetup(tuple(cfg["format"]), cfg["slots"], cfg["pruned_slots"],
+                          Recipe.from_params(cfg),
                           cfg["n_train"], cfg["n_test"], tuple(cfg["methods"]), cfg["budget"],
-                          cfg["tol"], cfg["rank_threshold"],
+                          cfg["sparsify_tol"], cfg["rank_threshold"],
                           anneal.Schedule.from_params(cfg["anneal"]), cfg["anneal"]["lr"],
                           cfg["attempts"])
     seed = params["seed"]
-    return setup, [seed * 100_000 + SEED_OFFSET + k for k in range(cfg["seeds"])], seed
+    return setup, run_seeds("frontier", seed, cfg["seeds"]), seed
 
 
 @stage_main

@@ -9,6 +9,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from bilinear import params as blocks
 from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.schemes import SchemeFormatError
 from bilinear.io import load_npz, load_torch, write_json
@@ -23,7 +24,6 @@ SPEC = {
         "abs_tol": Field(float, low=0.0),
     },
 }
-LR = Field(float, low=0.0)  # train.lr: gamma = (lr / B) Tr(Sigma) / d uses the training recipe's
 
 
 def read_params() -> tuple[dict, float]:
@@ -32,7 +32,7 @@ def read_params() -> tuple[dict, float]:
     train = load_params().get("train")
     if not isinstance(train, dict) or "lr" not in train:
         raise ParamError("train.lr: missing parameter")
-    return cfg, validate("train.lr", train["lr"], LR)
+    return cfg, validate("train.lr", train["lr"], blocks.LR)  # gamma = (lr/B) Tr(Sigma) / d
 
 
 def load_checkpoints() -> dict:

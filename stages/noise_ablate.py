@@ -9,15 +9,17 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
+from bilinear import params as blocks
 from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.schemes import SchemeFormatError
 from bilinear.io import atomic_write_bytes, load_npz, load_torch, write_csv, write_json
 from bilinear.params import Field, read_sections
+from bilinear.seeds import NOISE, stream
 from bilinear.stage import stage_main
 from bilinear.studies import noise
 
 SPEC = {
-    "seed": Field(int, low=0),
+    "seed": blocks.SEED,
     "noise": {
         "sigmas": Field(list, item=float, low=1e-12, min_len=1),
         "trials": Field(int, low=1, high=100_000),
@@ -25,7 +27,6 @@ SPEC = {
         "level": Field(float, low=0.0, high=1.0),
     },
 }
-SEED_OFFSET = 3000  # noise draws: rng([seed, SEED_OFFSET, subject index])
 SUBJECTS = ("discrete", "continuous", "typo")
 STYLE = {"discrete": ("o", "-"), "continuous": ("x", "--"), "typo": ("s", ":")}  # marker, line
 COLUMNS = ["reading", "subject", "sigma", "trials", "successes", "success_rate", "ci_low",
@@ -133,7 +134,7 @@ def main() -> int:
     results = {}
     with tqdm(total=len(subjects) * len(cfg["sigmas"]), desc="noise", file=sys.stderr) as bar:
         for name, weights in subjects.items():
-            rng = np.random.default_rng([seed, SEED_OFFSET, SUBJECTS.index(name)])
+            rng = stream(seed, NOISE, SUBJECTS.index(name))
             results[name] = noise.ablate(fmt, weights, cfg["sigmas"], cfg["trials"], rng, test,
                                          cfg["tolerance"], bar)
     metrics = summarize(results, cfg)

@@ -6,6 +6,7 @@ import sys
 
 import torch
 
+from bilinear import params as blocks
 from bilinear.io import load_npz, load_torch, save_torch, write_json
 from bilinear.learn.prune import prune, slot_importance
 from bilinear.learn.training import Recipe, dataset_mse, train_runs
@@ -13,13 +14,7 @@ from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
 
 SPECS = {
-    "prune": {
-        "slots": Field(int, low=1),
-        "finetune_epochs": Field(int, low=0),
-        "finetune_lr": Field(float, low=1e-12, high=10.0),
-        "finetune_weight_decay": Field(float, low=0.0, high=1.0),
-        "finetune_batch_size": Field(int, low=1),
-    },
+    "prune": {"pruned_slots": blocks.SLOTS, "finetune": blocks.recipe(epochs=Field(int, low=0))},
 }
 
 
@@ -30,36 +25,34 @@ def main() -> int:
     torch.set_num_threads(1)
     ckpt = load_torch("models/trained.pt", keys=("U", "V", "W", "seed"))
     U, V, W = ckpt["U"], ckpt["V"], ckpt["W"]
-    if cfg["slots"] > U.shape[1]:
-        print(f"error: prune.slots: {cfg['slots']} exceeds the {U.shape[1]} trained slots",
-              file=sys.stderr)
+    if cfg["pruned_slots"] > U.shape[1]:
+        print(f"error: prune.pruned_slots: {cfg['pruned_slots']} exceeds the {U.shape[1]} trained "
+              "slots", file=sys.stderr)
         return 2
     train, test = (load_npz(f"data/{s}.npz", keys=("a", "b", "c")) for s in ("train", "test"))
     importance = slot_importance(U, V, W)[0]
-    Up, Vp, Wp, removed = prune(U, V, W, cfg["slots"])
+    Up, Vp, Wp, removed = prune(U, V, W, cfg["pruned_slots"])
     metrics = {
         "slots_before": int(U.shape[1]),
-        "slots_after": cfg["slots"],
+        "slots_after": cfg["pruned_slots"],
         "removed_slots": removed[0].tolist(),
         "importance": [float(x) for x in importance],
         "train_loss_before": float(dataset_mse(U, V, W, train)[0]),
         "train_loss_pruned": float(dataset_mse(Up, Vp, Wp, train)[0]),
         "test_loss_pruned": float(dataset_mse(Up, Vp, Wp, test)[0]),
-        "finetune_epochs": cfg["finetune_epochs"],
+        "finetune_epochs": cfg["finetune"]["epochs"],
     }
-    if cfg["finetune_epochs"] > 0:
-        recipe = Recipe(epochs=cfg["finetune_epochs"], batch_size=cfg["finetune_batch_size"],
-                        lr=cfg["finetune_lr"], weight_decay=cfg["finetune_weight_decay"])
-        result = train_runs(Up, Vp, Wp, train, test, recipe, [ckpt["seed"]], progress=True,
-                            shuffle="finetune")
+    if cfg["finetune"]["epochs"] > 0:
+        result = train_runs(Up, Vp, Wp, train, test, Recipe.from_params(cfg["finetune"]),
+                            [ckpt["seed"]], progress=True, shuffle="finetune")
         Up, Vp, Wp = result.U, result.V, result.W
         metrics["train_loss_finetuned"] = float(result.train_loss[-1, 0])
         metrics["test_loss_finetuned"] = float(result.test_loss[-1, 0])
     save_torch("models/pruned.pt", {**ckpt, "U": Up, "V": Vp, "W": Wp, "prune": dict(cfg)})
     write_json("metrics/prune.json", metrics)
-    print(f"prune: {metrics['slots_before']} -> {cfg['slots']} slots (removed "
+    print(f"prune: {metrics['slots_before']} -> {cfg['pruned_slots']} slots (removed "
           f"{metrics['removed_slots']}), train loss {metrics['train_loss_before']:.3g} -> "
-          f"{metrics['train_loss_pruned']:.3g}, fine-tune epochs {cfg['finetune_epochs']}")
+          f"{metrics['train_loss_pruned']:.3g}, fine-tune epochs {cfg['finetune']['epochs']}")
     return 0
 
 

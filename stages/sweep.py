@@ -10,8 +10,8 @@ import time
 import torch
 from threadpoolctl import threadpool_limits
 
+from bilinear import params as blocks
 from bilinear.io import write_csv
-from bilinear.learn.methods import anneal
 from bilinear.learn.model import INITS
 from bilinear.params import Field, ParamError, read_sections, validate
 from bilinear.search.executor import scheduler_address
@@ -20,27 +20,25 @@ from bilinear.studies import anneal_study, sweep
 from bilinear.studies.batch_keys import batch_key, batch_of, is_batch_key
 
 RUN = {
-    "format": Field(list, item=int, low=1, min_len=3),
+    **blocks.TASK,
     "n_train": Field(int, low=1),
     "n_test": Field(int, low=1),
     "data_scale": Field(float, low=1e-12),
-    "slots": Field(int, low=1),
+    "slots": blocks.SLOTS,
     "init": Field(str, choices=INITS),
     "init_scale": Field(float, low=1e-6),
-    "epochs": Field(int, low=1),
-    "lr": Field(float, low=1e-12, high=10.0),
-    "weight_decay": Field(float, low=0.0, high=1.0),
-    "prune_slots": Field(int, low=1),
+    **blocks.recipe("epochs", "lr", "weight_decay"),
+    "pruned_slots": blocks.SLOTS,
     "eval_epochs": Field(list, item=int, low=1, min_len=1),
-    "sparsify_tol": Field(float, low=1e-30, high=1e-6),
-    "kappa_percents": Field(list, item=int, low=1, high=100),
+    "sparsify_tol": blocks.SPARSIFY_TOL,
+    "kappa_percents": blocks.KAPPA_PERCENTS,
     "kappa_samples": Field(int, low=2),
 }
 SPECS = {
-    "seed": Field(int, low=0),
+    "seed": blocks.SEED,
     "sweep": {"batch_sizes": Field(dict), "protocols": Field(dict), "run": RUN,
               "workers": Field(int, low=1, high=64), "scheduler": Field(str, nullable=True)},
-    "anneal": anneal.SPEC,
+    "anneal": blocks.ANNEAL,
 }
 PROTOCOL = {"seeds": Field(int, low=1), "replicas": Field(int, low=1)}
 
@@ -77,11 +75,7 @@ def read_params(path: str = "params.yaml") -> tuple[int, dict]:
            "scheduler": scheduler_address(section["scheduler"]), "protocols": protocols,
            "anneal": params["anneal"],
            "batch_sizes": sorted(batch_of(key) for key in section["batch_sizes"])}
-    if len(cfg["format"]) != 3:
-        raise ParamError(f"sweep.run.format: expected [n, m, p], got {cfg['format']}")
-    if cfg["prune_slots"] > cfg["slots"]:
-        raise ParamError(f"sweep.run.prune_slots: {cfg['prune_slots']} exceeds slots "
-                         f"{cfg['slots']}")
+    blocks.check_pruned("sweep.run", cfg)
     if max(cfg["eval_epochs"]) > cfg["epochs"]:
         raise ParamError(f"sweep.run.eval_epochs: {cfg['eval_epochs']} exceed epochs "
                          f"{cfg['epochs']}")

@@ -7,6 +7,7 @@ import sys
 
 import torch
 
+from bilinear import params as blocks
 from bilinear.io import load_npz, save_torch, write_csv, write_json
 from bilinear.learn.crystal import margin, round_clamp
 from bilinear.learn.model import INITS
@@ -15,26 +16,13 @@ from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
 
 SPECS = {
-    "seed": Field(int, low=0),
-    "train": {
-        "slots": Field(int, low=1),
-        "init": Field(str, choices=INITS),
-        "init_scale": Field(float, low=1e-6),
-        "epochs": Field(int, low=1),
-        "batch_size": Field(int, low=1),
-        "lr": Field(float, low=1e-12, high=10.0),
-        "weight_decay": Field(float, low=0.0, high=1.0),
-    },
+    "seed": blocks.SEED,
+    "train": {"slots": blocks.SLOTS, "init": Field(str, choices=INITS),
+              "init_scale": Field(float, low=1e-6), **blocks.RECIPE},
 }
 
 
 SNAPSHOT_EPOCHS = (1, 10, 100)  # flat weights kept at these epochs (and at 0) in models/trained.pt
-
-
-def recipe_of(cfg: dict) -> Recipe:
-    """The optimisation recipe of params `train`."""
-    return Recipe(epochs=cfg["epochs"], batch_size=cfg["batch_size"], lr=cfg["lr"],
-                  weight_decay=cfg["weight_decay"])
 
 
 @stage_main
@@ -56,7 +44,7 @@ def main() -> int:
         if epoch in keep:
             snapshots[epoch] = theta[0].clone()
 
-    result = train_runs(U, V, W, train, test, recipe_of(cfg), [seed], callback=track,
+    result = train_runs(U, V, W, train, test, Recipe.from_params(cfg), [seed], callback=track,
                         progress=True)
     tr, te = result.train_loss[:, 0], result.test_loss[:, 0]
     below = [e + 1 for e in range(len(tr)) if tr[e] < 1e-6]

@@ -9,27 +9,26 @@ import sys
 import numpy as np
 from tqdm import tqdm
 
+from bilinear import params as blocks
 from bilinear.algebra.equivalence import equivalence_witness
-from bilinear.algebra.expand import PAPER_SIZES, expansion_levels, relative_errors
+from bilinear.algebra.expand import EXPANSION_TOL, PAPER_SIZES, expansion_levels, relative_errors
 from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.permutation import permutation_test
 from bilinear.algebra.schemes import Scheme, SchemeFormatError, verify
 from bilinear.io import write_csv, write_json
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.seeds import VERIFY_EXPANSION, VERIFY_PAPER, VERIFY_PERMUTATION, stream
 from bilinear.stage import stage_main
 
 DTYPES = {"float64": np.float64, "float32": np.float32}
-# Fixed offsets of this stage's random streams, derived from the master seed.
-EXPANSION_STREAM, PERMUTATION_STREAM, PAPER_STREAM = 11, 12, 13
 
 SPECS = {
-    "seed": Field(int, low=0),
+    "seed": blocks.SEED,
     "verify": {
         "sizes": Field(list, item=int, low=1, high=8192, min_len=1),
         "trials": Field(int, low=1, high=1000),
         "cutoff": Field(int, low=1, high=8192),
         "dtypes": Field(list, item=str, min_len=1),
-        "tolerance": Field(float, low=0.0, high=1.0),
         "permutation_test": Field(bool),
         "max_permutations": Field(int, low=1, high=1_000_000),
         "permutation_pairs": Field(int, low=1, high=100_000),
@@ -58,8 +57,8 @@ def expansion_table(scheme: Scheme, seed: int, cfg: dict) -> tuple[dict, list[di
     errors, baseline = {}, {}
     for k, name in enumerate(cfg["dtypes"]):
         dtype = DTYPES[name]
-        rng_scheme = np.random.default_rng([seed, EXPANSION_STREAM, k])
-        rng_numpy = np.random.default_rng([seed, EXPANSION_STREAM, k])  # the same inputs
+        rng_scheme = stream(seed, VERIFY_EXPANSION, k)
+        rng_numpy = stream(seed, VERIFY_EXPANSION, k)  # the same inputs
         errors[name], baseline[name] = {}, {}
         for size in tqdm(cfg["sizes"], desc=f"expansion {name}", file=sys.stderr):
             errors[name].update(relative_errors(scheme, [size], rng_scheme, cfg["trials"],
@@ -107,7 +106,7 @@ def main() -> int:
     exact = verify(scheme)
     tables, rows = expansion_table(scheme, seed, cfg)
     primary = cfg["dtypes"][0]
-    paper = relative_errors(scheme, PAPER_SIZES, np.random.default_rng([seed, PAPER_STREAM]),
+    paper = relative_errors(scheme, PAPER_SIZES, stream(seed, VERIFY_PAPER),
                             cutoff=1, dtype=np.float32)  # the paper's T: recursion to scalars
     metrics = {
         "exact": exact,
@@ -120,12 +119,12 @@ def main() -> int:
         **tables,
         "levels": {str(row["size"]): row["levels"] for row in rows},
         "paper_protocol_rel_error": {str(s): _sig(e) for s, e in paper.items()},
-        "expansion_success": exact and all(e < cfg["tolerance"] for e in paper.values()),
+        "expansion_success": exact and all(e < EXPANSION_TOL for e in paper.values()),
         "equivalence": equivalence_summary(scheme, exact),
         "permutation_test": None,
     }
     if cfg["permutation_test"]:
-        rng = np.random.default_rng([seed, PERMUTATION_STREAM])
+        rng = stream(seed, VERIFY_PERMUTATION)
         metrics["permutation_test"] = permutation_test(scheme, rng, cfg["max_permutations"],
                                                        cfg["permutation_pairs"])
     write_json("metrics/verify.json", metrics)

@@ -127,11 +127,11 @@ def test_discretize_stage_writes_scheme_and_metrics(tmp_path, monkeypatch, capsy
     save_torch("models/pruned.pt", {"format": [2, 2, 2], "U": U, "V": V, "W": W, "seed": 5,
                                     "recipe": {"epochs": 1, "slots": 8, "init": "symmetric",
                                                "batch_size": 16, "weight_decay": 1e-4},
-                                    "prune": {"slots": 7}})
+                                    "prune": {"pruned_slots": 7}})
     anneal = ("anneal: {{lr: 0.01, fit_epochs: 5, l1_epochs: 5, penalty_epochs: 5, l1: 1.0e-3, "
               "rescale_every: 5, penalty: sin2, penalty_start: 1.0e-4, penalty_end: 0.1, "
               "steps_reference_batch: 32}}\n")
-    params = "discretize:\n  method: round\n  tol: 1.0e-22\n  fallback: {}\n" + anneal
+    params = "discretize:\n  method: round\n  sparsify_tol: 1.0e-22\n  fallback: {}\n" + anneal
     (tmp_path / "params.yaml").write_text(params.format("true"))
     assert stage.main() == 0
     m = json.loads((tmp_path / "metrics/discretize.json").read_text())

@@ -18,6 +18,7 @@ import pytest
 from bilinear.algebra.schemes import strassen
 from bilinear.search import discover
 from bilinear.search.executor import run_tasks
+from bilinear.seeds import walk_seed
 from bilinear.studies import sweep
 
 pytest.importorskip("distributed")
@@ -66,8 +67,8 @@ def _strip(results):
 @pytest.mark.slow
 def test_dask_cluster_gives_the_local_results_and_survives_a_dead_worker():
     # rank 6 is out of reach: those walks run all their flips, so the run outlasts the killer
-    tasks = [((2, 2, 2), 7, discover.walk_seed(0, (2, 2, 2), k), SEARCH) for k in range(8)]
-    tasks += [((2, 2, 2), 6, discover.walk_seed(0, (2, 2, 2), k), LONG) for k in range(4)]
+    tasks = [((2, 2, 2), 7, walk_seed(0, (2, 2, 2), k), SEARCH) for k in range(8)]
+    tasks += [((2, 2, 2), 6, walk_seed(0, (2, 2, 2), k), LONG) for k in range(4)]
     local = run_tasks(discover.run_task, tasks, workers=2, progress=False)
     port = _port()
     address = f"tcp://127.0.0.1:{port}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bilinear.learn.data import PURPOSES, derived_seed, gaussian_pairs, make_datasets
+from bilinear.learn.data import gaussian_pairs, make_datasets
+from bilinear.seeds import PURPOSES, derived_seed
 
 
 def test_derived_seed_is_deterministic_and_separates_purposes():

@@ -13,6 +13,7 @@ from bilinear.params import ParamError
 from bilinear.search import discover
 from bilinear.search.executor import run_tasks
 from bilinear.search.flips import search, standard, walk
+from bilinear.seeds import walk_seed
 
 SMALL = discover.Search(max_flips=50000, plateau=500, samples=2, sample_every=500,
                         max_coefficient=1)
@@ -114,7 +115,7 @@ def test_task_returns_verified_deduplicated_schemes():
 
 
 def test_same_results_serial_and_local_processes():
-    tasks = [((2, 2, 2), 7, discover.walk_seed(0, (2, 2, 2), k), SMALL) for k in range(3)]
+    tasks = [((2, 2, 2), 7, walk_seed(0, (2, 2, 2), k), SMALL) for k in range(3)]
     serial = run_tasks(discover.run_task, tasks, workers=1, progress=False)
     pooled = run_tasks(discover.run_task, tasks, workers=2, progress=False)
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in serial]

@@ -74,7 +74,7 @@ frontier:
   n_test: 64
   methods: {methods}
   budget: 20.0
-  tol: 1.0e-22
+  sparsify_tol: 1.0e-22
   rank_threshold: 0.01
   attempts: 3
   anneal: {{lr: 0.02, fit_epochs: 3, l1_epochs: 3, penalty_epochs: 3, l1: 3.0e-4,

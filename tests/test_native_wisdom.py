@@ -95,7 +95,7 @@ def test_kernel_without_a_plan_never_times_its_first_call(build_dir, capsys, mon
 
 
 def test_plan_command_measures_stores_and_explains(tmp_path, capsys, plan_cache):
-    from bilinear.algebra.schemes import save_scheme
+    from bilinear.algebra.formats.project_json import save_scheme
     from bilinear.cli import main
 
     save_scheme(tmp_path / "s.json", canonical(strassen()))

@@ -80,18 +80,6 @@ def test_same_seed_same_result_and_common_noise_across_sigmas():
     np.testing.assert_allclose(2 * (small[0] - base), large[0] - base, atol=1e-12)
 
 
-def test_wilson_intervals_are_sane():
-    low, high = noise.wilson(0, 100)
-    assert low == 0.0 and 0.03 < high < 0.04
-    low, high = noise.wilson(100, 100)
-    assert 0.96 < low < 0.97 and high == pytest.approx(1.0)
-    for k in (1, 30, 50, 99):
-        low, high = noise.wilson(k, 100)
-        assert 0.0 <= low < k / 100 < high <= 1.0
-    low, high = noise.wilson(50, 100)
-    assert 0.5 - low == pytest.approx(high - 0.5)
-
-
 def test_threshold_needs_every_smaller_sigma_to_pass():
     def entries(rates):
         return {f"{s:g}": {"success_rate": r} for s, r in zip([0.01, 0.1, 0.2, 0.3], rates,

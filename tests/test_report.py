@@ -48,7 +48,7 @@ def metrics() -> dict:
             "large_B512": _condition(512, 1e-4, 1000, 0),
             "no_weight_decay": _condition(32, 0.0, 1000, 0),
             "short_100_epochs": _condition(32, 1e-4, 100, 0)}},
-        "noise": {"readings": {
+        "noise": {"tolerance": 1e-5, "readings": {
             "round_verify": {"discrete": {"sigma": sigma, "threshold": 0.1},
                              "typo": {"baseline": {"success": False}}},
             "unrounded": {"discrete": {"threshold": 1e-6}}}},

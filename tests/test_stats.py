@@ -9,12 +9,13 @@ import pandas as pd
 import pytest
 import yaml
 
+from bilinear.intervals import wilson
 from bilinear.studies import stats
 from bilinear.studies.prediction import auc, roc_points, stratified_folds
 from bilinear.studies.study import analyze
 from tests.tiny_params import TINY, apply_overrides
 
-PARAMS = {"alpha": 0.05, "kappa_epochs": [5, 10], "cv_folds": 5, "n_bootstrap": 200}
+PARAMS = {"alpha": 0.05, "kappa_percents": [5, 10], "cv_folds": 5, "n_bootstrap": 200}
 EPOCHS = [100, 250, 500, 1000]
 
 
@@ -184,8 +185,8 @@ def test_single_batch_size_and_nan_kappas(tmp_path, kappa_5_missing):
 
 
 def test_best_range_rule():
-    rates = {"8": stats.wilson(0, 15), "32": stats.wilson(12, 15), "64": stats.wilson(10, 15),
-             "128": stats.wilson(2, 15)}
+    rates = {"8": wilson(0, 15), "32": wilson(12, 15), "64": wilson(10, 15),
+             "128": wilson(2, 15)}
     rec = stats.best_range(rates)
     assert rec["best"] == 32 and rec["members"] == [32, 64] and rec["contiguous"]
 
@@ -253,6 +254,11 @@ def test_stage_errors_are_one_line(tmp_path, monkeypatch, capsys):
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     assert anova.main() == 2
     assert "anova.cv_folds" in capsys.readouterr().err
+    params["anova"]["cv_folds"] = 3
+    params["sweep"]["run"]["kappa_percents"] = [5, 500]  # anova's checkpoints are the sweep's
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    assert anova.main() == 2
+    assert capsys.readouterr().err.startswith("error: sweep.run.kappa_percents[1]: expected a")
 
 
 def test_png_bytes_are_deterministic(study):

@@ -205,8 +205,8 @@ def test_train_and_prune_stages_run_and_reject_bad_params(tmp_path, monkeypatch,
     save_npz("data/test.npz", **test)
     params = ("seed: 0\ntrain:\n  slots: 8\n  init: symmetric\n  init_scale: 0.5\n  epochs: 3\n"
               "  batch_size: 4\n  lr: 0.001\n  weight_decay: 0.0001\n"
-              "prune:\n  slots: 7\n  finetune_epochs: 2\n  finetune_lr: 0.001\n"
-              "  finetune_weight_decay: 0.0001\n  finetune_batch_size: 4\n")
+              "prune:\n  pruned_slots: 7\n  finetune:\n    epochs: 2\n    lr: 0.001\n"
+              "    weight_decay: 0.0001\n    batch_size: 4\n")
     (tmp_path / "params.yaml").write_text(params)
     assert train_stage.main() == 0 and prune_stage.main() == 0
     metrics = json.loads((tmp_path / "metrics/train.json").read_text())

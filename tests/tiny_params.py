@@ -11,12 +11,12 @@ class Replace(dict):
 
 TINY = {'data': {'n_train': 128, 'n_test': 128},
  'train': {'epochs': 30, 'batch_size': 32},
- 'prune': {'finetune_epochs': 2},
+ 'prune': {'finetune': {'epochs': 2}},
  'noise': {'sigmas': [0.001, 0.1, 0.3], 'trials': 10},
  'kappa': {'max_samples': 64},
  'discretize': {'method': 'sparsify'},  # tiny training is too short for anneal to crystallize
  'anneal': {'fit_epochs': 3, 'l1_epochs': 3, 'penalty_epochs': 3},
- 'anneal_grid': {'seeds': 2, 'n_train': 64, 'phase1_epochs': 5, 'weight_decays': [0.0, 1.0e-4],
+ 'anneal_grid': {'seeds': 2, 'n_train': 64, 'phase1': {'epochs': 5}, 'weight_decays': [0.0, 1.0e-4],
                  'l1s': [0.0, 1.0e-3]},
  'conditions': {'seeds': 2,
                 'n_test': 64,

@@ -1,21 +1,10 @@
-"""Gaussian matrix pairs for training and testing, and seed derivation for every random draw."""
+"""Gaussian matrix pairs for training and testing."""
 
 from __future__ import annotations
 
 import numpy as np
 
-# Fixed offsets: one independent random stream per purpose, all derived from one seed.
-PURPOSES = {"train_data": 1, "test_data": 2, "init": 3, "shuffle": 4, "finetune": 5}
-
-
-def derived_seed(seed: int, purpose: str) -> int:
-    """A 63-bit seed for one purpose (see PURPOSES), derived from the master seed."""
-    if purpose not in PURPOSES:
-        raise ValueError(f"unknown purpose {purpose!r}; expected one of {sorted(PURPOSES)}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    state = np.random.SeedSequence([seed, PURPOSES[purpose]]).generate_state(2, dtype=np.uint32)
-    return int(state[0]) << 31 | int(state[1]) >> 1
+from bilinear.seeds import derived_seed
 
 
 def gaussian_pairs(fmt: tuple[int, int, int], count: int, seed: int,

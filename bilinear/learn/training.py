@@ -23,8 +23,9 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from bilinear.algebra.schemes import matmul_tensor
-from bilinear.learn.data import derived_seed
 from bilinear.learn.model import init_model
+from bilinear.params import RECIPE
+from bilinear.seeds import derived_seed
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,12 @@ class Recipe:
     beta1: float = 0.9
     beta2: float = 0.999
     eps: float = 1e-8
+
+    @classmethod
+    def from_params(cls, cfg: dict) -> Recipe:
+        """The recipe of a validated params block (bilinear.params.RECIPE keys; extra keys are
+        ignored)."""
+        return cls(**{k: cfg[k] for k in RECIPE})
 
 
 @dataclass(frozen=True)
@@ -224,7 +231,7 @@ def train_runs(U: torch.Tensor, V: torch.Tensor, W: torch.Tensor, train: dict, t
     shuffles the training set every epoch with its own generator (from its seed); a last, smaller
     batch is kept.  After every epoch the full train and test MSE are recorded, and
     callback(epoch, theta) is called if given (epoch counts from 1; theta (R, D) is live: copy it).
-    `shuffle` names the seed purpose of the shuffling stream (learn.data.PURPOSES).  BLAS runs
+    `shuffle` names the seed purpose of the shuffling stream (bilinear.seeds.PURPOSES).  BLAS runs
     single-threaded meanwhile (tiny matrices: threads only add contention).
     penalty(epoch, theta, grad), if given, adds the gradient of extra loss terms (R, D) to grad in
     place before every step (epoch counts from 1; bilinear.learn.methods.anneal's L1 and rounding

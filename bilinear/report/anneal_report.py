@@ -8,9 +8,11 @@ them.
 
 from __future__ import annotations
 
+from bilinear.algebra.expand import EXPANSION_TOL
 from bilinear.report.report import Claim
 from bilinear.report.report import _g as g
 from bilinear.report.report import _rate as rate
+from bilinear.report.report import _sci as sci
 
 ALPHA = 0.05
 
@@ -28,7 +30,8 @@ def yield_claim(m: dict) -> Claim:
     a = _method(m, "anneal")
     exact, strassen = a.get("exact_only"), a.get("strassen_equivalent")
     measured = (f"anneal, exact after Q: {rate(exact)}; Strassen-equivalent: {rate(strassen)}; "
-                f"exact and expanding to 64x64 (float32 < 1e-5): {rate(a.get('overall'))}")
+                f"exact and expanding to 64x64 (float32 < {sci(EXPANSION_TOL)}): "
+                f"{rate(a.get('overall'))}")
     ok = bool(exact) and exact["rate"] is not None and exact["ci_low"] > 0.5
     return Claim("Training induces an exact integer scheme (anneal: gradient steps only, then the "
                  "paper's Q), 2x2 study", "training conditions induce discrete structure",

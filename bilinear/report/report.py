@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bilinear.algebra.expand import EXPANSION_TOL
+
 VERDICTS = ("reproduced", "not reproduced", "artifact explained", "not testable")
 
 
@@ -22,6 +24,11 @@ class Claim:
     measured: str
     verdict: str
     source: str
+
+
+def _sci(x: float) -> str:
+    """A tolerance as typed in params.yaml and the paper: 1e-5, not 1e-05."""
+    return f"{x:g}".replace("e-0", "e-")
 
 
 def _g(x, digits: int = 3) -> str:
@@ -49,7 +56,8 @@ def success_rate(m: dict) -> Claim:
     inside = overall["ci_low"] <= 0.68 <= overall["ci_high"]
     spa = m["anova"]["sparsify"]
     exact = m["anova"]["round"].get("exact_only")
-    measured = (f"{_rate(overall)} exact and expanding to 64x64 (float32, error < 1e-5); exact "
+    measured = (f"{_rate(overall)} exact and expanding to 64x64 (float32, error < "
+                f"{_sci(EXPANSION_TOL)}); exact "
                 f"alone {_rate(exact)}. With sparsify: {_rate(spa['overall'])}; exact alone "
                 f"{_rate(spa.get('exact_only'))}")
     return Claim("Success rate of the recipe (prune + round), 195 runs", "68% (133/195)", measured,
@@ -159,7 +167,8 @@ def noise_claim(m: dict) -> Claim:
     measured = (f"(a) perturb, round, verify our discrete scheme: {100 * at['success_rate']:.0f}% "
                 f"at sigma 0.001, >= 99% up to sigma {_g(disc['threshold'])}; the reference "
                 f"code's typo scheme (U[0] = [1,0,0,0]) fails even at sigma 0 (baseline success "
-                f"{_g(typo_base)}). (b) perturb without rounding: relative error < 1e-5 up to "
+                f"{_g(typo_base)}). (b) perturb without rounding: relative error < "
+                f"{_sci(m['noise']['tolerance'])} up to "
                 f"sigma {_g(unrounded)}") if at else "sigma 0.001 not in the grid"
     explained = at is not None and at["success_rate"] >= 0.99 and typo_base is False
     return Claim("Noise fragility", "0% success for sigma >= 0.001", measured,
@@ -331,7 +340,7 @@ def sparsify_section(metrics: dict) -> list[str]:
              f"- 195-run study, exact scheme: round "
              f"{_rate(metrics['anova']['round'].get('exact_only'))}; sparsify "
              f"{_rate(metrics['anova']['sparsify'].get('exact_only'))}. Exact and expanding to "
-             f"64x64 within the paper's float32 tolerance (1e-5): round "
+             f"64x64 within the paper's float32 tolerance ({_sci(EXPANSION_TOL)}): round "
              f"{_rate(metrics['anova']['round']['overall'])}; sparsify "
              f"{_rate(metrics['anova']['sparsify']['overall'])} (every exact scheme is correct at "
              f"every size in exact arithmetic; the tolerance rejects schemes with more nonzeros, "

@@ -7,6 +7,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from bilinear.seeds import PLOT_JITTER
+
 COLORS = {"round": "#1f77b4", "sparsify": "#d62728"}
 PAPER_RANGE, PAPER_RATE = (24, 128), 133 / 195  # the paper's claimed optimal range and rate
 MARGIN_LABEL = "final margin δ = max |w − round(w)| (coefficient units)"
@@ -143,7 +145,7 @@ def kappa_prediction(preds: pd.DataFrame, roc: pd.DataFrame, metrics: dict,
         _no_data(left, "no prediction (degenerate; reason in metrics/anova.json)")
     sub = preds[preds["checkpoint"] == checkpoint] if len(preds) else preds
     col = f"log10_kappa_{checkpoint.split('_', 1)[-1]}"
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(PLOT_JITTER)
     ticks = []
     for method in sorted(sub["method"].unique()) if len(sub) and col in sub else []:
         for outcome, name in ((0, "failed"), (1, "succeeded")):

@@ -20,11 +20,12 @@ import numpy as np
 from bilinear.algebra.fingerprint import fingerprint
 from bilinear.algebra.formats.project_json import scheme_to_json
 from bilinear.algebra.schemes import Scheme, canonical, verify
+from bilinear.intervals import wilson
 from bilinear.io import atomic_write_text, write_json
 from bilinear.params import ParamError
 from bilinear.search.executor import run_tasks
 from bilinear.search.flips import Product, search
-from bilinear.studies.stats import wilson
+from bilinear.seeds import walk_seed
 
 BEST_KNOWN = {  # best known ranks over the integers (AlphaTensor 2022; Kauers and Moosbauer)
     (2, 2, 2): 7, (2, 2, 3): 11, (2, 2, 4): 14, (2, 3, 3): 15, (2, 3, 4): 20, (3, 3, 3): 23,
@@ -62,11 +63,6 @@ def check_rank(key: str, rank) -> int:
         raise ParamError(f"discover.targets.{key}: expected a rank in [1, {n * m * p}], "
                          f"got {rank!r}")
     return rank
-
-
-def walk_seed(seed: int, fmt: tuple[int, int, int], k: int) -> int:
-    """The seed of walk k of a format, derived from the master seed (independent of the rank)."""
-    return int(np.random.SeedSequence([seed, *fmt, k]).generate_state(1)[0])
 
 
 def to_scheme(fmt: tuple[int, int, int], products: list[Product], provenance: dict) -> Scheme:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from bilinear.intervals import wilson
 from bilinear.learn.data import make_datasets
 from bilinear.learn.methods.anneal import Schedule, anneal_crystals
 from bilinear.learn.prune import prune
@@ -55,7 +56,7 @@ def analyze(df: pd.DataFrame, alpha: float) -> tuple[dict, pd.DataFrame]:
     cells = []
     for (wd, l1), g in df.groupby(["weight_decay", "l1"], sort=True):
         cells.append({"weight_decay": wd, "l1": l1,
-                      **stats.wilson(int(g["success"].sum()), len(g), alpha)})
+                      **wilson(int(g["success"].sum()), len(g), alpha)})
     table = pd.DataFrame(cells)
     X = np.column_stack([np.ones(len(df)), _log_level(df["weight_decay"]), _log_level(df["l1"])])
     res, problem = stats.fit_logit(df["success"].to_numpy(float), X)
@@ -64,7 +65,7 @@ def analyze(df: pd.DataFrame, alpha: float) -> tuple[dict, pd.DataFrame]:
              else {"degenerate": False,
                    "coef": dict(zip(names, res.params.tolist(), strict=True)),
                    "p": dict(zip(names, res.pvalues.tolist(), strict=True))})
-    metrics = {"runs": len(df), "overall": stats.wilson(int(df["success"].sum()), len(df), alpha),
+    metrics = {"runs": len(df), "overall": wilson(int(df["success"].sum()), len(df), alpha),
                "anova": stats.anova(df, "success", ["weight_decay", "l1"]),
                "logit": logit, "cells": table.to_dict(orient="records")}
     return stats.clean(metrics), table

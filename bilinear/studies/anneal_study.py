@@ -37,7 +37,7 @@ def anneal_tasks(trained: sweep.Trained, cfg: dict, anneal_cfg: dict,
     batch = runs[0].batch_size
     inputs = sweep.batch_inputs(runs, cfg)
     U, V, W = prune(*(torch.from_numpy(x) for x in trained.snapshots[final]),
-                    cfg["prune_slots"])[:3]
+                    cfg["pruned_slots"])[:3]
     recipe = Recipe(batch_size=batch, lr=anneal_cfg["lr"], weight_decay=cfg["weight_decay"])
     weights, seconds, done = {}, {}, {}
     for method, schedule in schedules(anneal_cfg, batch).items():

@@ -23,13 +23,14 @@ import numpy as np
 from tqdm import tqdm
 
 from bilinear.algebra.fingerprint import fingerprint
+from bilinear.intervals import wilson
 from bilinear.learn.crystal import Crystal
 from bilinear.learn.data import make_datasets
 from bilinear.learn.methods import discretize
 from bilinear.learn.methods.anneal import Schedule, anneal_crystals
 from bilinear.learn.prune import prune, slot_importance
 from bilinear.learn.training import Recipe, dataset_mse, init_runs, train_runs
-from bilinear.studies.stats import wilson
+from bilinear.seeds import attempt_seed
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,6 @@ class FrontierSetup:
     anneal: Schedule = Schedule()  # the anneal's phases (method anneal)
     anneal_lr: float = 0.01         # its AdamW learning rate
     attempts: int = 1               # anneal tries per seed (later ones from untrained starts)
-
-
-def attempt_seed(seed: int, attempt: int) -> int:
-    """The seed of a run's anneal attempt (> 0): its untrained start and mini-batch stream."""
-    return int(np.random.SeedSequence([seed, attempt]).generate_state(1)[0])
 
 
 def effective_rank(importance: np.ndarray, threshold: float) -> int:

@@ -13,9 +13,10 @@ random numbers), so curves over sigma are not jagged by resampling.
 from __future__ import annotations
 
 import numpy as np
-from statsmodels.stats.proportion import proportion_confint
 
+from bilinear.algebra.expand import EXPANSION_TOL
 from bilinear.algebra.schemes import Scheme, strassen, verify
+from bilinear.intervals import wilson
 from bilinear.learn.crystal import round_clamp
 
 
@@ -60,21 +61,15 @@ def relative_errors(U, V, W, a, b, c) -> np.ndarray:
     return np.linalg.norm((c_hat - c[None]).reshape(len(U), -1), axis=1) / np.linalg.norm(c)
 
 
-def wilson(successes: int, trials: int) -> tuple[float, float]:
-    """Wilson 95% interval of a success proportion."""
-    low, high = proportion_confint(successes, trials, alpha=0.05, method="wilson")
-    return float(low), float(high)
-
-
 def rate_entry(success: np.ndarray) -> dict:
     """success_rate, ci_low, ci_high, successes, trials of a boolean trial vector."""
-    k, n = int(success.sum()), int(success.size)
-    low, high = wilson(k, n)
-    return {"success_rate": k / n, "ci_low": low, "ci_high": high, "successes": k, "trials": n}
+    rate = wilson(int(success.sum()), int(success.size))
+    return {"success_rate": rate["rate"], "ci_low": rate["ci_low"], "ci_high": rate["ci_high"],
+            "successes": rate["successes"], "trials": rate["n"]}
 
 
 def ablate(fmt, weights, sigmas, trials: int, rng: np.random.Generator, test=None,
-           tolerance: float = 1e-5, progress=None) -> dict:
+           tolerance: float = EXPANSION_TOL, progress=None) -> dict:
     """Both readings of one subject over the sigma grid.
 
     weights (U, V, W) float arrays in the model's layout; test (a, b, c) held-out samples, or None

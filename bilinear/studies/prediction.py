@@ -2,16 +2,20 @@
 
 Cross-validated logistic regression (statsmodels Logit inside a seeded stratified k-fold) on
 log10 kappa and log10 trace at one early checkpoint; out-of-fold accuracy (Wilson CI) and AUC
-(Mann-Whitney U, percentile bootstrap CI) beside the majority-class baseline.
+(Mann-Whitney U, percentile bootstrap CI by scipy.stats.bootstrap) beside the majority-class
+baseline.
 """
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest, mannwhitneyu
+from scipy.stats import DegenerateDataWarning, binomtest, bootstrap, mannwhitneyu
 
-from bilinear.studies.stats import degenerate, fit_logit, wilson
+from bilinear.intervals import wilson
+from bilinear.studies.stats import degenerate, fit_logit
 
 
 def stratified_folds(y: np.ndarray, k: int, seed: int) -> np.ndarray:
@@ -32,14 +36,18 @@ def auc(y: np.ndarray, score: np.ndarray) -> float:
 
 def bootstrap_auc(y: np.ndarray, score: np.ndarray, n_boot: int, seed: int,
                   alpha: float = 0.05) -> tuple[float | None, float | None]:
-    """Percentile bootstrap interval of the AUC (resamples with a single class are skipped)."""
-    rng = np.random.default_rng(seed)
-    values = []
-    for _ in range(n_boot):
-        idx = rng.integers(0, y.size, y.size)
-        if 0 < y[idx].sum() < y.size:
-            values.append(auc(y[idx], score[idx]))
-    if not values:
+    """Percentile bootstrap interval of the AUC: scipy.stats.bootstrap resamples the (y, score)
+    pairs; resamples with a single class (AUC undefined) are left out of the percentiles."""
+
+    def statistic(yb: np.ndarray, sb: np.ndarray) -> float:
+        return auc(yb, sb) if 0 < yb.sum() < yb.size else np.nan
+
+    with warnings.catch_warnings():  # a single-class resample makes scipy's own interval nan
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        res = bootstrap((y, score), statistic, n_resamples=n_boot, paired=True,
+                        vectorized=False, method="percentile", rng=np.random.default_rng(seed))
+    values = res.bootstrap_distribution[np.isfinite(res.bootstrap_distribution)]
+    if not values.size:
         return None, None
     low, high = np.quantile(values, [alpha / 2, 1 - alpha / 2])
     return float(low), float(high)

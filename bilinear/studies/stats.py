@@ -4,7 +4,7 @@ Every function takes a pandas DataFrame of sweep rows (see :func:`prepare`) and 
 dicts or DataFrames. Degenerate data (one group, no variance, one outcome class, perfect
 separation) is reported as ``{"degenerate": True, "reason": ...}`` with null statistics, never
 raised. Heavy lifting is statsmodels' (ols + anova_lm, pairwise_tukeyhsd, Logit,
-proportion_confint).
+bilinear.intervals.wilson: statsmodels' proportion_confint).
 
 "Success" of a row is ``exact and expansion_success`` (an exact scheme that also expands correctly);
 a row whose expansion was not evaluated (empty cell) counts as ``exact`` and is flagged in
@@ -22,8 +22,9 @@ import statsmodels.api as sm
 import statsmodels.formula.api as smf
 from statsmodels.stats.anova import anova_lm
 from statsmodels.stats.multicomp import pairwise_tukeyhsd
-from statsmodels.stats.proportion import proportion_confint
 from statsmodels.tools.sm_exceptions import PerfectSeparationError
+
+from bilinear.intervals import wilson
 
 REQUIRED = ["protocol", "batch_size", "run_id", "method", "epoch", "final", "margin", "exact",
             "expansion_success", "equivalent_to_strassen"]
@@ -67,15 +68,6 @@ def prepare(rows: pd.DataFrame) -> pd.DataFrame:
 def degenerate(reason: str, **extra) -> dict:
     """The record of an analysis that could not be run on these data."""
     return {"degenerate": True, "reason": reason, **extra}
-
-
-def wilson(successes: int, n: int, alpha: float = 0.05) -> dict:
-    """Success rate with its Wilson interval (null rate and bounds when n == 0)."""
-    if n == 0:
-        return {"rate": None, "ci_low": None, "ci_high": None, "n": 0, "successes": 0}
-    low, high = proportion_confint(successes, n, alpha=alpha, method="wilson")
-    return {"rate": successes / n, "ci_low": float(low), "ci_high": float(high), "n": int(n),
-            "successes": int(successes)}
 
 
 def success_rates(df: pd.DataFrame, by: str = "batch_size", alpha: float = 0.05) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from bilinear.intervals import wilson
 from bilinear.studies import stats
 from bilinear.studies.prediction import kappa_prediction, roc_points
 
@@ -20,7 +21,7 @@ def method_metrics(df: pd.DataFrame, params: dict, seed: int) -> tuple[dict, pd.
     rates = stats.success_rates(final, alpha=alpha)
     strassen = final["success"].astype(bool) & final["equivalent_to_strassen"]
     prot_b_success = stats.oneway(prot_b, "success", alpha)
-    kappa, preds = kappa_prediction(final, params["kappa_epochs"], params["cv_folds"], seed,
+    kappa, preds = kappa_prediction(final, params["kappa_percents"], params["cv_folds"], seed,
                                     params["n_bootstrap"], alpha)
     out = {
         "protocol_a_margin": stats.oneway(prot_a, "margin", alpha),
@@ -34,9 +35,9 @@ def method_metrics(df: pd.DataFrame, params: dict, seed: int) -> tuple[dict, pd.
         "success_rate": rates,
         "success_rate_by_protocol": {p: stats.success_rates(g, alpha=alpha)
                                      for p, g in final.groupby("protocol", sort=True)},
-        "overall": stats.wilson(int(final["success"].sum()), len(final), alpha),
-        "strassen_equivalent": stats.wilson(int(strassen.sum()), len(final), alpha),
-        "exact_only": stats.wilson(int(final["exact"].sum()), len(final), alpha),
+        "overall": wilson(int(final["success"].sum()), len(final), alpha),
+        "strassen_equivalent": wilson(int(strassen.sum()), len(final), alpha),
+        "exact_only": wilson(int(final["exact"].sum()), len(final), alpha),
         "best_range": stats.best_range(rates),
         "best_range_tukey": stats.tukey_range(prot_b_success["tukey"],
                                               stats.success_rates(prot_b, alpha=alpha)),

@@ -13,7 +13,7 @@ the weights are kept at the evaluation epochs, and the gradient-noise statistics
 of the trained (unpruned) model are taken at fixed percentages of training and at its end, on each
 run's first `kappa_samples` training pairs.
 
-Rows.  At every evaluation epoch each run is pruned to `prune_slots` slots and crystallized by
+Rows.  At every evaluation epoch each run is pruned to `pruned_slots` slots and crystallized by
 ``round`` and ``sparsify``; the unpruned model is also rounded (``phase1_round``: the paper's
 Phase 1 alone); at the final epoch it is also annealed (``anneal``, ``anneal_equal_steps``:
 studies.anneal_study), its rows' weights being the annealed ones, rounded and verified here.
@@ -32,7 +32,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 from bilinear.algebra.equivalence import equivalent_to_strassen
-from bilinear.algebra.expand import PAPER_SIZES, relative_errors
+from bilinear.algebra.expand import EXPANSION_TOL, PAPER_SIZES, relative_errors
 from bilinear.algebra.schemes import Scheme
 from bilinear.learn.data import make_datasets
 from bilinear.learn.methods import SOLVED, discretize
@@ -48,6 +48,7 @@ from bilinear.learn.training import (
     unpack,
 )
 from bilinear.search.executor import run_tasks
+from bilinear.seeds import SWEEP_TAG, study_seed
 from bilinear.studies.kappa import gradient_noise
 
 METHODS = (*SOLVED, "phase1_round")  # the last: unpruned model, rounded (Phase 1 only)
@@ -55,10 +56,8 @@ ANNEALED = ("anneal", "anneal_equal_steps")  # rows of studies.anneal_study: alr
 BASE_COLUMNS = ["protocol", "batch_size", "seed", "replica", "run_id", "method", "epoch", "final",
                 "train_loss", "test_loss", "grokking_epoch", "margin", "exact",
                 "expansion_success", "nonzeros", "equivalent_to_strassen"]
-SEED_TAG = 0x5EED  # entropy word that separates the study's seed streams from the pipeline's
 SOLVER_FAILED = {"margin": None, "exact": False, "expansion_success": False, "nonzeros": None,
                  "equivalent_to_strassen": False, "expansion_error": None}  # no scheme: a failure
-EXPANSION_TOL = 1e-5  # the paper's Definition 4.2: relative error below this at N = 2..64
 
 
 @dataclass(frozen=True)
@@ -76,12 +75,6 @@ class Run:
     def run_id(self) -> str:
         """Unique name, e.g. A-B32-s0-r1."""
         return f"{self.protocol}-B{self.batch_size}-s{self.seed}-r{self.replica}"
-
-
-def study_seed(master: int, protocol: str, *keys: int) -> int:
-    """A 32-bit seed for (protocol, keys...) derived from the master seed."""
-    name = int.from_bytes(protocol.encode(), "big")
-    return int(np.random.SeedSequence([master, SEED_TAG, name, *keys]).generate_state(1)[0])
 
 
 def design(protocols: dict, master: int) -> list[Run]:
@@ -194,7 +187,7 @@ def train_batch(runs: list[Run], cfg: dict, progress: bool = False) -> Trained:
 
 def crystallization_tasks(trained: Trained, cfg: dict) -> list[tuple]:
     """(run index, epoch, method, U, V, W) for every row, in row order (run, epoch, METHODS)."""
-    pruned = {e: prune(*(torch.from_numpy(x) for x in snap), cfg["prune_slots"])[:3]
+    pruned = {e: prune(*(torch.from_numpy(x) for x in snap), cfg["pruned_slots"])[:3]
               for e, snap in trained.snapshots.items()}
     tasks = []
     for i in range(len(trained.runs)):
@@ -208,10 +201,11 @@ def crystallization_tasks(trained: Trained, cfg: dict) -> list[tuple]:
 def expansion_error(scheme: Scheme) -> float:
     """Largest relative error of the scheme's recursive expansion (down to scalars, float32) over
     the paper's sizes 2..64, on fixed Gaussian matrices; cached per scheme (it depends on nothing
-    else).  The paper's Definition 4.2 (bilinear.algebra.expand.expansion_success): error < 1e-5."""
+    else).  The paper's Definition 4.2 (bilinear.algebra.expand.expansion_success): error <
+    EXPANSION_TOL."""
     key = repr([t.tolist() for t in (scheme.U, scheme.V, scheme.W)])
     if key not in _EXPANSION_CACHE:
-        rng = np.random.default_rng(SEED_TAG)
+        rng = np.random.default_rng(SWEEP_TAG)
         errors = relative_errors(scheme, PAPER_SIZES, rng, cutoff=1, dtype=np.float32)
         _EXPANSION_CACHE[key] = max(errors.values())
     return _EXPANSION_CACHE[key]

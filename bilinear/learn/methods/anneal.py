@@ -40,22 +40,8 @@ from bilinear.learn.training import (
     train_runs,
     unpack,
 )
-from bilinear.params import Field
-
-PENALTIES = ("sin2", "nearest")
-LOSSES = ("data", "tensor")
-SPEC = {  # params `anneal` (read by discretize, conditions and every sweep@B stage)
-    "lr": Field(float, low=1e-12, high=10.0),
-    "fit_epochs": Field(int, low=0),
-    "l1_epochs": Field(int, low=0),
-    "penalty_epochs": Field(int, low=0),
-    "l1": Field(float, low=0.0, high=1.0),
-    "rescale_every": Field(int, low=0),
-    "penalty": Field(str, choices=PENALTIES),
-    "penalty_start": Field(float, low=1e-12, high=10.0),
-    "penalty_end": Field(float, low=0.0, high=10.0),
-    "steps_reference_batch": Field(int, low=1),
-}
+from bilinear.params import ANNEAL_LOSSES as LOSSES
+from bilinear.params import ANNEAL_PENALTIES as PENALTIES
 
 
 @dataclass(frozen=True)
@@ -74,7 +60,7 @@ class Schedule:
 
     @classmethod
     def from_params(cls, cfg: dict, **overrides) -> Schedule:
-        """The schedule of validated params `anneal` (see SPEC), with optional overrides."""
+        """The schedule of validated params `anneal` (bilinear.params.ANNEAL), with overrides."""
         keys = ("fit_epochs", "l1_epochs", "penalty_epochs", "l1", "rescale_every", "penalty",
                 "penalty_start", "penalty_end")
         return cls(**{**{k: cfg[k] for k in keys}, **overrides})
