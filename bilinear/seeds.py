@@ -34,10 +34,9 @@ VERIFY_EXPANSION = 11    # stages/verify_expand: [seed, VERIFY_EXPANSION, dtype 
 VERIFY_PERMUTATION = 12  # stages/verify_expand: [seed, VERIFY_PERMUTATION]
 VERIFY_PAPER = 13        # stages/verify_expand: [seed, VERIFY_PAPER]
 NATIVE_BENCH = 7000      # bilinear.native.bench operands: [seed, NATIVE_BENCH, n]
-KERNEL_DESIGNS = 7100    # scripts/kernel_designs operands: [seed, KERNEL_DESIGNS, n, threads]
-NATIVE_TUNE = 7200       # bilinear.native.tune operands: [seed, NATIVE_TUNE] (to be wired)
-NATIVE_FIRST_CALL = 7300  # bilinear.native.first_call operands: [seed, NATIVE_FIRST_CALL, n]
-                          # (to be wired; tune and first_call both draw default_rng(seed) today)
+KERNEL_DESIGNS = 7100    # bilinear.native.designs operands: [seed, KERNEL_DESIGNS, n, threads]
+NATIVE_TUNE = 7200       # bilinear.native.tune operands: stream(seed, NATIVE_TUNE)
+NATIVE_FIRST_CALL = 7300  # bilinear.native.first_call operands: stream(seed, NATIVE_FIRST_CALL, n)
 NATIVE_LEADERBOARD = 9000  # bilinear.native.leaderboard operands: [seed, NATIVE_LEADERBOARD, n]
 
 SWEEP_TAG = 0x5EED  # entropy word of the sweep's study seeds; default_rng(SWEEP_TAG) also draws

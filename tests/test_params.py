@@ -62,7 +62,8 @@ def test_every_stage_spec_accepts_the_project_params(name):
 
 
 def test_shared_blocks_are_the_same_objects_in_every_stage():
-    from stages import anneal_grid, conditions, discretize, frontier, sweep, train
+    from bilinear.studies import sweep_batch as sweep
+    from stages import anneal_grid, conditions, discretize, frontier, train
 
     assert sweep.SPECS["anneal"] is conditions.SPECS["anneal"] is discretize.SPECS["anneal"] \
         is anneal_grid.SPECS["anneal"] is P.ANNEAL

@@ -19,7 +19,7 @@ from bilinear.learn.data import make_datasets
 from bilinear.learn.training import Recipe, init_runs, train_runs
 from bilinear.params import ParamError
 from bilinear.studies import sweep
-from stages import sweep as stage
+from bilinear.studies import sweep_batch as stage
 from tests.tiny_params import TINY, Replace, apply_overrides
 
 FMT = (2, 2, 2)

@@ -15,6 +15,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
+from bilinear import seeds
 from bilinear.algebra import expand
 from bilinear.algebra.schemes import Scheme
 from bilinear.native import first_call, tune, wisdom
@@ -22,8 +23,6 @@ from bilinear.native.accuracy import frobenius, reference, rel_error
 from bilinear.native.kernel import Kernel
 from bilinear.native.machine import machine_info
 from bilinear.native.timing import Harness, peak_rss_bytes, spread
-
-SEED_OFFSET = 7000  # random operands of the benchmark: seed + SEED_OFFSET + n
 
 
 @dataclass(frozen=True)
@@ -133,7 +132,7 @@ def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras(),
     todo = [(n, dt) for n in cfg["sizes"] for dt in cfg["dtypes"]]
     bar = tqdm(total=len(todo) * len(cfg["threads"]), desc="bench", unit="cell")
     for n, dt in todo:
-        rng = np.random.default_rng([seed, SEED_OFFSET, n])
+        rng = np.random.default_rng([seed, seeds.NATIVE_BENCH, n])
         A = rng.standard_normal((n, n), dtype=dt)  # no float64 temporary for float32
         B = rng.standard_normal((n, n), dtype=dt)
         with threadpool_limits(limits=max(cfg["threads"]), user_api="blas"):

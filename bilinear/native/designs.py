@@ -26,6 +26,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
+from bilinear import seeds
 from bilinear.algebra import basis
 from bilinear.algebra.product import product
 from bilinear.algebra.schemes import Scheme
@@ -34,8 +35,6 @@ from bilinear.native.build import build
 from bilinear.native.kernel import Kernel
 from bilinear.native.machine import machine_info, openblas
 from bilinear.native.timing import Harness
-
-SEED_OFFSET = 7100  # random operands: seed + SEED_OFFSET + n
 
 
 def batched(n: int, threads: int, repeats: int, pause: float, rng) -> dict:
@@ -148,7 +147,7 @@ def run(scheme: Scheme, plain: Kernel, n: int, threads: list[int], repeats: int,
         machine["isa_level"] = [k.set_isa(-1) for k in kernels.values()][0]
         rows, batch = [], []
         for t in tqdm(threads, desc="kernel designs", unit="thread count"):
-            rng = np.random.default_rng([seed, SEED_OFFSET, n, t])
+            rng = np.random.default_rng([seed, seeds.KERNEL_DESIGNS, n, t])
             rows += cells(kernels, alt, n, t, repeats, pause, rng)
             if t >= 2:
                 batch.append(batched(n, t, repeats, pause, rng))

@@ -8,8 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
-
+from bilinear import seeds
 from bilinear.native.kernel import Kernel
 from bilinear.native.timing import Harness, peak_rss_bytes, spread
 
@@ -22,7 +21,7 @@ def measure_here(build_dir: str, n: int, dtype: str, threads: int, levels: int, 
     warm_calls later ones (levels in schedule), and the workspace bytes against the bytes of
     one operand, and the process's peak resident memory."""
     kernel = Kernel(build_dir)
-    rng = np.random.default_rng(seed)
+    rng = seeds.stream(seed, seeds.NATIVE_FIRST_CALL, n)
     A = rng.standard_normal((n, n)).astype(dtype)
     B = rng.standard_normal((n, n)).astype(dtype)
     call = {"kernel": lambda: kernel.matmul(A, B, threads=threads, levels=levels,

@@ -10,6 +10,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
+from bilinear import seeds
 from bilinear.native.accuracy import frobenius, reference, rel_error
 from bilinear.native.timing import Harness
 from bilinear.native.tune import candidates
@@ -17,7 +18,6 @@ from bilinear.native.tune import candidates
 if TYPE_CHECKING:
     from bilinear.native.kernel import Kernel
 
-SEED_OFFSET = 9000  # random operands: seed + SEED_OFFSET + n
 
 
 def candidate_levels(fmt: tuple, n: int, leaf_min: int) -> list[int]:
@@ -37,7 +37,7 @@ def run(kernels: dict[str, Kernel], n: int, dtype: str, leaf_min: int, repeats: 
     schedule on the same n x n operands at 1 thread (bilinear.native.timing: warm-up round
     measuring errors, rotating rounds); per scheme its fastest levels and schedule (by median),
     its median, min and max, speedup over the gemm call, additions per level and error."""
-    rng = np.random.default_rng([seed, SEED_OFFSET, n])
+    rng = np.random.default_rng([seed, seeds.NATIVE_LEADERBOARD, n])
     A = rng.standard_normal((n, n)).astype(dtype)
     B = rng.standard_normal((n, n)).astype(dtype)
     first = next(iter(kernels.values()))

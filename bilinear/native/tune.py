@@ -11,6 +11,7 @@ from functools import partial
 
 import numpy as np
 
+from bilinear import seeds
 from bilinear.native.timing import Harness
 
 DEFAULT_SIZES = (512, 1024, 2048, 4096)  # candidate square sizes, a doubling chain
@@ -74,7 +75,7 @@ def measure(kernel, dtype, threads: int, sizes=DEFAULT_SIZES, repeats: int = DEF
     if pause is None:
         pause = DEFAULT_PAUSE if threads > 1 else 0.0
     harness = Harness(pause=pause)
-    rng = np.random.default_rng(seed)
+    rng = seeds.stream(seed, seeds.NATIVE_TUNE)
     cells = []
     for n in sorted(sizes):
         cells.append(_cell(kernel, n, dtype, threads, schedules, repeats, harness, rng))

@@ -11,29 +11,18 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import os
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from bilinear.io import write_json
+from bilinear.io import cache_dir, write_json
 from bilinear.native import machine, tune
 from bilinear.native.build import CFLAGS
 
-ENV = "BILINEAR_CACHE_DIR"
 HERE = Path(__file__).resolve().parent
 GENERIC_CODE = ("prelude.c", "mm_body.c", "common.c", "codegen.py")
 FORMAT = 1  # version of the stored file's layout
-
-
-def cache_dir() -> Path:
-    """Where plans are stored: $BILINEAR_CACHE_DIR, else $XDG_CACHE_HOME/bilinear, else
-    ~/.cache/bilinear."""
-    if os.environ.get(ENV):
-        return Path(os.environ[ENV])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "bilinear"
 
 
 @functools.cache

@@ -1,2 +1,8 @@
-"""What people read: the claims-vs-evidence report (report) and the figures (figures,
-study_plots).  Reads metrics files; may import bilinear.algebra."""
+"""What people read.  Reads metrics files; may import bilinear.algebra.  Modules:
+
+- report: the claims-vs-evidence report (metrics/report.md), one row per claim;
+- anneal_report, frontier, discover_report, kernel_report: its sections;
+- figures: the main pipeline's figures;
+- study_plots, anneal_plots, discover_plots: the figures of the study, anneal's grid and
+  discovery.
+"""

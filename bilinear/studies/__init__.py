@@ -1,3 +1,17 @@
-"""Questions asked of many runs: noise ablation (noise), gradient-noise kappa (kappa), training
-conditions side by side (conditions), the batch-size sweep (sweep, batch_keys), its statistics
-(stats, study, prediction).  May import bilinear.algebra and bilinear.learn."""
+"""Questions asked of many runs.  May import bilinear.algebra, bilinear.learn and
+bilinear.search (its executor).  Modules:
+
+- noise: noise ablation (perturb, then round);
+- kappa: gradient-noise geometry (per-sample gradients, covariance, kappa);
+- prediction: does early kappa predict a run's success;
+- conditions: training conditions side by side (grokking, recipe claims, controls);
+- anneal_grid: anneal's phase diagram over weight decay x L1;
+- frontier: the paper's recipe and every method at <3,3,3>;
+- sweep: the batch-size study's design, batched training and crystallization rows;
+- sweep_batch: the study's validated settings and one batch size run end to end;
+- sweep_bench: the study's benchmark (batched vs one at a time, the full study timed);
+- anneal_study: anneal in the batch-size study;
+- batch_keys: names of the study's batch sizes (params key, stage suffix, file name);
+- stats: ANOVA, Tukey HSD, logistic trend;
+- study: every statistic of the study per crystallization method.
+"""

@@ -1,4 +1,4 @@
-"""Benchmark of the batch-size study -> metrics/sweep_bench.json (wall-clock: NOT deterministic).
+"""Benchmark of the batch-size study (wall-clock: NOT deterministic).
 
 1. Batched vs one at a time: every run of the study is trained for `sweep_bench.ratio_epochs`
    epochs (a) all runs of a batch size at once, as the sweep stages do, and (b) one run at a time,
@@ -8,8 +8,6 @@
 2. The full study (if `sweep_bench.full_study`): every batch size trained and crystallized exactly
    as by `dvc repro` of the sweep@B<size> stages (in one process), timed per phase; its rows are
    compared with the committed data/sweep/B<size>.csv.
-
-Usage: python -m scripts.bench_sweep   (from the repository root; reads params.yaml)
 """
 
 from __future__ import annotations
@@ -24,17 +22,12 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from threadpoolctl import threadpool_limits
 
-from bilinear.io import write_csv, write_json
+from bilinear.io import write_csv
 from bilinear.learn.training import train_runs
-from bilinear.params import Field, ParamError, read_sections
 from bilinear.studies import sweep
 from bilinear.studies.batch_keys import batch_key
-from stages.sweep import read_params, run_batch
-
-SPEC = {"sweep_bench": {"ratio_epochs": Field(int, low=1), "full_study": Field(bool)}}
-OUT = "metrics/sweep_bench.json"
+from bilinear.studies.sweep_batch import run_batch
 
 
 class _Clock:
@@ -135,37 +128,3 @@ def machine() -> dict:
     return {"platform": platform.platform(), "cpu": model, "cpu_count": os.cpu_count(),
             "python": platform.python_version(), "numpy": np.__version__,
             "torch": torch.__version__, "load_average_at_start": list(os.getloadavg())}
-
-
-def main() -> int:
-    """Write metrics/sweep_bench.json."""
-    try:
-        seed, cfg = read_params()
-        bench = read_sections(SPEC)["sweep_bench"]
-    except ParamError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    torch.set_num_threads(1)
-    info = machine()
-    with threadpool_limits(1):
-        ratios = ratio(seed, cfg, bench["ratio_epochs"])
-    study = full_study(seed, cfg) if bench["full_study"] else None
-    info["load_average_at_end"] = list(os.getloadavg())
-    out = {"note": "wall-clock timings on the machine below: not deterministic",
-           "machine": info, "batched_vs_serial": ratios, "full_study": study,
-           "batched_vs_serial_ratio": ratios["ratio"],
-           "batched_vs_serial_ratio_cpu": ratios["ratio_cpu"]}
-    if study:
-        out.update(full_study_train_s=study["train_s"],
-                   full_study_crystallize_s=study["crystallize_s"],
-                   full_study_total_s=study["total_s"])
-    write_json(OUT, out)
-    summary = (f"; full study: {study['runs']} runs, train {study['train_s']:.0f}s, crystallize "
-               f"{study['crystallize_s']:.0f}s, total {study['total_s']:.0f}s" if study else "")
-    print(f"sweep_bench: batched vs one at a time x{ratios['ratio']:.1f} (CPU time "
-          f"x{ratios['ratio_cpu']:.1f}){summary}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
