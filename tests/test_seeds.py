@@ -60,7 +60,7 @@ def streams(params: dict, offsets: dict | None = None) -> dict[str, set]:
                      | {(master, seeds.VERIFY_PERMUTATION), (master, seeds.VERIFY_PAPER)})
     bench = params["bench"]
     out["native_bench"] = {(master, seeds.NATIVE_BENCH, n) for n in bench["sizes"]}
-    out["native_leaderboard"] = {(master, seeds.NATIVE_LEADERBOARD, bench["leaderboard_n"])}
+    out["native_leaderboard"] = {(master, seeds.NATIVE_LEADERBOARD, params["leaderboard"]["n"])}
     out["native_tune"] = {(master, seeds.NATIVE_TUNE)}
     out["native_first_call"] = {(master, seeds.NATIVE_FIRST_CALL, bench["first_call_n"])}
     designs = params["kernel_designs"]

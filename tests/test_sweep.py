@@ -20,6 +20,7 @@ from bilinear.learn.training import Recipe, init_runs, train_runs
 from bilinear.params import ParamError
 from bilinear.studies import sweep
 from bilinear.studies import sweep_batch as stage
+from stages import sweep as sweep_stage
 from tests.tiny_params import TINY, Replace, apply_overrides
 
 FMT = (2, 2, 2)
@@ -170,13 +171,13 @@ def test_bad_batch_sizes_are_param_errors(tmp_path, batch_sizes, message):
 def test_stage_rejects_bad_arguments_and_params(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params()))
-    assert stage.main(["B12"]) == 2
+    assert sweep_stage.main(["B12"]) == 2
     assert "sweep.batch_sizes: no entry B12" in capsys.readouterr().err
     for args in ([], ["16"], ["B16", "B32"]):
-        assert stage.main(args) == 2
+        assert sweep_stage.main(args) == 2
         assert "usage: python -m stages.sweep B<size>" in capsys.readouterr().err
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params(eval_epochs=[30])))
-    assert stage.main(["B16"]) == 2
+    assert sweep_stage.main(["B16"]) == 2
     assert "sweep.run.eval_epochs" in capsys.readouterr().err
 
 
@@ -195,7 +196,7 @@ def test_stage_writes_the_csv_and_a_summary(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)  # 10 epochs: kappa at 5% and 10% are both epoch 1
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(_params(epochs=10, eval_epochs=[10],
                                                                  workers=1)))
-    assert stage.main(["B16"]) == 0
+    assert sweep_stage.main(["B16"]) == 0
     with open(tmp_path / "data/sweep/B16.csv", encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 2 * (len(sweep.METHODS) + len(sweep.ANNEALED))
