@@ -2,9 +2,13 @@
 $BILINEAR_CACHE_DIR, else $XDG_CACHE_HOME/bilinear, else ~/.cache/bilinear (never a DVC output),
 one file per key.  The key is everything the choice depends on: the CPU model and flags, the
 BLAS the kernel calls (version, kernel family, configuration), a hash of the kernel's generic
-code (prelude.c, mm_body.c, common.c, codegen.py and the compiler flags), the scheme's format,
-rank and additions per level, the dtype and the thread count (2 stands for two or more).  A
-file whose key differs is never used; a corrupt one is ignored with one line on stderr."""
+code (prelude.c, mm_body.c, common.c, codegen.py and the compiler flags), the scheme's format
+and rank, the dtype and the thread count (2 stands for two or more).  Not the scheme's additions
+per level: two <2,2,2>:7 schemes with 16 and 14 block additions per level got the same threshold
+and schedule in every (dtype, threads) on the machine of the committed run, so a new learned
+scheme of the same format and rank reuses the plan (it records the additions it was measured
+with).  A file whose key differs is never used; a corrupt one is ignored with one line on
+stderr."""
 
 from __future__ import annotations
 
@@ -41,7 +45,7 @@ def plan_key(config: dict, dtype, threads: int) -> dict:
     return {"cpu": cpu["model"],
             "cpu_flags_sha256": hashlib.sha256(" ".join(cpu["flags"]).encode()).hexdigest(),
             "blas": machine.kernel_blas(), "code_sha256": code_hash(),
-            "scheme": {k: config[k] for k in ("format", "rank", "additions_per_level")},
+            "scheme": {k: config[k] for k in ("format", "rank")},
             "dtype": np.dtype(dtype).name, "threads": min(int(threads), 2)}
 
 
@@ -91,6 +95,7 @@ def obtain(kernel, dtype, threads: int, **measure_kw) -> tuple[dict, dict]:
     plan, source = load(key), "cache"
     if plan is None:
         plan, source = tune.measure(kernel, dtype, key["threads"], **measure_kw), "measured"
+        plan["measured_with_additions_per_level"] = kernel.config["additions_per_level"]
         store(key, plan)
     return plan, {"key": key, "digest": digest(key), "file": str(path_for(key)),
                   "source": source}
