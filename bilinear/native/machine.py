@@ -64,9 +64,10 @@ def kernel_blas() -> dict:
     """The packaged OpenBLAS the kernel calls: version and kernel family (threadpoolctl) and
     its configuration string."""
     openblas()
-    name = f"lib{scipy_openblas64.get_library()}"
-    found = [b for b in blas_libraries() if b["library"].startswith(name)]
-    info = found[0] if found else {}
+    here = os.path.realpath(scipy_openblas64.get_lib_dir())
+    found = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"
+             and os.path.realpath(lib.get("filepath", "")).startswith(here + os.sep)]
+    info = found[0] if found else {}  # not numpy's bundled copy of the same library
     return {"version": info.get("version"), "architecture": info.get("architecture"),
             "config": openblas_config()}
 
