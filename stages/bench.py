@@ -10,7 +10,8 @@ import sys
 from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.schemes import SchemeFormatError
 from bilinear.io import write_csv, write_json
-from bilinear.native.bench import Extras, run
+from bilinear.native.bench import Extras, not_built, run
+from bilinear.native.build import read_config
 from bilinear.native.bench_figure import speedup_figure
 from bilinear.native.kernel import Kernel
 from bilinear.params import Field, ParamError, read_sections
@@ -51,16 +52,24 @@ def main() -> int:
         if cfg["max_repeats"] < cfg["repeats"]:
             raise ParamError("bench.max_repeats: must be >= bench.repeats")
         scheme = load_scheme("models/algorithm.json")
-        kernel = Kernel("build/kernel")
-        extras = Extras(additions=Kernel("build/kernel/additions"), expansion_scheme=scheme)
+        config = read_config("build/kernel")
+        if config["built"]:
+            kernel = Kernel("build/kernel")
+            extras = Extras(additions=Kernel("build/kernel/additions"), expansion_scheme=scheme)
     except (ParamError, SchemeFormatError, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    result = run(kernel, cfg, params["seed"], extras, build_dir="build/kernel")
+    if not config["built"]:
+        result = not_built(config["reason"])
+    else:
+        result = run(kernel, cfg, params["seed"], extras, build_dir="build/kernel")
     rows = [{c: cell.get(c, "") for c in COLUMNS} for cell in result["cells"].values()]
     write_json("metrics/bench.json", result)
     write_csv("plots/bench.csv", rows, COLUMNS)
-    speedup_figure(rows, "plots/bench_speedup.png")
+    speedup_figure(rows, "plots/bench_speedup.png", note=result.get("reason"))
+    if not config["built"]:
+        print(f"bench: nothing to time: {config['reason']}")
+        return 0
     big = max(cfg["sizes"])
     summary = ", ".join(f"{c['dtype']} t{c['threads']}: {c['speedup_vs_blas']:.2f}x"
                         for c in result["cells"].values() if c["n"] == big)

@@ -17,7 +17,7 @@ from bilinear.algebra.formats.project_json import save_scheme
 from bilinear.algebra.schemes import canonical, strassen
 from bilinear.native.accuracy import frobenius, reference, rel_error
 from bilinear.native.bench import Extras, run
-from bilinear.native.build import CFLAGS, build
+from bilinear.native.build import CFLAGS, build, read_config
 from bilinear.native.kernel import Kernel, KernelInputError
 from bilinear.native.leaderboard import candidate_levels
 from tests.native_schemes import TEST_SETTINGS
@@ -159,12 +159,22 @@ def test_stages_end_to_end_and_param_errors(tmp_path):
     done = _stage(tmp_path, "build_native")
     assert done.returncode == 2 and "native.split" in done.stderr
     params["native"]["split"] = True
+    params["bench"]["dtypes"] = ["float64"]
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     bad = strassen()
     bad.W[0, 0] = 0
     save_scheme(tmp_path / "models" / "algorithm.json", bad)
-    done = _stage(tmp_path, "build_native")
-    assert done.returncode == 2 and "not an exact scheme" in done.stderr
+    done = _stage(tmp_path, "build_native")  # an experiment's outcome, not an error
+    assert done.returncode == 0 and "no kernel built" in done.stdout, done.stderr
+    assert read_config(tmp_path / "build" / "kernel") == {
+        "built": False, "reason": done.stdout.split("no kernel built: ")[1].strip()}
+    done = _stage(tmp_path, "bench")
+    assert done.returncode == 0 and "nothing to time" in done.stdout, done.stderr
+    result = json.loads((tmp_path / "metrics" / "bench.json").read_text())
+    assert result["built"] is False and result["cells"] == {} and "not an exact" in result["reason"]
+    assert (tmp_path / "plots" / "bench_speedup.png").read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(FileNotFoundError, match="not an exact scheme"):
+        Kernel(tmp_path / "build" / "kernel")
 
 
 def test_candidate_levels_keep_leaves_above_the_minimum():

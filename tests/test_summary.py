@@ -28,3 +28,10 @@ def test_summary_is_flat_and_takes_the_largest_size():
     assert out["speedup_8192_float64_t1"] == 1.1
     assert out["speedup_8192_float32_t2_low"] == 0.9
     assert not any(k.startswith("speedup_1024") for k in out)
+
+
+def test_summary_of_an_experiment_without_a_kernel():
+    bench = {"built": False, "reason": "not an exact scheme", "cells": {}}
+    out = summarize({**DISCRETIZE, "exact": False}, VERIFY, bench)
+    assert out["exact"] is False and out["kernel_built"] is False
+    assert not any(k.startswith("speedup") for k in out)

@@ -155,8 +155,17 @@ def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras(),
                          | {"plan_levels": planned, "plan_schedule": kernel.schedule_for(dt, 1)})
     machine["load_average_end"] = list(os.getloadavg())
     machine["kernel_blas"] = kernel.config["openblas"]
-    return {"machine": machine, "plans": plans, "cells": cells, "first_call": first,
+    return {"built": True, "machine": machine, "plans": plans, "cells": cells, "first_call": first,
             "kernel": {k: kernel.config[k] for k in ("format", "rank", "additions_per_level",
                                                       "max_levels", "split")},
             "cost": {"seconds": time.perf_counter() - start, "peak_rss_bytes": peak_rss_bytes(),
-                     "peak_rss_bytes_first_call": peak_rss_bytes(children=True)}}
+                     "peak_rss_bytes_first_call": max((c["peak_rss_bytes"] for c in first),
+                                                      default=None)}}
+
+
+def not_built(reason: str) -> dict:
+    """The bench's record where no kernel was built (a learned scheme that is not exact): the
+    machine and the reason, no cells."""
+    return {"built": False, "reason": reason, "machine": machine_info(), "plans": [], "cells": {},
+            "first_call": [], "cost": {"seconds": 0.0, "peak_rss_bytes": peak_rss_bytes(),
+                                       "peak_rss_bytes_first_call": None}}

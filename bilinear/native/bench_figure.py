@@ -12,10 +12,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 from bilinear.io import atomic_write_bytes  # noqa: E402
 
 
-def speedup_figure(rows: list[dict], path: str | Path) -> None:
+def speedup_figure(rows: list[dict], path: str | Path, note: str | None = None) -> None:
     """Kernel speedup against the leaf BLAS (solid) and numpy.matmul (dashed, where timed) by N,
-    one colour per (dtype, threads); written atomically as PNG."""
+    one colour per (dtype, threads), with note written across it (why there is nothing to
+    plot, say); written atomically as PNG."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    if note:
+        ax.text(0.5, 0.5, note, ha="center", va="center", wrap=True, transform=ax.transAxes)
     groups = sorted({(r["dtype"], r["threads"]) for r in rows})
     for i, (dtype, threads) in enumerate(groups):
         sel = sorted((r for r in rows if (r["dtype"], r["threads"]) == (dtype, threads)),
@@ -33,7 +36,8 @@ def speedup_figure(rows: list[dict], path: str | Path) -> None:
     ax.set_xlabel("N (N x N times N x N)")
     ax.set_ylabel("speedup (median time ratio)")
     ax.set_title("Kernel from the learned scheme vs OpenBLAS gemm")
-    ax.legend(fontsize=7, ncol=2)
+    if rows:
+        ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
     fig.tight_layout()
     tmp = Path(path).with_suffix(".tmp.png")

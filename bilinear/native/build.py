@@ -82,6 +82,17 @@ def build(scheme: Scheme, out_dir: str | Path, settings: dict, quiet: bool = Tru
     return config
 
 
+def record_not_built(out_dir: str | Path, reason: str) -> None:
+    """Leave out_dir holding only a config.json that says no kernel was built and why (a learned
+    scheme that is not exact), so the stages after it report that instead of failing."""
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    write_json(out_dir / CONFIG, {"built": False, "reason": reason})
+
+
 def read_config(build_dir: str | Path) -> dict:
-    """The config.json of a build directory."""
-    return json.loads((Path(build_dir) / CONFIG).read_text(encoding="utf-8"))
+    """The config.json of a build directory ("built" is False where no kernel was built)."""
+    config = json.loads((Path(build_dir) / CONFIG).read_text(encoding="utf-8"))
+    return {"built": True, **config}

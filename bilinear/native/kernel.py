@@ -90,6 +90,8 @@ class Kernel:
         if not (build_dir / "config.json").exists():
             raise FileNotFoundError(f"no kernel build in {build_dir} (run the build_native stage)")
         self.config = read_config(build_dir)
+        if not self.config["built"]:
+            raise FileNotFoundError(f"no kernel in {build_dir}: {self.config['reason']}")
         spec = importlib.util.spec_from_file_location(self.config["module"],
                                                       build_dir / self.config["library"])
         machine.openblas()

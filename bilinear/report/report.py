@@ -268,8 +268,9 @@ def speedup(m: dict, threads: int, paper: float) -> Claim:
     cells = {dt: _bench_cell(m, 8192, dt, threads) for dt in ("float64", "float32")}
     got = {dt: c for dt, c in cells.items() if c}
     if not got:
+        why = m["bench"].get("reason") or "N=8192 not benchmarked"
         return Claim(f"Speedup vs OpenBLAS at N=8192, {threads} thread(s)", f"{paper}x",
-                     "N=8192 not benchmarked", "not testable", "metrics/bench.json")
+                     f"no kernel timed: {why}", "not testable", "metrics/bench.json")
     measured = "; ".join(f"{dt}: {c['speedup_vs_blas']:.2f}x vs leaf BLAS"
                          + (f", {c['speedup_vs_numpy']:.2f}x vs numpy" if "speedup_vs_numpy" in c
                             else "") + f" ({c['levels']} levels, error {_g(c['rel_error'])})"

@@ -1,6 +1,7 @@
 """The few numbers an experiment is compared by (metrics/summary.json, the pipeline's DVC
 metrics): is the learned scheme exact and Strassen's, how sparse, how close to the lattice, how
-well it expands, and the kernel's speedup at the bench's largest size with its spread.  Flat keys,
+well it expands, and the kernel's speedup at the bench's largest size with its spread (absent
+where no kernel was built: a learned scheme that is not exact).  Flat keys,
 so `dvc exp show` and `dvc metrics diff` print one short column each."""
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ def summarize(discretize: dict, verify: dict, bench: dict) -> dict:
     out["expansion_success"] = verify.get("expansion_success")
     out["expansion_max_rel_error"] = max(errors.values()) if errors else None
     out["paper_protocol_rel_error"] = paper[max(paper, key=int)] if paper else None
+    out["kernel_built"] = bench.get("built", True)
     cells = list(bench["cells"].values())
-    big = max(c["n"] for c in cells)
+    big = max((c["n"] for c in cells), default=None)
     for c in sorted((c for c in cells if c["n"] == big), key=lambda c: (c["dtype"], c["threads"])):
         name = f"speedup_{big}_{c['dtype']}_t{c['threads']}"
         low, high = c["speedup_vs_blas_range"]
