@@ -11,8 +11,8 @@ from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.schemes import SchemeFormatError
 from bilinear.io import write_csv, write_json
 from bilinear.native.bench import Extras, not_built, run
-from bilinear.native.build import read_config
 from bilinear.native.bench_figure import speedup_figure
+from bilinear.native.build import read_config
 from bilinear.native.kernel import Kernel
 from bilinear.params import Field, ParamError, read_sections
 

@@ -205,6 +205,15 @@ def test_plan_takes_the_recursing_schedule_that_gains_most_at_the_largest_size()
     assert tune.candidates(2) == ("breadth", "hybrid", "depth")
 
 
+def test_above_the_largest_measured_size_a_recursing_plan_goes_depth_first():
+    plan = {"schedule": "breadth", "threshold": 1024, "cells": [{"n": 1024}, {"n": 4096}]}
+    assert [tune.schedule(plan, n) for n in (None, 2048, 4096, 8192)] == \
+        ["breadth", "breadth", "breadth", "depth"]
+    flat = {"schedule": "hybrid", "threshold": None, "cells": [{"n": 4096}]}
+    assert tune.schedule(flat, 8192) == "hybrid"  # no recursion: the schedule does not matter
+    assert tune.schedule({"schedule": "breadth", "threshold": 64}, 8192) == "breadth"
+
+
 def test_plan_threshold_needs_a_gain_at_every_larger_size():
     cells = [{"n": 256, "gain": 0.1}, {"n": 512, "gain": -0.01}, {"n": 1024, "gain": 0.05},
              {"n": 2048, "gain": 0.1}]

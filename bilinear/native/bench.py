@@ -48,7 +48,7 @@ def contenders(kernel: Kernel, A: np.ndarray, B: np.ndarray, threads: int, level
         out["numpy"] = lambda: np.matmul(A, B)
     if levels > 0 and extras.additions is not None and n <= cfg["additions_max_n"]:
         out["additions"] = lambda: extras.additions.matmul(
-            A, B, threads=threads, levels=levels, schedule=kernel.schedule_for(A.dtype, threads),
+            A, B, threads=threads, levels=levels, schedule=kernel.schedule_for(A.dtype, threads, n),
             diagnostic=True)
     if levels > 0 and extras.expansion_scheme is not None and n <= cfg["expansion_max_n"]:
         out["expansion"] = lambda: expand.multiply(extras.expansion_scheme, A, B,
@@ -80,7 +80,7 @@ def run_cell(kernel: Kernel, A, B, ref, ref_norm: float, threads: int, cfg: dict
     stats = {name: spread(t) for name, t in times.items()}
     med = {name: s["median"] for name, s in stats.items()}
     cell = {"n": n, "dtype": A.dtype.name, "threads": threads, "levels": levels,
-            "schedule": kernel.schedule_for(A.dtype, threads), "rounds": rounds}
+            "schedule": kernel.schedule_for(A.dtype, threads, n), "rounds": rounds}
     for name, s in stats.items():
         cell |= {f"t_{name}": s["median"], f"t_{name}_min": s["min"], f"t_{name}_max": s["max"]}
         if name != "additions":
@@ -152,7 +152,7 @@ def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras(),
         for dt, schedule in tqdm(todo, desc="first call", unit="process"):
             planned = kernel.levels_for(n, n, n, dt, 1)
             first.append(first_call.measure(build_dir, n, dt, 1, max(planned, 1), schedule)
-                         | {"plan_levels": planned, "plan_schedule": kernel.schedule_for(dt, 1)})
+                         | {"plan_levels": planned, "plan_schedule": kernel.schedule_for(dt, 1, n)})
     machine["load_average_end"] = list(os.getloadavg())
     machine["kernel_blas"] = kernel.config["openblas"]
     return {"built": True, "machine": machine, "plans": plans, "cells": cells, "first_call": first,

@@ -143,10 +143,10 @@ class Kernel:
         return tune.levels(self.plan_for(dtype, threads), self.fmt, self.config["max_levels"],
                            M, K, N)
 
-    def schedule_for(self, dtype, threads: int) -> str:
-        """The schedule of the plan of this dtype and thread count (see plan_for; plans without
-        a schedule key are breadth-first)."""
-        return self.plan_for(dtype, threads).get("schedule", "breadth")
+    def schedule_for(self, dtype, threads: int, size: int | None = None) -> str:
+        """The schedule of the plan of this dtype and thread count (see plan_for) for a product
+        whose largest dimension is size (see tune.schedule)."""
+        return tune.schedule(self.plan_for(dtype, threads), size)
 
     def _mode(self, threads: int, split: bool | None, schedule: str) -> int:
         """The C schedule code (MODE_*) of a call."""
@@ -226,7 +226,7 @@ class Kernel:
         if not isinstance(levels, int | np.integer) or isinstance(levels, bool) or levels < 0:
             raise KernelInputError(f"levels must be a non-negative integer, got {levels!r}")
         if schedule is None:
-            schedule = self.schedule_for(A.dtype, threads)
+            schedule = self.schedule_for(A.dtype, threads, max(M, K, N))
         mode = self._mode(threads, split, schedule)
         C = _empty_aligned(M, N, A.dtype)  # aligned rows allow streaming stores
         if M == 0 or N == 0:

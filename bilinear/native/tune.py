@@ -120,13 +120,28 @@ def levels(plan: dict, fmt: tuple, max_levels: int, M: int, K: int, N: int) -> i
     return count
 
 
+def schedule(plan: dict, size: int | None = None) -> str:
+    """The schedule of a product whose largest dimension is size by a plan: the plan's own up to
+    the largest size it measured (and where size is None); beyond it depth-first where the plan
+    recurses, whose workspace stays below one operand while breadth-first's grows with the
+    levels, and no measurement says breadth-first pays there."""
+    chosen = plan.get("schedule", "breadth")
+    cells = plan.get("cells") or []
+    if size is None or not cells or plan.get("threshold") is None:
+        return chosen
+    return chosen if size <= max(c["n"] for c in cells) else "depth"
+
+
 def explain(plan: dict) -> list[str]:
     """Lines saying what a plan chose and why: per schedule its gain at each measured size and
     the threshold it gives."""
     where = (f"recurse from N={plan['threshold']}" if plan["threshold"] is not None
              else "never recurse (one gemm call at every size)")
+    beyond = (f"; depth-first above N={max(c['n'] for c in plan['cells'])}, the largest measured"
+              if plan["threshold"] is not None and plan["schedule"] != "depth" else "")
     lines = [f"{plan['dtype']}, {plan['threads']} thread(s): {plan['schedule']}-first, {where}"
-             f" (a level must gain at least {100 * plan['margin']:.1f}% at every larger size)"]
+             f" (a level must gain at least {100 * plan['margin']:.1f}% at every larger size)"
+             f"{beyond}"]
     for s, cut in plan["thresholds"].items():
         gains = ", ".join(f"N={c['n']} {100 * c['levels'][s]['gain']:+.1f}%" for c in plan["cells"])
         lines.append(f"  {s:8s} {gains}; threshold {cut if cut is not None else 'none'}")
