@@ -77,6 +77,8 @@ def main() -> int:
                       for p in result["plans"])
     first = ", ".join(f"{c['dtype']} {c['schedule']} {c['first_over_warm']:.2f}x warm, workspace "
                       f"{c['workspace_over_operand']:.2f} operands" for c in result["first_call"])
+    first += "".join(f"; unplanned {c['dtype']} {c['first_over_numpy']:.2f}x numpy"
+                     for c in result["first_call_unplanned"])
     cost = result["cost"]
     print(f"bench: N={big} speedup vs BLAS {summary}; plans {plans}; first call at "
           f"N={cfg['first_call_n']}: {first or 'not timed'}; {cost['seconds']:.0f} s, peak "

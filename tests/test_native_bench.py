@@ -140,6 +140,10 @@ def test_stages_end_to_end_and_param_errors(tmp_path):
     assert [(c["dtype"], c["schedule"]) for c in first] == [
         (dt, s) for dt in ("float64", "float32") for s in ("breadth", "depth")]
     assert all(c["t_first"] > 0 and c["levels"] >= 1 for c in first)
+    unplanned = result["first_call_unplanned"]
+    assert [c["dtype"] for c in unplanned] == ["float64", "float32"]
+    assert all(c["levels"] == 0 and c["t_first"] > 0 and c["t_numpy"] > 0
+               and "no stored plan" in c["notice"] for c in unplanned)
     by_schedule = {(c["dtype"], c["schedule"]): c["workspace_over_operand"] for c in first}
     assert all(by_schedule[(dt, "depth")] <= 1 < by_schedule[(dt, "breadth")]
                for dt in ("float64", "float32"))

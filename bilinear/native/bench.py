@@ -122,7 +122,8 @@ def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras(),
     """All cells of the benchmark ({sizes} x {dtypes} x {threads}, see run_cell) plus the
     machine block and the plans (see plan); then, given the kernel's build_dir, its first call
     in a fresh process at 1 thread and N = cfg's first_call_n (0: not timed) in each schedule,
-    at the plan's levels (at least one), see bilinear.native.first_call.  Records the wall
+    at the plan's levels (at least one), and, with no plan stored, against numpy.matmul (see
+    bilinear.native.first_call).  Records the wall
     seconds and the peak resident memory of this process and of the first-call processes."""
     start = time.perf_counter()
     machine = machine_info()
@@ -145,7 +146,7 @@ def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras(),
             bar.update()
         del A, B, ref
     bar.close()
-    first = []
+    first, unplanned = [], []
     if cfg["first_call_n"] > 0 and build_dir is not None:
         n = cfg["first_call_n"]
         todo = [(dt, s) for dt in cfg["dtypes"] for s in tune.candidates(1)]
@@ -153,9 +154,11 @@ def run(kernel: Kernel, cfg: dict, seed: int, extras: Extras = Extras(),
             planned = kernel.levels_for(n, n, n, dt, 1)
             first.append(first_call.measure(build_dir, n, dt, 1, max(planned, 1), schedule)
                          | {"plan_levels": planned, "plan_schedule": kernel.schedule_for(dt, 1, n)})
+        unplanned = [first_call.measure_unplanned(build_dir, n, dt) for dt in cfg["dtypes"]]
     machine["load_average_end"] = list(os.getloadavg())
     machine["kernel_blas"] = kernel.config["openblas"]
     return {"built": True, "machine": machine, "plans": plans, "cells": cells, "first_call": first,
+            "first_call_unplanned": unplanned,
             "kernel": {k: kernel.config[k] for k in ("format", "rank", "additions_per_level",
                                                       "max_levels", "split")},
             "cost": {"seconds": time.perf_counter() - start, "peak_rss_bytes": peak_rss_bytes(),
@@ -167,5 +170,6 @@ def not_built(reason: str) -> dict:
     """The bench's record where no kernel was built (a learned scheme that is not exact): the
     machine and the reason, no cells."""
     return {"built": False, "reason": reason, "machine": machine_info(), "plans": [], "cells": {},
-            "first_call": [], "cost": {"seconds": 0.0, "peak_rss_bytes": peak_rss_bytes(),
-                                       "peak_rss_bytes_first_call": None}}
+            "first_call": [], "first_call_unplanned": [],
+            "cost": {"seconds": 0.0, "peak_rss_bytes": peak_rss_bytes(),
+                     "peak_rss_bytes_first_call": None}}

@@ -1,12 +1,17 @@
 """First call against warm calls, as a new user meets the kernel: a fresh process loads a build,
-times its first product, then warm ones; the workspace it needs against one operand."""
+times its first product, then warm ones; the workspace it needs against one operand.  And the
+first call where this machine has no plan (an empty plan cache) against numpy.matmul."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+import numpy as np
 
 from bilinear import seeds
 from bilinear.native.kernel import Kernel
@@ -37,16 +42,53 @@ def measure_here(build_dir: str, n: int, dtype: str, threads: int, levels: int, 
             "peak_rss_bytes": peak_rss_bytes()}
 
 
+def measure_unplanned_here(build_dir: str, n: int, dtype: str, threads: int,
+                           warm_calls: int = 2, seed: int = 0) -> dict:
+    """In this process, whose plan cache is empty: seconds of a fresh Kernel's first call with
+    no levels given (the default plan) and the median of warm_calls numpy.matmul calls of the
+    same product after it."""
+    kernel = Kernel(build_dir)
+    rng = seeds.stream(seed, seeds.NATIVE_FIRST_CALL, n)
+    A = rng.standard_normal((n, n)).astype(dtype)
+    B = rng.standard_normal((n, n)).astype(dtype)
+    harness = Harness()
+    first = harness.warm_up({"kernel": lambda: kernel.matmul(A, B, threads=threads)})["kernel"]
+    numpy = spread(harness.run({"numpy": lambda: np.matmul(A, B)}, warm_calls).times["numpy"])
+    return {"n": n, "dtype": dtype, "threads": threads,
+            "levels": kernel.levels_for(n, n, n, A.dtype, threads), "t_first": first,
+            "t_numpy": numpy["median"], "first_over_numpy": first / numpy["median"]}
+
+
+def _fresh(args: list[str], timeout: float, env: dict | None = None) -> tuple[dict, str]:
+    """(JSON printed, stderr) of this module run with args in a fresh Python process."""
+    done = subprocess.run([sys.executable, "-m", "bilinear.native.first_call", *args], cwd=ROOT,
+                          capture_output=True, text=True, timeout=timeout, check=True,
+                          env={**os.environ, **(env or {})})
+    return json.loads(done.stdout), done.stderr
+
+
 def measure(build_dir: str | Path, n: int, dtype: str, threads: int, levels: int,
             schedule: str, timeout: float = 600.0) -> dict:
     """measure_here in a fresh Python process (nothing loaded, allocated or touched before)."""
-    args = [sys.executable, "-m", "bilinear.native.first_call", str(Path(build_dir).resolve()),
-            str(n), dtype, str(threads), str(levels), schedule]
-    done = subprocess.run(args, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          check=True)
-    return json.loads(done.stdout)
+    return _fresh([str(Path(build_dir).resolve()), str(n), dtype, str(threads), str(levels),
+                   schedule], timeout)[0]
+
+
+def measure_unplanned(build_dir: str | Path, n: int, dtype: str, threads: int = 1,
+                      timeout: float = 600.0) -> dict:
+    """measure_unplanned_here in a fresh Python process whose plan cache is an empty folder,
+    with the notice the kernel printed on stderr."""
+    with tempfile.TemporaryDirectory(prefix="bl_noplan_") as empty:
+        out, err = _fresh(["unplanned", str(Path(build_dir).resolve()), str(n), dtype,
+                           str(threads)], timeout, {"BILINEAR_CACHE_DIR": empty})
+    return out | {"notice": err.strip()}
 
 
 if __name__ == "__main__":
-    build, size, dt, nthreads, nlevels, sched = sys.argv[1:7]
-    print(json.dumps(measure_here(build, int(size), dt, int(nthreads), int(nlevels), sched)))
+    if sys.argv[1] == "unplanned":
+        build, size, dt, nthreads = sys.argv[2:6]
+        print(json.dumps(measure_unplanned_here(build, int(size), dt, int(nthreads))))
+    else:
+        build, size, dt, nthreads, nlevels, sched = sys.argv[1:7]
+        print(json.dumps(measure_here(build, int(size), dt, int(nthreads), int(nlevels),
+                                      sched)))

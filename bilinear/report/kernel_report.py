@@ -53,6 +53,13 @@ def kernel_section(metrics: dict) -> list[str]:
         lines += [f"| {c['dtype']} | {c.get('schedule', 'breadth')} | {c['n']} | {c['levels']} | "
                   f"{_x(c['first_over_warm'])} | {c['workspace_over_operand']:.2f} |"
                   for c in first]
+    unplanned = bench.get("first_call_unplanned") or []
+    if unplanned:
+        lines += ["", "First call in a fresh process with no plan stored (the safe default: "
+                  f"one gemm call), against numpy.matmul of the same product: "
+                  + "; ".join(f"{c['dtype']} N={c['n']}: {_x(c['first_over_numpy'])}"
+                              for c in unplanned)
+                  + f". It says so on stderr: \"{unplanned[0]['notice']}\""]
     board = metrics.get("leaderboard") or {}
     if board.get("rows"):
         lines += ["", f"Scheme leaderboard (metrics/leaderboard.json): N={board['n']}, "
