@@ -56,7 +56,7 @@ def kernel_section(metrics: dict) -> list[str]:
     unplanned = bench.get("first_call_unplanned") or []
     if unplanned:
         lines += ["", "First call in a fresh process with no plan stored (the safe default: "
-                  f"one gemm call), against numpy.matmul of the same product: "
+                  "one gemm call), against numpy.matmul of the same product: "
                   + "; ".join(f"{c['dtype']} N={c['n']}: {_x(c['first_over_numpy'])}"
                               for c in unplanned)
                   + f". It says so on stderr: \"{unplanned[0]['notice']}\""]
