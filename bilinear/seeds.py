@@ -25,6 +25,9 @@ RUN_OFFSETS = {
     "conditions": 5000,
     "anneal_grid": 6000,  # was 7000, the frontier's: anneal_grid run k drew frontier run k's
     "frontier": 7000,     # init and shuffle streams
+    "init_symmetry": 8000,
+    "odds": 9000,
+    "finetune": 10000,
 }
 
 # Tagged entropy: stream(master, OFFSET, ...) (anova: default_rng(master + ANOVA + ...)).
