@@ -87,8 +87,11 @@ def main() -> int:
               "reference_batch": reference}
     write_json("metrics/curvature.json", clean({**common, "checkpoints": study.curvature_metrics(
         measured, success, cfg["methods"], *args)}))
-    write_json("metrics/gradient_geometry.json", clean({**common, "checkpoints":
-               study.geometry_metrics(measured, success, cfg["methods"])}))
+    figure = {"run": cfg["figure_run"], **{f"margin_{k}": float(np.abs(v - round_clamp(v)).max())
+                                           for k, v in (("recipe", path["pruned"]),
+                                                        ("anneal", path["after penalty"]))}}
+    write_json("metrics/gradient_geometry.json", clean({**common, "figure": figure,
+               "checkpoints": study.geometry_metrics(measured, success, cfg["methods"])}))
     atomic_write_text("plots/geometry_runs.csv", measured.rows.to_csv(
         index=False, float_format="%.6g", lineterminator="\n"))
     titles = {head: f"equal epochs: {cfg['percents'][0]}% of training",
