@@ -42,3 +42,12 @@ def test_odds_ratios_recover_a_planted_effect():
 def test_fisher_comparison():
     assert compare(10, 10, 0, 10, "greater")["p"] < 1e-4
     assert compare(5, 10, 5, 10)["p"] == 1.0
+
+
+def test_marginal_odds_ratio_stays_finite_under_separation():
+    rows = pd.DataFrame({"a": [0] * 10 + [1] * 10, "y": [0] * 4 + [1] * 6 + [1] * 10})
+    fit = odds_ratios(rows, "y", {"a": [0, 1]})
+    m = fit["marginal"]["a"]
+    assert m["table"] == [10, 0, 6, 4]
+    assert np.isclose(m["odds_ratio"], (10.5 * 4.5) / (0.5 * 6.5))
+    assert m["ci_low"] < m["odds_ratio"] < m["ci_high"] and np.isfinite(m["ci_high"])
