@@ -145,8 +145,13 @@ def odds_claim(metrics: dict) -> Claim:
 def finetune_claim(metrics: dict) -> Claim:
     """Zero-shot expansion needs no fine-tuning: reproduced when the square of the learned
     scheme is exact and no fine-tuned start (Kronecker square perturbed, random) is exact in
-    every run; not reproduced otherwise."""
+    every run; not reproduced otherwise; not testable without a learned exact scheme."""
     m = metrics["finetune"]
+    if not m.get("learned_exact"):
+        return Claim("Fine-tuning baseline 2x2 -> 4x4 vs zero-shot expansion",
+                     "proposed, not performed (11.3 (2)); zero-shot expansion is exact",
+                     f"not run: {m.get('reason', 'no learned exact scheme')}", "not testable",
+                     "metrics/finetune.json")
     zero = m["zero_shot"]
     starts = m["starts"]
     text = "; ".join(f"{name}: exact {_rate(s['exact'])}, fingerprint of Strassen squared "
