@@ -44,7 +44,7 @@ def main() -> int:
         results[init] = factorial.run_cell(cell, seeds, params["seed"], setup)
     n, out = len(seeds), {}
     for init, res in results.items():
-        rec = {"seconds": res["seconds"]}
+        rec = {}
         for method in setup.methods:
             k = sum(res["success"][method])
             rec[method] = {"success": wilson(k, n, cfg["alpha"]),

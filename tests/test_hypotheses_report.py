@@ -43,7 +43,7 @@ def test_odds_verdict():
 
 def test_init_verdict():
     def rec(k: int, p: float | None) -> dict:
-        out = {"sparsify": {"success": {"successes": k, "n": 10}}, "seconds": 1.0}
+        out = {"sparsify": {"success": {"successes": k, "n": 10}}}
         if p is not None:
             out["sparsify"]["vs_unequal"] = {"p": p}
         return out

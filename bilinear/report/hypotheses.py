@@ -93,7 +93,7 @@ def init_claim(metrics: dict) -> Claim:
     not testable without the control."""
     m = metrics["init_symmetry"]
     control, inits = m["control"], m["inits"]
-    methods = [k for k in next(iter(inits.values())) if k != "seconds"]
+    methods = list(next(iter(inits.values())))
     lines = []
     for init, rec in inits.items():
         lines.append(f"{init}: " + ", ".join(
