@@ -33,7 +33,7 @@ RUN_OFFSETS = {
 # Tagged entropy: stream(master, OFFSET, ...) (anova: default_rng(master + ANOVA + ...)).
 NOISE = 3000             # stages/noise_ablate: [seed, NOISE, subject index]
 ANOVA = 4000             # stages/anova: seed + ANOVA (+ 100 i per checkpoint; + 1: bootstrap)
-CURVATURE = 4500         # stages/geometry: seed + CURVATURE (+ 100 i per checkpoint; + 1: bootstrap)
+CURVATURE = 4500         # stages/geometry: seed + CURVATURE (+ 100 i per checkpoint; + 1: AUCs)
 VERIFY_EXPANSION = 11    # stages/verify_expand: [seed, VERIFY_EXPANSION, dtype index]
 VERIFY_PERMUTATION = 12  # stages/verify_expand: [seed, VERIFY_PERMUTATION]
 VERIFY_PAPER = 13        # stages/verify_expand: [seed, VERIFY_PAPER]

@@ -64,7 +64,8 @@ def main() -> int:
                      "seconds": res["seconds"], "seconds_per_run": res["seconds"] / len(seeds),
                      "runs": res["runs"]}
     write_json("metrics/finetune.json", clean({
-        "seeds": seeds, "learned_exact": True, "learned_equivalent_to_strassen": equivalent_to_strassen(learned),
+        "seeds": seeds, "learned_exact": True,
+        "learned_equivalent_to_strassen": equivalent_to_strassen(learned),
         "perturbation": cfg["perturbation"], "zero_shot": finetune.zero_shot(learned),
         "starts": out}))
     print("finetune: zero-shot exact; " + "; ".join(

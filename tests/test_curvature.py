@@ -39,7 +39,8 @@ def test_hessian_matches_finite_differences_of_the_gradient():
     for j in range(layout.dim):
         step = np.zeros(layout.dim)
         step[j] = h
-        fd[:, :, j] = (_grad(theta + step, layout, data) - _grad(theta - step, layout, data)) / (2 * h)
+        diff = _grad(theta + step, layout, data) - _grad(theta - step, layout, data)
+        fd[:, :, j] = diff / (2 * h)
     np.testing.assert_allclose(H, fd, atol=1e-7 * np.abs(H).max())
     np.testing.assert_allclose(H, H.transpose(0, 2, 1), atol=1e-12)
 

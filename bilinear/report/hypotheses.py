@@ -36,7 +36,8 @@ def curvature_claim(metrics: dict) -> Claim:
                 continue
             judged = True
             found = found or p["better_than_baseline"]
-            text.append(f"{method}: accuracy {100 * p['accuracy']:.1f}% [{100 * p['accuracy_ci_low']:.1f}, "
+            text.append(f"{method}: accuracy {100 * p['accuracy']:.1f}% "
+                        f"[{100 * p['accuracy_ci_low']:.1f}, "
                         f"{100 * p['accuracy_ci_high']:.1f}] vs majority "
                         f"{100 * p['baseline']['rate']:.1f}%, AUC of -tr(H)/d "
                         f"{_g(p['auc_score'])} [{_g(p['auc_score_ci_low'])}, "

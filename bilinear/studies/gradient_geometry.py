@@ -17,7 +17,6 @@ final success (Mann-Whitney p).
 from __future__ import annotations
 
 import numpy as np
-import torch
 from scipy.stats import levene, mannwhitneyu
 
 from bilinear.studies.kappa import ABS_TOL, per_sample_grads_analytic, spectrum, spectrum_stats
@@ -86,8 +85,3 @@ def success_correlation(log_kappa: np.ndarray, success: np.ndarray) -> dict:
     test = mannwhitneyu(-x[y], -x[~y])
     return {"degenerate": False, "n": int(y.size), "successes": int(y.sum()),
             "auc": float(test.statistic) / (y.sum() * (~y).sum()), "p": float(test.pvalue)}
-
-
-def as_tensor(x) -> torch.Tensor:
-    """float64 torch tensor of an array."""
-    return torch.as_tensor(np.asarray(x, dtype=np.float64))
