@@ -25,11 +25,15 @@ RUN_OFFSETS = {
     "conditions": 5000,
     "anneal_grid": 6000,  # was 7000, the frontier's: anneal_grid run k drew frontier run k's
     "frontier": 7000,     # init and shuffle streams
+    "init_symmetry": 8000,
+    "odds": 9000,
+    "finetune": 10000,
 }
 
 # Tagged entropy: stream(master, OFFSET, ...) (anova: default_rng(master + ANOVA + ...)).
 NOISE = 3000             # stages/noise_ablate: [seed, NOISE, subject index]
 ANOVA = 4000             # stages/anova: seed + ANOVA (+ 100 i per checkpoint; + 1: bootstrap)
+CURVATURE = 4500         # stages/geometry: seed + CURVATURE (+ 100 i per checkpoint; + 1: AUCs)
 VERIFY_EXPANSION = 11    # stages/verify_expand: [seed, VERIFY_EXPANSION, dtype index]
 VERIFY_PERMUTATION = 12  # stages/verify_expand: [seed, VERIFY_PERMUTATION]
 VERIFY_PAPER = 13        # stages/verify_expand: [seed, VERIFY_PAPER]

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from bilinear.io import LoadError, atomic_write_text, read_json
 from bilinear.params import load_params
-from bilinear.report import anneal_report
+from bilinear.report import anneal_report, hypotheses
 from bilinear.report.discover_report import discover_section
 from bilinear.report.frontier import frontier_claim, frontier_section
 from bilinear.report.kernel_report import designs_section, kernel_section
@@ -16,7 +16,8 @@ from bilinear.report.report import build_claims, render
 from bilinear.stage import stage_main
 
 METRICS = ["train", "discretize", "verify", "noise", "kappa", "conditions", "anova", "bench",
-           "sweep_bench", "frontier", "anneal_grid", "discover", "kernel_designs", "leaderboard"]
+           "sweep_bench", "frontier", "anneal_grid", "discover", "kernel_designs", "leaderboard",
+           "curvature", "gradient_geometry", "init_symmetry", "odds", "finetune"]
 
 
 def read_metrics(name: str) -> dict:
@@ -43,8 +44,9 @@ def main() -> int:
     params = load_params()
     metrics = {name: read_metrics(name) for name in METRICS}
     claims = (build_claims(metrics, params) + [c(metrics) for c in anneal_report.CLAIMS]
-              + [frontier_claim(metrics)])
+              + [frontier_claim(metrics)] + [c(metrics) for c in hypotheses.CLAIMS])
     sections = (anneal_report.section(metrics), frontier_section(metrics),
+                hypotheses.geometry_section(metrics),
                 discover_section(metrics), kernel_section(metrics) + designs_section(metrics))
     atomic_write_text("metrics/report.md", render(claims, metrics, sections))
     verdicts = {}

@@ -15,7 +15,10 @@ from tests.project_copy import ROOT
 
 STUDY_PURPOSES = {"conditions": ("init", "shuffle"),
                   "anneal_grid": ("train_data", "init", "shuffle"),
-                  "frontier": ("init", "shuffle")}
+                  "frontier": ("init", "shuffle"),
+                  "init_symmetry": ("init", "shuffle"),
+                  "odds": ("init", "shuffle"),
+                  "finetune": ("init", "shuffle")}
 
 
 def _purposes(run_seeds, purposes) -> set:
@@ -34,7 +37,8 @@ def streams(params: dict, offsets: dict | None = None) -> dict[str, set]:
     out = {"data": _purposes([master], ("train_data", "test_data")),  # shared by design: data,
            "main_run": _purposes([master], ("init", "shuffle", "finetune"))}  # conditions, frontier
     sizes = {"conditions": params["conditions"]["seeds"],
-             "anneal_grid": params["anneal_grid"]["seeds"], "frontier": params["frontier"]["seeds"]}
+             "anneal_grid": params["anneal_grid"]["seeds"], "frontier": params["frontier"]["seeds"],
+             **{k: params[k]["seeds"] for k in ("init_symmetry", "odds", "finetune")}}
     for study, count in sizes.items():
         out[study] = _purposes(runs(study, count), STUDY_PURPOSES[study])
     attempts = [seeds.attempt_seed(s, a) for s in runs("frontier", sizes["frontier"])
@@ -55,6 +59,8 @@ def streams(params: dict, offsets: dict | None = None) -> dict[str, set]:
     out["noise"] = {(master, seeds.NOISE, i) for i in range(3)}
     checkpoints = range(len(params["sweep"]["run"]["kappa_percents"]))
     out["anova"] = {master + seeds.ANOVA + 100 * i + b for i in checkpoints for b in (0, 1)}
+    geometry = range(2 * len(params["geometry"]["percents"]) + 1)  # equal epochs, steps, final
+    out["curvature"] = {master + seeds.CURVATURE + 100 * i + b for i in geometry for b in (0, 1)}
     out["verify"] = ({(master, seeds.VERIFY_EXPANSION, k)
                       for k in range(len(params["verify"]["dtypes"]))}
                      | {(master, seeds.VERIFY_PERMUTATION), (master, seeds.VERIFY_PAPER)})

@@ -13,5 +13,12 @@ bilinear.search (its executor).  Modules:
 - anneal_study: anneal in the batch-size study;
 - batch_keys: names of the study's batch sizes (params key, stage suffix, file name);
 - stats: ANOVA, Tukey HSD, logistic trend;
-- study: every statistic of the study per crystallization method.
+- study: every statistic of the study per crystallization method;
+- replay: the study's runs retrained (identical trajectories), weights at matched checkpoints;
+- curvature: the exact Hessian of the training loss and kappa_eff = -tr(H)/d;
+- gradient_geometry: full per-sample gradient covariance spectra, effective rank, dispersion;
+- geometry_study: the replayed runs measured (curvature, spectra) and joined with outcomes;
+- factorial: cells of recipe x initialisation, trained and crystallized (init readings);
+- odds: odds ratios of success per factor (logistic regression), Fisher's exact test;
+- finetune: the fine-tuning baseline 2x2 -> 4x4 beside zero-shot expansion.
 """
