@@ -14,6 +14,7 @@ from bilinear.native.bench import Extras, run
 from bilinear.native.bench_figure import speedup_figure
 from bilinear.native.kernel import Kernel
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.stage import stage_main
 
 SPECS = {
     "seed": Field(int, low=0),
@@ -40,6 +41,7 @@ COLUMNS = ["n", "dtype", "threads", "levels", "schedule", "rounds", "t_numpy", "
            "t_expansion", "speedup_vs_expansion"]
 
 
+@stage_main
 def main() -> int:
     """Write metrics/bench.json, plots/bench.csv and plots/bench_speedup.png."""
     try:

@@ -9,6 +9,7 @@ from bilinear.algebra.schemes import SchemeFormatError, verify
 from bilinear.native.build import build
 from bilinear.native.plan import SchemeCompileError
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.stage import stage_main
 
 SPECS = {
     "native": {
@@ -18,6 +19,7 @@ SPECS = {
 }
 
 
+@stage_main
 def main() -> int:
     """Validate the scheme, generate C, compile it into build/kernel/ and its additions-only
     diagnostic variant (no leaf products) into build/kernel/additions/ (the published reference

@@ -9,10 +9,12 @@ import sys
 from bilinear.native.imported import build_references
 from bilinear.native.plan import SchemeCompileError
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.stage import stage_main
 
 SPECS = {"native": {"max_levels": Field(int, low=0, high=12), "split": Field(bool)}}
 
 
+@stage_main
 def main() -> int:
     """Build every reference kernel into build/reference/."""
     try:

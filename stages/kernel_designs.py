@@ -11,6 +11,7 @@ from bilinear.io import write_json
 from bilinear.native import designs
 from bilinear.native.kernel import Kernel
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.stage import stage_main
 
 SPEC = {"seed": Field(int, low=0),
         "kernel_designs": {"n": Field(int, low=16, high=1 << 15),
@@ -20,6 +21,7 @@ SPEC = {"seed": Field(int, low=0),
 OUT = "metrics/kernel_designs.json"
 
 
+@stage_main
 def main() -> int:
     """Time every design of Strassen's scheme (plain build: build/reference/strassen), write OUT."""
     try:

@@ -11,6 +11,7 @@ from bilinear.native import leaderboard
 from bilinear.native.imported import REFERENCES
 from bilinear.native.kernel import Kernel
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.stage import stage_main
 
 SPECS = {
     "seed": Field(int, low=0),
@@ -24,6 +25,7 @@ SPECS = {
 OUT = "metrics/leaderboard.json"
 
 
+@stage_main
 def main() -> int:
     """Time every reference kernel at every candidate levels count and schedule, write OUT."""
     try:

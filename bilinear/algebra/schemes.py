@@ -27,6 +27,47 @@ class SchemeFormatError(LoadError):
     """A scheme file or array set that cannot be read as a scheme (malformed, wrong shapes, ...)."""
 
 
+# What a scheme file may declare, so that reading and verifying it stay within seconds and
+# a few hundred MB: the Brent tensor has (nm)(mp)(np) entries and verification forms rank*nm*mp.
+MAX_SIDE = 16  # each of n, m, p
+MAX_PRODUCT = 512  # n*m*p (8x8x8)
+MAX_RANK = 512  # products
+MAX_DIGITS = 4300  # decimal digits of a coefficient's numerator or denominator
+LIMITS = (f"n, m and p at most {MAX_SIDE}, n*m*p at most {MAX_PRODUCT}, rank at most {MAX_RANK}, "
+          f"coefficients of at most {MAX_DIGITS} digits")
+_MAX_BITS = int(MAX_DIGITS * 3.3219280948873626) + 1  # bits of a MAX_DIGITS-digit number
+
+
+def check_limits(fmt, rank: int | None = None) -> None:
+    """Raise SchemeFormatError (stating the limits) unless a declared format and rank are within
+    the limits above; called by the readers before they allocate anything of that size."""
+    n, m, p = fmt
+    if max(n, m, p) > MAX_SIDE or n * m * p > MAX_PRODUCT:
+        raise SchemeFormatError(f"format {n}x{m}x{p} is beyond the limits ({LIMITS})")
+    if rank is not None and rank > MAX_RANK:
+        raise SchemeFormatError(f"rank {rank} is beyond the limits ({LIMITS})")
+
+
+def check_magnitude(x: Fraction, name: str = "a coefficient") -> Fraction:
+    """x, unless its numerator or denominator has more than MAX_DIGITS digits (SchemeFormatError);
+    readers call it on every intermediate value so arithmetic stays linear in the input."""
+    if x.numerator.bit_length() > _MAX_BITS or x.denominator.bit_length() > _MAX_BITS:
+        raise SchemeFormatError(f"{name} has more than {MAX_DIGITS} digits ({LIMITS})")
+    return x
+
+
+def parse_number(text: str, name: str = "a coefficient") -> Fraction:
+    """The rational of 'p', '-p' or 'p/q' text; SchemeFormatError when it is not one or has more
+    than MAX_DIGITS digits (checked on the text, before any conversion)."""
+    if len(text) > 2 * MAX_DIGITS + 3 or any(len(part.strip().lstrip("+-")) > MAX_DIGITS
+                                              for part in text.split("/")):
+        raise SchemeFormatError(f"{name} has more than {MAX_DIGITS} digits ({LIMITS})")
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise SchemeFormatError(f"{name} {text[:20]!r} is not a rational number") from None
+
+
 @dataclass
 class Scheme:
     """A bilinear matrix-multiplication scheme with exact rational coefficients."""
@@ -90,18 +131,15 @@ def _fraction(x, name: str) -> Fraction:
     if isinstance(x, bool | np.bool_):
         raise SchemeFormatError(f"{name} holds a boolean, not a number")
     if isinstance(x, Fraction):
-        return x
+        return check_magnitude(x, f"a coefficient of {name}")
     if isinstance(x, int | np.integer):
-        return Fraction(int(x))
+        return check_magnitude(Fraction(int(x)), f"a coefficient of {name}")
     if isinstance(x, float | np.floating):
         if not math.isfinite(float(x)):
             raise SchemeFormatError(f"{name} holds a non-finite value {x}")
         return Fraction(float(x))
     if isinstance(x, str):
-        try:
-            return Fraction(x)
-        except (ValueError, ZeroDivisionError):
-            raise SchemeFormatError(f"{name} holds a non-numeric value {x!r}") from None
+        return parse_number(x, f"a coefficient of {name}")
     raise SchemeFormatError(f"{name} holds a non-numeric value {x!r}")
 
 
