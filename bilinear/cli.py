@@ -17,10 +17,15 @@ from pathlib import Path
 
 import numpy as np
 
-from bilinear.algebra.formats import (FORMATS, MAX_BYTES, SUFFIXES, WRITERS, Reading,
-                                      read_scheme_file)
-from bilinear.algebra.schemes import (LIMITS, Scheme, SchemeFormatError, residual,
-                                      valid_modulo_2)
+from bilinear.algebra.formats import (
+    FORMATS,
+    MAX_BYTES,
+    SUFFIXES,
+    WRITERS,
+    Reading,
+    read_scheme_file,
+)
+from bilinear.algebra.schemes import LIMITS, Scheme, SchemeFormatError, residual, valid_modulo_2
 from bilinear.io import LoadError, OutputError
 
 EXACT, INCORRECT, UNREADABLE = 0, 1, 2

@@ -236,8 +236,9 @@ def require_array(name: str, arr, shape: tuple | None = None, kind: str = "f",
         raise LoadError(f"{name}: has dtype {values.dtype}, expected "
                         f"{' or '.join(_KINDS.get(k, k) for k in kind)}")
     if shape is not None:
-        if values.ndim != len(shape) or any(want is not None and got != want
-                                             for got, want in zip(values.shape, shape)):
+        if values.ndim != len(shape) or any(
+                want is not None and got != want
+                for got, want in zip(values.shape, shape, strict=True)):
             wanted = "(" + ", ".join("any" if w is None else str(w) for w in shape) + ")"
             raise LoadError(f"{name}: has shape {tuple(values.shape)}, expected {wanted}")
     if values.ndim and values.shape[0] < min_rows:

@@ -15,8 +15,14 @@ from fractions import Fraction
 import numpy as np
 
 from bilinear.algebra.formats.reading import Reading
-from bilinear.algebra.schemes import (MAX_RANK, Scheme, SchemeFormatError, check_limits,
-                                      check_magnitude, parse_number)
+from bilinear.algebra.schemes import (
+    MAX_RANK,
+    Scheme,
+    SchemeFormatError,
+    check_limits,
+    check_magnitude,
+    parse_number,
+)
 
 NAME = "exp"
 SUFFIX = ".exp"

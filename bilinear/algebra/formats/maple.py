@@ -11,8 +11,15 @@ from fractions import Fraction
 import numpy as np
 
 from bilinear.algebra.formats.reading import Reading
-from bilinear.algebra.schemes import (LIMITS, MAX_DIGITS, MAX_SIDE, Scheme, SchemeFormatError,
-                                      check_limits, parse_number)
+from bilinear.algebra.schemes import (
+    LIMITS,
+    MAX_DIGITS,
+    MAX_SIDE,
+    Scheme,
+    SchemeFormatError,
+    check_limits,
+    parse_number,
+)
 
 NAME = "maple"
 SUFFIX = ".mpl"

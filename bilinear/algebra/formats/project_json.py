@@ -7,8 +7,14 @@ import json
 from pathlib import Path
 
 from bilinear.algebra.formats.reading import Reading
-from bilinear.algebra.schemes import (MAX_DIGITS, Scheme, SchemeFormatError, canonical,
-                                      check_limits, encode_fraction)
+from bilinear.algebra.schemes import (
+    MAX_DIGITS,
+    Scheme,
+    SchemeFormatError,
+    canonical,
+    check_limits,
+    encode_fraction,
+)
 
 NAME = "json"
 SUFFIX = ".json"
