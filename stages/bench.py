@@ -1,7 +1,9 @@
 """Stage `bench`: the kernel built from the learned scheme (build/kernel) against one call of its
 BLAS and numpy.matmul, with its additions alone and the numpy reference expansion
 (bilinear.native.bench); the plan of this machine from its wisdom, measured first where none is
-stored (bilinear.native.wisdom).  The published schemes are timed by the leaderboard stage."""
+stored (bilinear.native.wisdom).  The published schemes are timed by the leaderboard stage.
+Reads: params.yaml (seed, bench), models/algorithm.json, build/kernel. Writes: plots/bench.csv,
+plots/bench_speedup.png, metrics/bench.json."""
 
 from __future__ import annotations
 

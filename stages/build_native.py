@@ -1,4 +1,5 @@
-"""Stage `build_native`: compile models/algorithm.json into a native kernel (build/kernel/)."""
+"""Stage `build_native`: compile models/algorithm.json into a native kernel (build/kernel/).
+Reads: params.yaml (native), models/algorithm.json. Writes: build/kernel."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Stage `build_reference`: compile the published reference schemes (Strassen's, Winograd's
 variant, AlphaTensor's <3,3,3> and <4,4,4>; bilinear.native.imported) into build/reference/<name>/
-for the leaderboard and the kernel designs; independent of the learned scheme."""
+for the leaderboard and the kernel designs; independent of the learned scheme.
+Reads: params.yaml (native), schemes/alphatensor_r_plain.npz. Writes: build/reference."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Stage `figures`: PNG figures of the main run that no other stage draws (expansion error by size,
-kappa per checkpoint, weight crystallization)."""
+kappa per checkpoint, weight crystallization).
+Reads: metrics/verify.json, metrics/kappa.json, models/trained.pt, models/pruned.pt,
+models/algorithm.json. Writes: plots/expansion.png, plots/kappa.png, plots/crystallization.png."""
 
 from __future__ import annotations
 

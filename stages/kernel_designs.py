@@ -1,6 +1,7 @@
 """Stage `kernel_designs`: the kernel designs measured and not kept, derived from Strassen's
 published scheme (not the learned one; bilinear.native.designs) -> metrics/kernel_designs.json
-(wall-clock: NOT deterministic)."""
+(wall-clock: NOT deterministic).
+Reads: params.yaml (seed, kernel_designs), build/reference. Writes: metrics/kernel_designs.json."""
 
 from __future__ import annotations
 

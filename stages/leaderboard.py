@@ -1,6 +1,7 @@
 """Stage `leaderboard`: the published reference schemes' kernels (build/reference/, see
 bilinear.native.imported) timed side by side against one gemm call (bilinear.native.leaderboard)
--> metrics/leaderboard.json (wall-clock: NOT deterministic); independent of the learned scheme."""
+-> metrics/leaderboard.json (wall-clock: NOT deterministic); independent of the learned scheme.
+Reads: params.yaml (seed, leaderboard), build/reference. Writes: metrics/leaderboard.json."""
 
 from __future__ import annotations
 
