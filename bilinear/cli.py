@@ -247,10 +247,18 @@ def plan_command(path: str | None, key: str | None, build_dir: str, dtypes: list
     return EXACT
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit status 2)."""
+
+    def error(self, message: str):
+        """Print 'error: PROG: message (PROG --help)' and exit 2."""
+        self.exit(UNREADABLE, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the requested command; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m bilinear",
-                                     description="Tools for matrix-multiplication schemes.")
+    parser = _Parser(prog="python -m bilinear",
+                     description="Tools for matrix-multiplication schemes.")
     sub = parser.add_subparsers(dest="command", required=True)
     file_help = f"scheme file, read by content ({', '.join(FORMATS)})"
     commands = {

@@ -38,9 +38,10 @@ def _maple_matrix(text: str, pos: int) -> tuple[list[list[Fraction]], int]:
     if head is None:
         raise SchemeFormatError(f"malformed Matrix(...) near {text[pos:pos + 30]!r}")
     rows, cols = int(head.group(1)), int(head.group(2))
-    if not (1 <= rows <= MAX_SIDE and 1 <= cols <= MAX_SIDE):
-        raise SchemeFormatError(f"a Matrix({rows}, {cols}, ...) is beyond 1..{MAX_SIDE} rows and "
-                                f"columns ({LIMITS})")
+    if min(rows, cols) < 1:
+        raise SchemeFormatError(f"a Matrix({rows}, {cols}, ...) is empty (no rows or columns)")
+    if max(rows, cols) > MAX_SIDE:
+        raise SchemeFormatError(f"a Matrix({rows}, {cols}, ...) is beyond the limits ({LIMITS})")
     out, pos = [], head.end()
     while (row := _ROW.match(text, pos)) is not None:
         if len(out) == rows:
