@@ -25,7 +25,14 @@ from bilinear.algebra.formats import (
     Reading,
     read_scheme_file,
 )
-from bilinear.algebra.schemes import LIMITS, Scheme, SchemeFormatError, residual, valid_modulo_2
+from bilinear.algebra.schemes import (
+    LIMITS,
+    Scheme,
+    SchemeFormatError,
+    check_limits,
+    residual,
+    valid_modulo_2,
+)
 from bilinear.io import LoadError, OutputError
 
 EXACT, INCORRECT, UNREADABLE = 0, 1, 2
@@ -179,7 +186,8 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
                             ("--sample-every", sample_every), ("--workers", workers)):
             if value < 1:
                 raise ParamError(f"{name}: expected a positive integer, got {value}")
-    except ParamError as exc:
+        check_limits(fmt, rank)
+    except (ParamError, SchemeFormatError) as exc:
         print(f"error: {str(exc).removeprefix('discover.targets.')}", file=sys.stderr)
         return UNREADABLE
     search = discover.Search(max_flips, plateau=plateau, samples=samples,
