@@ -33,8 +33,10 @@ MAX_SIDE = 16  # each of n, m, p
 MAX_PRODUCT = 512  # n*m*p (8x8x8)
 MAX_RANK = 512  # products
 MAX_DIGITS = 4300  # decimal digits of a coefficient's numerator or denominator
+MAX_EXACT_WORK = 10**7  # big-integer operations of an exact verification (see exact_work)
 LIMITS = (f"n, m and p at most {MAX_SIDE}, n*m*p at most {MAX_PRODUCT}, rank at most {MAX_RANK}, "
-          f"coefficients of at most {MAX_DIGITS} digits")
+          f"coefficients of at most {MAX_DIGITS} digits, at most {MAX_EXACT_WORK:.0e} "
+          "big-integer operations to verify")
 _MAX_BITS = int(MAX_DIGITS * 3.3219280948873626) + 1  # bits of a MAX_DIGITS-digit number
 
 
@@ -168,8 +170,7 @@ def _integer_residual(scheme: Scheme) -> tuple[np.ndarray, int]:
     n, m, p = scheme.fmt
     (iu, du), (iv, dv), (iw, dw) = (_integer_scaled(t) for t in (scheme.U, scheme.V, scheme.W))
     scale = du * dv * dw
-    bound = (max(1, _max_abs(iu)) * max(1, _max_abs(iv)) * max(1, _max_abs(iw)) * scheme.rank
-             + scale)
+    bound = _bound(iu, iv, iw, scheme.rank, scale)
     target = matmul_tensor(n, m, p)
     if bound < 2**53:  # every partial sum is an integer float64 represents exactly: use BLAS
         u, v, w = (x.astype(np.float64) for x in (iu, iv, iw))
@@ -178,6 +179,33 @@ def _integer_residual(scheme: Scheme) -> tuple[np.ndarray, int]:
         return np.rint(prod).astype(np.int64) - scale * target, scale
     prod = np.einsum("ri,rj,kr->ijk", iu, iv, iw)  # exact big-integer object arithmetic
     return prod - scale * target.astype(object), scale
+
+
+def _bound(iu: np.ndarray, iv: np.ndarray, iw: np.ndarray, rank: int, scale: int) -> int:
+    """A bound on every partial sum of the integer-scaled residual."""
+    return (max(1, _max_abs(iu)) * max(1, _max_abs(iv)) * max(1, _max_abs(iw)) * rank + scale)
+
+
+def exact_work(scheme: Scheme) -> int:
+    """The big-integer operations exact verification needs, weighted by the integers' size in
+    64-bit words; 0 when float64 arithmetic is exact (see _integer_residual)."""
+    (iu, du), (iv, dv), (iw, dw) = (_integer_scaled(t) for t in (scheme.U, scheme.V, scheme.W))
+    bound = _bound(iu, iv, iw, scheme.rank, du * dv * dw)
+    if bound < 2**53:
+        return 0
+    n, m, p = scheme.fmt
+    return scheme.rank * (n * m) * (m * p) * (n * p) * max(1, bound.bit_length() // 64)
+
+
+def check_work(scheme: Scheme) -> None:
+    """SchemeFormatError when verifying a scheme read from a file would take more than
+    MAX_EXACT_WORK big-integer operations (large coefficients at a large format)."""
+    work = exact_work(scheme)
+    if work > MAX_EXACT_WORK:
+        n, m, p = scheme.fmt
+        raise SchemeFormatError(
+            f"format {n}x{m}x{p} rank {scheme.rank} with coefficients past 2^53 needs {work:.2g} "
+            f"big-integer operations to verify, beyond the limit of {MAX_EXACT_WORK:.0e}")
 
 
 def _max_abs(arr: np.ndarray) -> int:

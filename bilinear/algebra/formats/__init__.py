@@ -24,7 +24,7 @@ from pathlib import Path
 
 from bilinear.algebra.formats import exp, maple, npz, project_json, ternary_json
 from bilinear.algebra.formats.reading import PROGRESS_BYTES, Reading, progress_bar
-from bilinear.algebra.schemes import SchemeFormatError, check_limits
+from bilinear.algebra.schemes import SchemeFormatError, check_limits, check_work
 from bilinear.io import MAX_READ_BYTES, LoadError, read_regular_bytes
 
 __all__ = ["FORMATS", "MAX_BYTES", "PROGRESS_BYTES", "SUFFIXES", "WRITERS", "Reading",
@@ -48,6 +48,7 @@ def read_scheme_file(path: str | Path, key: str | None = None) -> Reading:
     try:
         reading = _read(path, raw, key)
         check_limits(reading.scheme.fmt, reading.scheme.rank)
+        check_work(reading.scheme)
         return reading
     except SchemeFormatError as exc:
         if str(path) in str(exc):

@@ -13,6 +13,7 @@ from bilinear.algebra.schemes import (
     SchemeFormatError,
     canonical,
     check_limits,
+    check_work,
     encode_fraction,
 )
 
@@ -106,7 +107,9 @@ def load_scheme(path: str | Path) -> Scheme:
     except UnicodeDecodeError as exc:
         raise SchemeFormatError(f"cannot read {path}: {exc}") from None
     try:
-        return scheme_from_dict(parse_json(text))
+        scheme = scheme_from_dict(parse_json(text))
+        check_work(scheme)
+        return scheme
     except SchemeFormatError as exc:
         raise SchemeFormatError(f"{path}: {exc}") from None
 
