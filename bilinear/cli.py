@@ -36,6 +36,7 @@ from bilinear.algebra.schemes import (
 from bilinear.io import LoadError, OutputError
 
 EXACT, INCORRECT, UNREADABLE = 0, 1, 2
+MAX_PLAN_NONZEROS = 4000  # info counts block additions up to this size (about 7 s)
 
 
 def _read(path: str, key: str | None) -> Reading | None:
@@ -120,10 +121,13 @@ def info_command(path: str, key: str | None) -> int:
         return UNREADABLE
     scheme = reading.scheme
     code, verdict = _check(reading)
-    try:
-        additions = str(make_plan(scheme).additions())
-    except SchemeCompileError as exc:
-        additions = f"n/a ({exc})"
+    if scheme.nonzeros() > MAX_PLAN_NONZEROS:  # the elimination's time grows faster than that
+        additions = f"not computed (more than {MAX_PLAN_NONZEROS} nonzeros; compile computes it)"
+    else:
+        try:
+            additions = str(make_plan(scheme).additions())
+        except SchemeCompileError as exc:
+            additions = f"n/a ({exc})"
     ranks = Counter(row[:3] for row in profile(scheme))
     lines = [f"file: {path}", f"format: {reading.format}",
              "shape: {}x{}x{}".format(*scheme.fmt), f"rank: {scheme.rank}",

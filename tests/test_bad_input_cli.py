@@ -115,7 +115,7 @@ def test_small_file_declaring_40x40x40(tmp_path, capsys, fmt):
 
 def test_limits_in_info_help(capsys):
     code, out, _ = run(capsys, "info", "--help")
-    assert code == 0 and "n*m*p at most 512" in " ".join(out.split())
+    assert code == 0 and "n*m*p at most 2048" in " ".join(out.split())
 
 
 # --- text readers run in linear time ---------------------------------------------------------

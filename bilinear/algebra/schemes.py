@@ -30,8 +30,8 @@ class SchemeFormatError(LoadError):
 # What a scheme file may declare, so that reading and verifying it stay within seconds and
 # a few hundred MB: the Brent tensor has (nm)(mp)(np) entries and verification forms rank*nm*mp.
 MAX_SIDE = 16  # each of n, m, p
-MAX_PRODUCT = 512  # n*m*p (8x8x8)
-MAX_RANK = 512  # products
+MAX_PRODUCT = 2048  # n*m*p (AlphaTensor's published schemes reach 11x12x12, 1584)
+MAX_RANK = 2048  # products
 MAX_DIGITS = 4300  # decimal digits of a coefficient's numerator or denominator
 MAX_EXACT_WORK = 10**7  # big-integer operations of an exact verification (see exact_work)
 LIMITS = (f"n, m and p at most {MAX_SIDE}, n*m*p at most {MAX_PRODUCT}, rank at most {MAX_RANK}, "
@@ -174,8 +174,12 @@ def _integer_residual(scheme: Scheme) -> tuple[np.ndarray, int]:
     target = matmul_tensor(n, m, p)
     if bound < 2**53:  # every partial sum is an integer float64 represents exactly: use BLAS
         u, v, w = (x.astype(np.float64) for x in (iu, iv, iw))
-        outer = (u[:, :, None] * v[:, None, :]).reshape(scheme.rank, -1)
-        prod = (w @ outer).reshape(n * p, n * m, m * p).transpose(1, 2, 0)
+        prod = np.zeros((n * p, n * m * m * p))
+        step = max(1, (1 << 22) // (n * m * m * p))  # products per chunk: ~32 MB of outer
+        for r in range(0, scheme.rank, step):
+            outer = (u[r:r + step, :, None] * v[r:r + step, None, :]).reshape(-1, n * m * m * p)
+            prod += w[:, r:r + step] @ outer
+        prod = prod.reshape(n * p, n * m, m * p).transpose(1, 2, 0)
         return np.rint(prod).astype(np.int64) - scale * target, scale
     prod = np.einsum("ri,rj,kr->ijk", iu, iv, iw)  # exact big-integer object arithmetic
     return prod - scale * target.astype(object), scale
