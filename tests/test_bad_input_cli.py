@@ -368,3 +368,13 @@ def test_large_coefficients_at_a_large_format_are_refused_before_verifying(tmp_p
     save_scheme(tmp_path / "big.json", scheme)
     assert_refused(*run(capsys, "verify", str(tmp_path / "big.json"))[::2],
                    "big-integer operations")
+
+
+def test_npz_header_declaring_a_huge_array_is_refused_before_decompression(tmp_path, capsys):
+    from tests.test_schemes import plain_arrays
+
+    arrays = {**plain_arrays(strassen(), "2x2x2"), "2x2x2_u": np.zeros((4, 5_000_000))}
+    np.savez_compressed(tmp_path / "bomb.npz", **arrays)  # 160 MB of zeros in a small file
+    assert (tmp_path / "bomb.npz").stat().st_size < 1 << 20
+    assert_refused(*run(capsys, "verify", str(tmp_path / "bomb.npz"), "--key", "2x2x2")[::2],
+                   "beyond the limits")
