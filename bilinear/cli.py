@@ -178,6 +178,7 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
                      scheduler: str | None, plateau: int, samples: int, sample_every: int) -> int:
     """Ad-hoc flip-graph search with a progress bar; writes one file per fingerprint to out,
     and out/index.json (the fingerprints and how many walks found each)."""
+    from bilinear.io import check_writable
     from bilinear.params import ParamError
     from bilinear.search import discover
     from bilinear.search.executor import scheduler_address
@@ -191,7 +192,8 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
             if value < 1:
                 raise ParamError(f"{name}: expected a positive integer, got {value}")
         check_limits(fmt, rank)
-    except (ParamError, SchemeFormatError) as exc:
+        check_writable(Path(out) / "index.json")  # before the search, not after it
+    except (ParamError, SchemeFormatError, OutputError) as exc:
         print(f"error: {str(exc).removeprefix('discover.targets.')}", file=sys.stderr)
         return UNREADABLE
     search = discover.Search(max_flips, plateau=plateau, samples=samples,

@@ -282,6 +282,10 @@ def output_cases() -> list[Case]:
             return ["compile", _scheme(root), "--out", _out_path(root, kind)]
 
         cases.append(Case("output", f"compile-{kind}", build))
+    for kind in ("under-file", "proc", "the-file", "under-dev-null"):  # refused before searching
+        cases.append(Case("output", f"discover-{kind}", lambda root, k=kind: [
+            "discover", "2x2x2", "--rank", "7", "--seeds", "1", "--max-flips", "100",
+            "--workers", "1", "--out", _out_path(root, k)]))
     return cases
 
 
