@@ -3,8 +3,9 @@
 
 Every file is read by content (bilinear.algebra.formats): .exp products, ternary or project JSON,
 a Maple TriadSet, or an npz in the plain layout (with --key).  Exit status 0 = success (for
-verify: the scheme is exact), 1 = readable but not a correct scheme, 2 = unreadable.  Failures
-print one line (to stderr, prefixed "error:", for 2).
+verify: the scheme is exact), 1 = readable but not a correct scheme, 2 = unreadable input,
+beyond the limits, or an output that cannot be written.  Failures print one line (to stderr,
+prefixed "error:", for 2).
 """
 
 from __future__ import annotations
@@ -16,10 +17,26 @@ from pathlib import Path
 
 import numpy as np
 
-from bilinear.algebra.formats import FORMATS, SUFFIXES, WRITERS, Reading, read_scheme_file
-from bilinear.algebra.schemes import Scheme, SchemeFormatError, residual, valid_modulo_2
+from bilinear.algebra.formats import (
+    FORMATS,
+    MAX_BYTES,
+    SUFFIXES,
+    WRITERS,
+    Reading,
+    read_scheme_file,
+)
+from bilinear.algebra.schemes import (
+    LIMITS,
+    Scheme,
+    SchemeFormatError,
+    check_limits,
+    residual,
+    valid_modulo_2,
+)
+from bilinear.io import LoadError, OutputError
 
 EXACT, INCORRECT, UNREADABLE = 0, 1, 2
+MAX_PLAN_NONZEROS = 4000  # info counts block additions up to this size (about 7 s)
 
 
 def _read(path: str, key: str | None) -> Reading | None:
@@ -65,13 +82,14 @@ def verify_command(path: str, key: str | None) -> int:
 
 def convert_command(src: str, dst: str, key: str | None, to: str | None) -> int:
     """Convert a scheme file to the format named by `to` or by dst's suffix."""
-    from bilinear.io import atomic_write_text
+    from bilinear.io import atomic_write_text, check_writable
 
     name = to or SUFFIXES.get(Path(dst).suffix.lower())
     if name is None:
         print(f"error: cannot tell the output format from {dst!r}; use a suffix "
               f"({', '.join(SUFFIXES)}) or --to", file=sys.stderr)
         return UNREADABLE
+    check_writable(dst)
     reading = _read(src, key)
     if reading is None:
         return UNREADABLE
@@ -103,10 +121,13 @@ def info_command(path: str, key: str | None) -> int:
         return UNREADABLE
     scheme = reading.scheme
     code, verdict = _check(reading)
-    try:
-        additions = str(make_plan(scheme).additions())
-    except SchemeCompileError as exc:
-        additions = f"n/a ({exc})"
+    if scheme.nonzeros() > MAX_PLAN_NONZEROS:  # the elimination's time grows faster than that
+        additions = f"not computed (more than {MAX_PLAN_NONZEROS} nonzeros; compile computes it)"
+    else:
+        try:
+            additions = str(make_plan(scheme).additions())
+        except SchemeCompileError as exc:
+            additions = f"n/a ({exc})"
     ranks = Counter(row[:3] for row in profile(scheme))
     lines = [f"file: {path}", f"format: {reading.format}",
              "shape: {}x{}x{}".format(*scheme.fmt), f"rank: {scheme.rank}",
@@ -126,10 +147,16 @@ def info_command(path: str, key: str | None) -> int:
 
 
 def compile_command(path: str, key: str | None, out: str) -> int:
-    """Build the native kernel of an exact scheme file into out (see bilinear.native.build)."""
-    from bilinear.native.build import DEFAULT_SETTINGS, build
+    """Build the native kernel of an exact scheme file into out (see bilinear.native.build): an
+    absent or empty folder, or a previous build, which is replaced; any other folder is refused."""
+    from bilinear.native.build import DEFAULT_SETTINGS, BuildDirError, build, check_out_dir
     from bilinear.native.plan import SchemeCompileError
 
+    try:
+        check_out_dir(out)
+    except BuildDirError as exc:
+        print(f"error: cannot build into {exc}", file=sys.stderr)
+        return UNREADABLE
     reading = _read(path, key)
     if reading is None:
         return UNREADABLE
@@ -151,6 +178,7 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
                      scheduler: str | None, plateau: int, samples: int, sample_every: int) -> int:
     """Ad-hoc flip-graph search with a progress bar; writes one file per fingerprint to out,
     and out/index.json (the fingerprints and how many walks found each)."""
+    from bilinear.io import check_writable
     from bilinear.params import ParamError
     from bilinear.search import discover
     from bilinear.search.executor import scheduler_address
@@ -163,7 +191,9 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
                             ("--sample-every", sample_every), ("--workers", workers)):
             if value < 1:
                 raise ParamError(f"{name}: expected a positive integer, got {value}")
-    except ParamError as exc:
+        check_limits(fmt, rank)
+        check_writable(Path(out) / "index.json")  # before the search, not after it
+    except (ParamError, SchemeFormatError, OutputError) as exc:
         print(f"error: {str(exc).removeprefix('discover.targets.')}", file=sys.stderr)
         return UNREADABLE
     search = discover.Search(max_flips, plateau=plateau, samples=samples,
@@ -231,10 +261,18 @@ def plan_command(path: str | None, key: str | None, build_dir: str, dtypes: list
     return EXACT
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors are one line (and exit status 2)."""
+
+    def error(self, message: str):
+        """Print 'error: PROG: message (PROG --help)' and exit 2."""
+        self.exit(UNREADABLE, f"error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments and run the requested command; returns the exit status."""
-    parser = argparse.ArgumentParser(prog="python -m bilinear",
-                                     description="Tools for matrix-multiplication schemes.")
+    parser = _Parser(prog="python -m bilinear",
+                     description="Tools for matrix-multiplication schemes.")
     sub = parser.add_subparsers(dest="command", required=True)
     file_help = f"scheme file, read by content ({', '.join(FORMATS)})"
     commands = {
@@ -281,7 +319,27 @@ def main(argv: list[str] | None = None) -> int:
     planner.add_argument("--sizes", type=int, nargs="+",
                          help="candidate N, a doubling chain (default 512 1024 2048 4096)")
     planner.add_argument("--repeats", type=int, help="timed rounds per size (default 3)")
+    parsers["info"].epilog = (f"Limits of every scheme file: a regular file of at most "
+                              f"{MAX_BYTES >> 20} MiB; {LIMITS}. Exit status 0 exact, 1 "
+                              "incorrect, 2 unreadable or beyond the limits.")
     args = parser.parse_args(argv)
+    try:
+        return _run(args)
+    except (LoadError, OutputError, OSError) as exc:
+        print(f"error: {_one_line(exc)}", file=sys.stderr)
+        return UNREADABLE
+
+
+def _one_line(exc: Exception) -> str:
+    """An OSError as 'cannot write FILE: reason' (the others are one line already)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename if exc.filename is not None else "output"
+        return f"cannot write {where}: {exc.strerror}"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
+def _run(args: argparse.Namespace) -> int:
+    """Run the parsed command; returns the exit status."""
     if args.command == "plan":
         return plan_command(args.path, args.key, args.build,
                             args.dtype or ["float64", "float32"], args.threads or [1, 2],

@@ -1,14 +1,17 @@
 """Explicit, atomic load/save helpers: a crash or Ctrl-C never leaves a half-written file.
 
-Files get the mode a plain write would give them (0666 minus the umask).  Loaders refuse
-pickles and turn every way a file can be bad (missing, truncated, not a zip, pickled, wrong keys)
-into a :class:`LoadError` whose message is one line naming the file.
+A new file gets the mode a plain write would give it (0666 minus the umask); a rewrite keeps the
+mode of the file it replaces.  Loaders read regular files only (devices, FIFOs and folders are
+refused before any read), refuse pickles and turn every way a file can be bad (missing,
+truncated, not a zip, pickled, wrong keys, wrong shapes) into a :class:`LoadError` whose message
+is one line naming the file.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +21,30 @@ class LoadError(ValueError):
     """A data file or checkpoint that cannot be loaded; the message is one line naming the file."""
 
 
+class OutputError(ValueError):
+    """An output path that cannot be written (a folder, under a file, an unwritable place); the
+    message is one line naming it."""
+
+
+def check_writable(path: str | Path) -> None:
+    """Raise OutputError unless a file can be written at path: not a folder, and a file can be
+    made in its nearest existing folder (probed with a temporary file, removed at once)."""
+    path = Path(path)
+    if path.is_dir():
+        raise OutputError(f"{path}: is a folder, cannot be written as a file")
+    folder = path.parent
+    while not folder.exists() and folder.parent != folder:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise OutputError(f"{path}: lies under {folder}, which is not a folder")
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".bl_probe_", dir=folder)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write in {folder} ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(probe)
+
+
 def _plain_mode() -> int:
     """The mode open() would give a new file: 0666 minus the process umask."""
     umask = os.umask(0o022)
@@ -25,14 +52,27 @@ def _plain_mode() -> int:
     return 0o666 & ~umask
 
 
+def _target_mode(path: Path) -> int:
+    """The mode a write of path ends with: that of the regular file it replaces, else the plain
+    write mode."""
+    try:
+        st = path.stat()
+    except OSError:
+        return _plain_mode()
+    if stat.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(21, "is a directory", str(path))
+    return stat.S_IMODE(st.st_mode) if stat.S_ISREG(st.st_mode) else _plain_mode()
+
+
 def _atomic(path: str | Path, write: Callable[[str], None]) -> None:
     """Call write(tmp_path) on a temp file beside path, then rename it over path."""
     path = Path(path)
+    mode = _target_mode(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
-        os.chmod(tmp, _plain_mode())  # mkstemp creates 0600
+        os.chmod(tmp, mode)  # mkstemp creates 0600
         write(tmp)
         os.replace(tmp, path)
     except BaseException:
@@ -86,15 +126,67 @@ def save_npz(path: str | Path, **arrays) -> None:
 ZIP_MAGIC = b"PK\x03\x04"
 
 
-def _check_zip(path: Path, what: str) -> None:
-    """Raise LoadError unless path exists and starts like a zip archive (npz and torch files)."""
+MAX_READ_BYTES = 64 << 20  # text files larger than this are refused rather than read into memory
+
+
+def _open_regular(path: Path) -> int:
+    """A read-only descriptor of path, refused (LoadError) unless it is a regular file: opened
+    non-blocking, so a FIFO or a device cannot hang the open, then checked with fstat."""
     try:
-        with path.open("rb") as fh:
-            head = fh.read(4)
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
     except FileNotFoundError:
         raise LoadError(f"{path}: missing (no such file)") from None
     except OSError as exc:
         raise LoadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    kind = os.fstat(fd).st_mode
+    if not stat.S_ISREG(kind):
+        os.close(fd)
+        what = ("a folder" if stat.S_ISDIR(kind) else "a FIFO" if stat.S_ISFIFO(kind)
+                else "a device" if stat.S_ISCHR(kind) or stat.S_ISBLK(kind) else "a socket")
+        raise LoadError(f"{path}: is {what}, not a regular file (refused)")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def read_regular_bytes(path: str | Path, max_bytes: int = MAX_READ_BYTES,
+                       progress: Callable[[int, int], None] | None = None) -> bytes:
+    """The bytes of path, a regular file of at most max_bytes (LoadError otherwise, before any
+    read); progress(done, total) is called after each MiB read."""
+    path = Path(path)
+    fd = _open_regular(path)
+    try:
+        size = os.fstat(fd).st_size
+        if size > max_bytes:
+            raise LoadError(f"{path}: larger than {max_bytes >> 20} MiB ({size >> 20} MiB), "
+                            "refused")
+        chunks, done = [], 0
+        while done <= max_bytes:
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            done += len(chunk)
+            if progress is not None:
+                progress(done, size)
+        if done > max_bytes:  # the file grew while read
+            raise LoadError(f"{path}: larger than {max_bytes >> 20} MiB, refused")
+        return b"".join(chunks)
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
+
+
+def _check_zip(path: Path, what: str) -> None:
+    """Raise LoadError unless path is a regular file that starts like a zip archive (npz and
+    torch files)."""
+    fd = _open_regular(path)
+    try:
+        head = os.read(fd, 4)
+    except OSError as exc:
+        raise LoadError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    finally:
+        os.close(fd)
     if head != ZIP_MAGIC:
         raise LoadError(f"{path}: not a zip archive, so not {what} (empty, random bytes or "
                         "another format)")
@@ -128,6 +220,36 @@ def load_npz(path: str | Path, keys: tuple[str, ...] = ()) -> dict:
         raise LoadError(f"{path}: truncated or damaged npz ({_first_line(exc)})") from None
     _check_keys(path, out, keys)
     return out
+
+
+def require_array(name: str, arr, shape: tuple | None = None, kind: str = "f",
+                  finite: bool = True, min_rows: int = 1):
+    """arr (a numpy array or torch tensor), checked; LoadError naming `name` (e.g.
+    "data/train.npz: a") otherwise.  shape: the expected shape, None entries matching any size
+    (its length fixes the number of dimensions); kind: the allowed numpy dtype kinds ("f" float,
+    "i" signed, "u" unsigned, "b" bool; "fiu" any real number); finite: no NaN or infinity;
+    min_rows: the least size of the first dimension."""
+    import numpy as np
+
+    values = arr.detach().cpu().numpy() if hasattr(arr, "detach") else np.asarray(arr)
+    if values.dtype.kind not in kind:
+        raise LoadError(f"{name}: has dtype {values.dtype}, expected "
+                        f"{' or '.join(_KINDS.get(k, k) for k in kind)}")
+    if shape is not None:
+        if values.ndim != len(shape) or any(
+                want is not None and got != want
+                for got, want in zip(values.shape, shape, strict=True)):
+            wanted = "(" + ", ".join("any" if w is None else str(w) for w in shape) + ")"
+            raise LoadError(f"{name}: has shape {tuple(values.shape)}, expected {wanted}")
+    if values.ndim and values.shape[0] < min_rows:
+        raise LoadError(f"{name}: has {values.shape[0]} rows, expected at least {min_rows}")
+    if finite and values.dtype.kind in "fc" and not np.isfinite(values).all():
+        bad = int(values.size - np.count_nonzero(np.isfinite(values)))
+        raise LoadError(f"{name}: holds {bad} non-finite value(s) (NaN or infinity)")
+    return arr
+
+
+_KINDS = {"f": "float", "i": "signed integer", "u": "unsigned integer", "b": "bool"}
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,5 +1,7 @@
 """Stage `anneal_grid`: anneal's phase diagram over weight decay x L1 strength at one batch size
--> metrics/anneal_grid.json, plots/anneal_grid.csv, plots/anneal_grid.png."""
+-> metrics/anneal_grid.json, plots/anneal_grid.csv, plots/anneal_grid.png.
+Reads: params.yaml (seed, task, anneal, anneal_grid). Writes: plots/anneal_grid.csv,
+plots/anneal_grid.png, metrics/anneal_grid.json."""
 
 from __future__ import annotations
 

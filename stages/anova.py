@@ -1,7 +1,9 @@
 """anova stage: the statistics of the batch-size study from data/sweep/B*.csv.
 
 Writes metrics/anova.json and plots/{batch_effect,phase_diagram,kappa_prediction}.{csv,png}.
-"""
+Reads: params.yaml (seed, anova, sweep.batch_sizes, sweep.run.kappa_percents), data/sweep. Writes:
+plots/batch_effect.csv, plots/batch_effect.png, plots/phase_diagram.csv, plots/phase_diagram.png,
+plots/kappa_prediction.csv, plots/kappa_prediction.png, metrics/anova.json."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """Stage `bench`: the kernel built from the learned scheme (build/kernel) against one call of its
 BLAS and numpy.matmul, with its additions alone and the numpy reference expansion
 (bilinear.native.bench); the plan of this machine from its wisdom, measured first where none is
-stored (bilinear.native.wisdom).  The published schemes are timed by the leaderboard stage."""
+stored (bilinear.native.wisdom).  The published schemes are timed by the leaderboard stage.
+Reads: params.yaml (seed, bench), models/algorithm.json, build/kernel. Writes: plots/bench.csv,
+plots/bench_speedup.png, metrics/bench.json."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from bilinear.native.bench_figure import speedup_figure
 from bilinear.native.build import read_config
 from bilinear.native.kernel import Kernel
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.stage import stage_main
 
 SPECS = {
     "seed": Field(int, low=0),
@@ -41,6 +44,7 @@ COLUMNS = ["n", "dtype", "threads", "levels", "schedule", "rounds", "t_numpy", "
            "t_expansion", "speedup_vs_expansion"]
 
 
+@stage_main
 def main() -> int:
     """Write metrics/bench.json, plots/bench.csv and plots/bench_speedup.png."""
     try:

@@ -1,4 +1,5 @@
-"""Stage `build_native`: compile models/algorithm.json into a native kernel (build/kernel/)."""
+"""Stage `build_native`: compile models/algorithm.json into a native kernel (build/kernel/).
+Reads: params.yaml (native), models/algorithm.json. Writes: build/kernel."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from bilinear.algebra.schemes import SchemeFormatError, verify
 from bilinear.native.build import build, record_not_built
 from bilinear.native.plan import SchemeCompileError
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.stage import stage_main
 
 SPECS = {
     "native": {
@@ -18,6 +20,7 @@ SPECS = {
 }
 
 
+@stage_main
 def main() -> int:
     """Validate the scheme, generate C, compile it into build/kernel/ and its additions-only
     diagnostic variant (no leaf products) into build/kernel/additions/ (the published reference

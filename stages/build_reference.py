@@ -1,6 +1,7 @@
 """Stage `build_reference`: compile the published reference schemes (Strassen's, Winograd's
 variant, AlphaTensor's <3,3,3> and <4,4,4>; bilinear.native.imported) into build/reference/<name>/
-for the leaderboard and the kernel designs; independent of the learned scheme."""
+for the leaderboard and the kernel designs; independent of the learned scheme.
+Reads: params.yaml (native), schemes/alphatensor_r_plain.npz. Writes: build/reference."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import sys
 from bilinear.native.imported import build_references
 from bilinear.native.plan import SchemeCompileError
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.stage import stage_main
 
 SPECS = {"native": {"max_levels": Field(int, low=0, high=12), "split": Field(bool)}}
 
 
+@stage_main
 def main() -> int:
     """Build every reference kernel into build/reference/."""
     try:

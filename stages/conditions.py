@@ -1,5 +1,7 @@
 """Stage `conditions`: training recipes side by side (grokking at B=32 vs B=512, weight decay,
-epochs, training-set size) -> metrics/conditions.json, plots/grokking.csv, plots/grokking.png."""
+epochs, training-set size) -> metrics/conditions.json, plots/grokking.csv, plots/grokking.png.
+Reads: params.yaml (seed, task, conditions, anneal). Writes: plots/grokking.csv, plots/grokking.png,
+metrics/conditions.json."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Stage `data`: the fixed training set and the held-out test set of Gaussian matrix pairs."""
+"""Stage `data`: the fixed training set and the held-out test set of Gaussian matrix pairs.
+Reads: params.yaml (seed, task, data). Writes: data/train.npz, data/test.npz."""
 
 from __future__ import annotations
 

@@ -1,7 +1,10 @@
 """Stage `discover@<n>x<m>x<p>`: flip-graph walks toward the target rank of one format ->
 schemes/found/<n>x<m>x<p>-r<R>/<fingerprint>.json (and index.json, written even when
 nothing is found) and metrics/discover/<n>x<m>x<p>.json.
-Usage: python -m stages.discover 3x3x3   (a key of params discover.targets)"""
+Usage: python -m stages.discover 3x3x3   (a key of params discover.targets)
+Reads: params.yaml (seed, discover.targets.<n>x<m>x<p>, discover.seeds, discover.max_flips,
+discover.plateau, discover.samples, discover.sample_every, discover.max_coefficient). Writes:
+schemes/found/<n>x<m>x<p>-r<R>, metrics/discover/<n>x<m>x<p>.json."""
 
 from __future__ import annotations
 

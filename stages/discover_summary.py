@@ -1,5 +1,7 @@
 """Stage `discover_summary`: every target's metrics in one file -> metrics/discover.json,
-plots/discover.csv and plots/discover.png."""
+plots/discover.csv and plots/discover.png.
+Reads: params.yaml (discover.targets), metrics/discover. Writes: plots/discover.csv,
+plots/discover.png, metrics/discover.json."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Stage `discretize`: the paper's Phase 2b, continuous weights -> exact integer scheme."""
+"""Stage `discretize`: the paper's Phase 2b, continuous weights -> exact integer scheme.
+Reads: params.yaml (discretize, anneal), models/pruned.pt, data/train.npz. Writes:
+models/algorithm.json, metrics/discretize.json."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Stage `figures`: PNG figures of the main run that no other stage draws (expansion error by size,
-kappa per checkpoint, weight crystallization)."""
+kappa per checkpoint, weight crystallization).
+Reads: metrics/verify.json, metrics/kappa.json, models/trained.pt, models/pruned.pt,
+models/algorithm.json. Writes: plots/expansion.png, plots/kappa.png, plots/crystallization.png."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import numpy as np
 from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.io import atomic_write_bytes, load_torch, read_json
 from bilinear.report.figures import coefficient_figure, expansion_figure, kappa_figure
+from bilinear.stage import stage_main
 
 # The paper's Table 1 (relative error of its expansion, float32), drawn for comparison only.
 PAPER_TABLE1 = {2: 1.21e-07, 4: 9.37e-08, 8: 2.99e-07, 16: 5.89e-07, 32: 8.66e-07, 64: 1.69e-06}
@@ -34,6 +37,7 @@ def crystallization_snapshots() -> dict[str, np.ndarray]:
     return snaps
 
 
+@stage_main
 def main() -> int:
     """Write plots/expansion.png, plots/kappa.png and plots/crystallization.png."""
     try:

@@ -1,5 +1,6 @@
 """Stage `frontier`: the paper's recipe at <3,3,3> (train 27 slots, prune to 23) crystallized by
-every method on many seeds -> metrics/frontier.json (yields, exact schemes, seconds per scheme)."""
+every method on many seeds -> metrics/frontier.json (yields, exact schemes, seconds per scheme).
+Reads: params.yaml (seed, frontier). Writes: metrics/frontier.json."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Stage kappa: gradient-noise covariance of the trained, pruned and discrete checkpoints over the
-training set (per-sample gradients by torch.func) -> metrics/kappa.json."""
+training set (per-sample gradients by torch.func) -> metrics/kappa.json.
+Reads: params.yaml (kappa, train.lr), models/algorithm.json, models/trained.pt, models/pruned.pt,
+data/train.npz. Writes: metrics/kappa.json."""
 
 from __future__ import annotations
 

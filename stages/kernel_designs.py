@@ -1,6 +1,7 @@
 """Stage `kernel_designs`: the kernel designs measured and not kept, derived from Strassen's
 published scheme (not the learned one; bilinear.native.designs) -> metrics/kernel_designs.json
-(wall-clock: NOT deterministic)."""
+(wall-clock: NOT deterministic).
+Reads: params.yaml (seed, kernel_designs), build/reference. Writes: metrics/kernel_designs.json."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bilinear.io import write_json
 from bilinear.native import designs
 from bilinear.native.kernel import Kernel
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.stage import stage_main
 
 SPEC = {"seed": Field(int, low=0),
         "kernel_designs": {"n": Field(int, low=16, high=1 << 15),
@@ -20,6 +22,7 @@ SPEC = {"seed": Field(int, low=0),
 OUT = "metrics/kernel_designs.json"
 
 
+@stage_main
 def main() -> int:
     """Time every design of Strassen's scheme (plain build: build/reference/strassen), write OUT."""
     try:

@@ -1,6 +1,7 @@
 """Stage `leaderboard`: the published reference schemes' kernels (build/reference/, see
 bilinear.native.imported) timed side by side against one gemm call (bilinear.native.leaderboard)
--> metrics/leaderboard.json (wall-clock: NOT deterministic); independent of the learned scheme."""
+-> metrics/leaderboard.json (wall-clock: NOT deterministic); independent of the learned scheme.
+Reads: params.yaml (seed, leaderboard), build/reference. Writes: metrics/leaderboard.json."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bilinear.native import leaderboard
 from bilinear.native.imported import REFERENCES
 from bilinear.native.kernel import Kernel
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.stage import stage_main
 
 SPECS = {
     "seed": Field(int, low=0),
@@ -24,6 +26,7 @@ SPECS = {
 OUT = "metrics/leaderboard.json"
 
 
+@stage_main
 def main() -> int:
     """Time every reference kernel at every candidate levels count and schedule, write OUT."""
     try:

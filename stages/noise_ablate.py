@@ -1,5 +1,7 @@
 """Stage noise_ablate: both noise readings on the discrete algorithm, the continuous pruned weights
-and the reference code's typo scheme -> metrics/noise.json, plots/noise.csv, plots/noise.png."""
+and the reference code's typo scheme -> metrics/noise.json, plots/noise.csv, plots/noise.png.
+Reads: params.yaml (seed, noise), models/algorithm.json, models/pruned.pt, data/test.npz. Writes:
+plots/noise.csv, plots/noise.png, metrics/noise.json."""
 
 from __future__ import annotations
 

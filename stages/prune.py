@@ -1,4 +1,6 @@
-"""Stage `prune`: remove the least important slots (the paper's Phase 2a), optionally fine-tune."""
+"""Stage `prune`: remove the least important slots (the paper's Phase 2a), optionally fine-tune.
+Reads: params.yaml (prune), models/trained.pt, data/train.npz, data/test.npz. Writes:
+models/pruned.pt, metrics/prune.json."""
 
 from __future__ import annotations
 

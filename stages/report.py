@@ -1,4 +1,9 @@
-"""Stage `report`: metrics/report.md, each paper claim beside our measurement and a verdict."""
+"""Stage `report`: metrics/report.md, each paper claim beside our measurement and a verdict.
+Reads: params.yaml (task, train.slots), metrics/train.json, metrics/discretize.json,
+metrics/verify.json, metrics/noise.json, metrics/kappa.json, metrics/conditions.json,
+metrics/anova.json, metrics/bench.json, metrics/sweep_bench.json, metrics/frontier.json,
+metrics/anneal_grid.json, metrics/discover.json, metrics/kernel_designs.json,
+metrics/leaderboard.json. Writes: metrics/report.md."""
 
 from __future__ import annotations
 

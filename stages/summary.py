@@ -1,5 +1,7 @@
 """Stage `summary`: the headline numbers of an experiment -> metrics/summary.json (the DVC
-metrics `dvc exp show` and `dvc metrics diff` print; bilinear.report.summary)."""
+metrics `dvc exp show` and `dvc metrics diff` print; bilinear.report.summary).
+Reads: metrics/discretize.json, metrics/verify.json, metrics/bench.json. Writes:
+metrics/summary.json."""
 
 from __future__ import annotations
 

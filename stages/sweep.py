@@ -1,6 +1,8 @@
 """Stage `sweep@B<size>`: every run of the batch-size study at that batch size, trained at once,
 then crystallized at every evaluation epoch -> data/sweep/B<size>.csv.
-Usage: python -m stages.sweep B<size>   (e.g. B32; an entry of params sweep.batch_sizes)"""
+Usage: python -m stages.sweep B<size>   (e.g. B32; an entry of params sweep.batch_sizes)
+Reads: params.yaml (seed, anneal, sweep.protocols, sweep.run, sweep.batch_sizes.B<size>). Writes:
+data/sweep/B<size>.csv."""
 
 from __future__ import annotations
 

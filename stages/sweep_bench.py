@@ -1,6 +1,8 @@
 """Stage `sweep_bench`: the batch-size study's benchmark (bilinear.studies.sweep_bench) ->
 metrics/sweep_bench.json (wall-clock: NOT deterministic).
-Usage: python -m stages.sweep_bench   (from the repository root; reads params.yaml)"""
+Usage: python -m stages.sweep_bench   (from the repository root; reads params.yaml)
+Reads: params.yaml (seed, anneal, sweep, sweep_bench), data/sweep.
+Writes: metrics/sweep_bench.json."""
 
 from __future__ import annotations
 

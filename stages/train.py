@@ -1,4 +1,6 @@
-"""Stage `train`: the paper's Phase 1, one run (R = 1) with the recipe of params `train`."""
+"""Stage `train`: the paper's Phase 1, one run (R = 1) with the recipe of params `train`.
+Reads: params.yaml (seed, train), data/train.npz, data/test.npz. Writes: models/trained.pt,
+plots/train/loss.csv, plots/train/margin.csv, metrics/train.json."""
 
 from __future__ import annotations
 

@@ -1,5 +1,7 @@
 """Stage `verify_expand`: exact verification, expansion errors per size, equivalence to
-Strassen's scheme and the slot-permutation test, for models/algorithm.json."""
+Strassen's scheme and the slot-permutation test, for models/algorithm.json.
+Reads: params.yaml (seed, verify), models/algorithm.json. Writes: plots/expansion.csv,
+metrics/verify.json."""
 
 from __future__ import annotations
 

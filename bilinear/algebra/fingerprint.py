@@ -24,6 +24,7 @@ arithmetic), so the fingerprint is the same on every machine.
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from fractions import Fraction
 from itertools import permutations
 
@@ -84,7 +85,8 @@ def profile(scheme: Scheme) -> tuple[tuple[int, ...], ...]:
     parallel = []
     for role in factors:
         lines = [_direction(f) for f in role]
-        parallel.append([lines.count(line) - 1 for line in lines])
+        counts = Counter(lines)  # linear in the rank (a scheme file may hold up to MAX_RANK)
+        parallel.append([counts[line] - 1 for line in lines])
     best = None
     for perm in role_permutations(scheme.fmt):
         rows = sorted(

@@ -27,6 +27,49 @@ class SchemeFormatError(LoadError):
     """A scheme file or array set that cannot be read as a scheme (malformed, wrong shapes, ...)."""
 
 
+# What a scheme file may declare, so that reading and verifying it stay within seconds and
+# a few hundred MB: the Brent tensor has (nm)(mp)(np) entries and verification forms rank*nm*mp.
+MAX_SIDE = 16  # each of n, m, p
+MAX_PRODUCT = 2048  # n*m*p (AlphaTensor's published schemes reach 11x12x12, 1584)
+MAX_RANK = 2048  # products
+MAX_DIGITS = 4300  # decimal digits of a coefficient's numerator or denominator
+MAX_EXACT_WORK = 10**7  # big-integer operations of an exact verification (see exact_work)
+LIMITS = (f"n, m and p at most {MAX_SIDE}, n*m*p at most {MAX_PRODUCT}, rank at most {MAX_RANK}, "
+          f"coefficients of at most {MAX_DIGITS} digits, at most {MAX_EXACT_WORK:.0e} "
+          "big-integer operations to verify")
+_MAX_BITS = int(MAX_DIGITS * 3.3219280948873626) + 1  # bits of a MAX_DIGITS-digit number
+
+
+def check_limits(fmt, rank: int | None = None) -> None:
+    """Raise SchemeFormatError (stating the limits) unless a declared format and rank are within
+    the limits above; called by the readers before they allocate anything of that size."""
+    n, m, p = fmt
+    if max(n, m, p) > MAX_SIDE or n * m * p > MAX_PRODUCT:
+        raise SchemeFormatError(f"format {n}x{m}x{p} is beyond the limits ({LIMITS})")
+    if rank is not None and rank > MAX_RANK:
+        raise SchemeFormatError(f"rank {rank} is beyond the limits ({LIMITS})")
+
+
+def check_magnitude(x: Fraction, name: str = "a coefficient") -> Fraction:
+    """x, unless its numerator or denominator has more than MAX_DIGITS digits (SchemeFormatError);
+    readers call it on every intermediate value so arithmetic stays linear in the input."""
+    if x.numerator.bit_length() > _MAX_BITS or x.denominator.bit_length() > _MAX_BITS:
+        raise SchemeFormatError(f"{name} has more than {MAX_DIGITS} digits ({LIMITS})")
+    return x
+
+
+def parse_number(text: str, name: str = "a coefficient") -> Fraction:
+    """The rational of 'p', '-p' or 'p/q' text; SchemeFormatError when it is not one or has more
+    than MAX_DIGITS digits (checked on the text, before any conversion)."""
+    if len(text) > 2 * MAX_DIGITS + 3 or any(len(part.strip().lstrip("+-")) > MAX_DIGITS
+                                              for part in text.split("/")):
+        raise SchemeFormatError(f"{name} has more than {MAX_DIGITS} digits ({LIMITS})")
+    try:
+        return Fraction(text)
+    except (ValueError, ZeroDivisionError):
+        raise SchemeFormatError(f"{name} {text[:20]!r} is not a rational number") from None
+
+
 @dataclass
 class Scheme:
     """A bilinear matrix-multiplication scheme with exact rational coefficients."""
@@ -90,18 +133,15 @@ def _fraction(x, name: str) -> Fraction:
     if isinstance(x, bool | np.bool_):
         raise SchemeFormatError(f"{name} holds a boolean, not a number")
     if isinstance(x, Fraction):
-        return x
+        return check_magnitude(x, f"a coefficient of {name}")
     if isinstance(x, int | np.integer):
-        return Fraction(int(x))
+        return check_magnitude(Fraction(int(x)), f"a coefficient of {name}")
     if isinstance(x, float | np.floating):
         if not math.isfinite(float(x)):
             raise SchemeFormatError(f"{name} holds a non-finite value {x}")
         return Fraction(float(x))
     if isinstance(x, str):
-        try:
-            return Fraction(x)
-        except (ValueError, ZeroDivisionError):
-            raise SchemeFormatError(f"{name} holds a non-numeric value {x!r}") from None
+        return parse_number(x, f"a coefficient of {name}")
     raise SchemeFormatError(f"{name} holds a non-numeric value {x!r}")
 
 
@@ -130,16 +170,46 @@ def _integer_residual(scheme: Scheme) -> tuple[np.ndarray, int]:
     n, m, p = scheme.fmt
     (iu, du), (iv, dv), (iw, dw) = (_integer_scaled(t) for t in (scheme.U, scheme.V, scheme.W))
     scale = du * dv * dw
-    bound = (max(1, _max_abs(iu)) * max(1, _max_abs(iv)) * max(1, _max_abs(iw)) * scheme.rank
-             + scale)
+    bound = _bound(iu, iv, iw, scheme.rank, scale)
     target = matmul_tensor(n, m, p)
     if bound < 2**53:  # every partial sum is an integer float64 represents exactly: use BLAS
         u, v, w = (x.astype(np.float64) for x in (iu, iv, iw))
-        outer = (u[:, :, None] * v[:, None, :]).reshape(scheme.rank, -1)
-        prod = (w @ outer).reshape(n * p, n * m, m * p).transpose(1, 2, 0)
+        prod = np.zeros((n * p, n * m * m * p))
+        step = max(1, (1 << 22) // (n * m * m * p))  # products per chunk: ~32 MB of outer
+        for r in range(0, scheme.rank, step):
+            outer = (u[r:r + step, :, None] * v[r:r + step, None, :]).reshape(-1, n * m * m * p)
+            prod += w[:, r:r + step] @ outer
+        prod = prod.reshape(n * p, n * m, m * p).transpose(1, 2, 0)
         return np.rint(prod).astype(np.int64) - scale * target, scale
     prod = np.einsum("ri,rj,kr->ijk", iu, iv, iw)  # exact big-integer object arithmetic
     return prod - scale * target.astype(object), scale
+
+
+def _bound(iu: np.ndarray, iv: np.ndarray, iw: np.ndarray, rank: int, scale: int) -> int:
+    """A bound on every partial sum of the integer-scaled residual."""
+    return (max(1, _max_abs(iu)) * max(1, _max_abs(iv)) * max(1, _max_abs(iw)) * rank + scale)
+
+
+def exact_work(scheme: Scheme) -> int:
+    """The big-integer operations exact verification needs, weighted by the integers' size in
+    64-bit words; 0 when float64 arithmetic is exact (see _integer_residual)."""
+    (iu, du), (iv, dv), (iw, dw) = (_integer_scaled(t) for t in (scheme.U, scheme.V, scheme.W))
+    bound = _bound(iu, iv, iw, scheme.rank, du * dv * dw)
+    if bound < 2**53:
+        return 0
+    n, m, p = scheme.fmt
+    return scheme.rank * (n * m) * (m * p) * (n * p) * max(1, bound.bit_length() // 64)
+
+
+def check_work(scheme: Scheme) -> None:
+    """SchemeFormatError when verifying a scheme read from a file would take more than
+    MAX_EXACT_WORK big-integer operations (large coefficients at a large format)."""
+    work = exact_work(scheme)
+    if work > MAX_EXACT_WORK:
+        n, m, p = scheme.fmt
+        raise SchemeFormatError(
+            f"format {n}x{m}x{p} rank {scheme.rank} with coefficients past 2^53 needs {work:.2g} "
+            f"big-integer operations to verify, beyond the limit of {MAX_EXACT_WORK:.0e}")
 
 
 def _max_abs(arr: np.ndarray) -> int:

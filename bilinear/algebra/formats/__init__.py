@@ -12,6 +12,10 @@ Every format module defines NAME, SUFFIX (the file suffix it is written to, or N
 (detect sees raw bytes, else the stripped text), detect, read (binary: path and key; text: the
 stripped text) and write (scheme -> text, or None if never written).  FORMATS is in detection
 order: a new format is one module plus one line.
+
+Only regular files of at most MAX_BYTES are read; the declared format, rank and coefficients
+must be within bilinear.algebra.schemes.LIMITS (checked before anything of that size is
+allocated); a file of PROGRESS_BYTES or more shows its progress on stderr when that is a terminal.
 """
 
 from __future__ import annotations
@@ -19,31 +23,33 @@ from __future__ import annotations
 from pathlib import Path
 
 from bilinear.algebra.formats import exp, maple, npz, project_json, ternary_json
-from bilinear.algebra.formats.reading import Reading
-from bilinear.algebra.schemes import SchemeFormatError
+from bilinear.algebra.formats.reading import PROGRESS_BYTES, Reading, progress_bar
+from bilinear.algebra.schemes import SchemeFormatError, check_limits, check_work
+from bilinear.io import MAX_READ_BYTES, LoadError, read_regular_bytes
 
-__all__ = ["FORMATS", "MAX_BYTES", "SUFFIXES", "WRITERS", "Reading", "read_scheme_file"]
+__all__ = ["FORMATS", "MAX_BYTES", "PROGRESS_BYTES", "SUFFIXES", "WRITERS", "Reading",
+           "read_scheme_file"]
 
 FORMATS = {f.NAME: f for f in (npz, ternary_json, project_json, maple, exp)}  # detection order
 WRITERS = {name: f.write for name, f in FORMATS.items() if f.write is not None}
 SUFFIXES = {f.SUFFIX: name for name, f in FORMATS.items() if f.SUFFIX is not None}
-MAX_BYTES = 64 << 20  # larger files are refused rather than read into memory
+MAX_BYTES = MAX_READ_BYTES  # larger files are refused rather than read into memory
 
 
 def read_scheme_file(path: str | Path, key: str | None = None) -> Reading:
     """Read any supported scheme file, detected by content; SchemeFormatError (one line naming
-    the file) when it cannot be read."""
+    the file) when it cannot be read or is beyond the limits."""
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise SchemeFormatError(f"{path}: larger than {MAX_BYTES >> 20} MiB, refused")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise SchemeFormatError(f"{path}: missing (no such file)") from None
-    except OSError as exc:
-        raise SchemeFormatError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+        with progress_bar(f"reading {path.name}", path) as bar:
+            raw = read_regular_bytes(path, MAX_BYTES, bar)
+    except LoadError as exc:
+        raise SchemeFormatError(str(exc)) from None
     try:
-        return _read(path, raw, key)
+        reading = _read(path, raw, key)
+        check_limits(reading.scheme.fmt, reading.scheme.rank)
+        check_work(reading.scheme)
+        return reading
     except SchemeFormatError as exc:
         if str(path) in str(exc):
             raise

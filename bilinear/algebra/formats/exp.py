@@ -3,6 +3,8 @@ in cKI)`, 1-based one-digit indices, the third factor indexing C transposed (the
 `cKI` is the product's weight in C[I][K]).  Lines are parsed as rational arithmetic of linear
 forms, so scaled, nested and divided factors (`(3*(a11 - a12))*(b21)*(c12)/3`) read as published;
 a constant times one form is folded into that form, and a scale of the whole product goes to U.
+Every number and intermediate value is bounded (schemes.MAX_DIGITS) and products past MAX_RANK are
+refused as soon as they are seen, so parsing is linear in the input.
 """
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from fractions import Fraction
 import numpy as np
 
 from bilinear.algebra.formats.reading import Reading
-from bilinear.algebra.schemes import Scheme, SchemeFormatError
+from bilinear.algebra.schemes import (
+    MAX_RANK,
+    Scheme,
+    SchemeFormatError,
+    check_limits,
+    check_magnitude,
+    parse_number,
+)
 
 NAME = "exp"
 SUFFIX = ".exp"
@@ -33,23 +42,25 @@ class _Value:
 
 def _fold(value: _Value) -> _Value:
     """Move the scale of a single linear form into its coefficients (so `2*a11` is U = 2)."""
+    check_magnitude(value.scale)
     if len(value.forms) != 1 or value.scale == 1:
         return value
     ((letter, form),) = value.forms.items()
-    return _Value(Fraction(1), {letter: {v: c * value.scale for v, c in form.items()}})
+    return _Value(Fraction(1), {letter: {v: check_magnitude(c * value.scale)
+                                         for v, c in form.items()}})
 
 
 def _add(x: _Value, y: _Value, sign: int) -> _Value:
     if set(x.forms) != set(y.forms):
         raise SchemeFormatError("adds terms of different kinds (not a linear form)")
     if not x.forms:
-        return _Value(x.scale + sign * y.scale, {})
+        return _Value(check_magnitude(x.scale + sign * y.scale), {})
     if len(x.forms) > 1:
         raise SchemeFormatError("adds two products (one product per line expected)")
     (letter,) = x.forms
-    out = {v: c * x.scale for v, c in x.forms[letter].items()}
+    out = {v: check_magnitude(c * x.scale) for v, c in x.forms[letter].items()}
     for v, c in y.forms[letter].items():
-        out[v] = out.get(v, 0) + sign * c * y.scale
+        out[v] = check_magnitude(out.get(v, 0) + sign * c * y.scale)
     return _Value(Fraction(1), {letter: out})
 
 
@@ -78,7 +89,7 @@ class _ExpParser:
                         "multi-digit indices, are not supported in .exp)")
                 self.tokens.append(("var", (letter, int(idx[0]), int(idx[1]))))
             elif num is not None:
-                self.tokens.append(("num", int(num)))
+                self.tokens.append(("num", parse_number(num, "a number")))
             else:
                 self.tokens.append(("op", op))
             pos = match.end()
@@ -128,7 +139,7 @@ class _ExpParser:
     def atom(self) -> _Value:
         kind, val = self.take()
         if kind == "num":
-            return _Value(Fraction(val), {})
+            return _Value(val, {})
         if kind == "var":
             letter, i, j = val
             return _Value(Fraction(1), {letter: {(i, j): Fraction(1)}})
@@ -167,6 +178,8 @@ def parse(text: str) -> Scheme:
         if set(value.forms) != {"a", "b", "c"}:
             raise SchemeFormatError(f"line {number}: not a product of an a-, b- and c-form")
         products.append(value)
+        if len(products) > MAX_RANK:
+            check_limits((1, 1, 1), len(products))
     if not products:
         raise SchemeFormatError("holds no products")
     idx = {k: [v for p in products for v in p.forms[k]] for k in "abc"}

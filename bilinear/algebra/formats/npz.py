@@ -10,7 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from bilinear.algebra.formats.reading import Reading
-from bilinear.algebra.schemes import Scheme, SchemeFormatError
+from bilinear.algebra.schemes import (
+    LIMITS,
+    MAX_RANK,
+    MAX_SIDE,
+    Scheme,
+    SchemeFormatError,
+    check_limits,
+)
 from bilinear.io import ZIP_MAGIC
 
 NAME = "npz"
@@ -54,6 +61,21 @@ def _open_npz(path: str | Path):
         raise SchemeFormatError(f"cannot read {path} as npz: {exc}") from None
 
 
+def _check_header(data, name: str) -> None:
+    """Refuse an array whose header declares more than MAX_SIDE**2 rows or MAX_RANK columns, before
+    it is decompressed (a small compressed file can declare gigabytes)."""
+    try:
+        with data.zip.open(f"{name}.npy") as fh:
+            version = np.lib.format.read_magic(fh)
+            read = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                    else np.lib.format.read_array_header_2_0)
+            shape = read(fh)[0]
+    except _NPZ_ERRORS as exc:
+        raise SchemeFormatError(f"{name}: damaged array header ({exc})"[:160]) from None
+    if len(shape) == 2 and (shape[0] > MAX_SIDE**2 or shape[1] > MAX_RANK):
+        raise SchemeFormatError(f"{name} has shape {shape}, beyond the limits ({LIMITS})")
+
+
 def load_npz_scheme(path: str | Path, key: str) -> Scheme:
     """Load one format of an npz in the shared plain (transposed-output) convention.
 
@@ -65,11 +87,16 @@ def load_npz_scheme(path: str | Path, key: str) -> Scheme:
         n, m, p = (int(x) for x in key.split("x"))
     except ValueError:
         raise SchemeFormatError(f"key must look like '2x2x3', got {key!r}") from None
+    if min(n, m, p) < 1:
+        raise SchemeFormatError(f"key {key!r} has a dimension below 1")
+    check_limits((n, m, p))
     with _open_npz(path) as data:
         names = [f"{key}_{s}" for s in "uvw"]
         missing = [nm for nm in names if nm not in data.files]
         if missing:
             raise SchemeFormatError(f"{path} has no array(s) {', '.join(missing)}")
+        for nm in names:
+            _check_header(data, nm)
         try:
             u, v, w = (data[nm] for nm in names)
         except _NPZ_ERRORS as exc:  # object arrays need pickle: refused, never loaded

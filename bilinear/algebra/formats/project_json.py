@@ -7,7 +7,15 @@ import json
 from pathlib import Path
 
 from bilinear.algebra.formats.reading import Reading
-from bilinear.algebra.schemes import Scheme, SchemeFormatError, canonical, encode_fraction
+from bilinear.algebra.schemes import (
+    MAX_DIGITS,
+    Scheme,
+    SchemeFormatError,
+    canonical,
+    check_limits,
+    check_work,
+    encode_fraction,
+)
 
 NAME = "json"
 SUFFIX = ".json"
@@ -28,6 +36,8 @@ def parse_json(text: str):
         return json.loads(text)
     except (json.JSONDecodeError, RecursionError) as exc:
         raise SchemeFormatError(f"not valid JSON: {str(exc)[:80]}") from None
+    except ValueError:  # Python refuses to convert integers of more than 4300 digits
+        raise SchemeFormatError(f"a number has more than {MAX_DIGITS} digits") from None
 
 
 def read(text: str) -> Reading:
@@ -72,7 +82,8 @@ def scheme_from_dict(doc) -> Scheme:
     fmt = doc["format"]
     if not (isinstance(fmt, list) and len(fmt) == 3
             and all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in fmt)):
-        raise SchemeFormatError(f"'format' must be three positive integers, got {fmt!r}")
+        raise SchemeFormatError(f"'format' must be three positive integers, got {fmt!r}"[:120])
+    check_limits(fmt, len(doc["U"]) if isinstance(doc["U"], list) else None)
     for key in ("U", "V", "W"):
         rows = doc[key]
         if not (isinstance(rows, list) and rows and all(isinstance(r, list) for r in rows)
@@ -85,17 +96,20 @@ def scheme_from_dict(doc) -> Scheme:
 
 
 def load_scheme(path: str | Path) -> Scheme:
-    """Read a scheme JSON file; raises SchemeFormatError with one clear line naming the file."""
+    """Read a scheme JSON file (a regular file, within the size cap and the limits of
+    bilinear.algebra.schemes); raises SchemeFormatError with one clear line naming the file."""
+    from bilinear.io import LoadError, read_regular_bytes
+
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_regular_bytes(path).decode("utf-8")
+    except LoadError as exc:
+        raise SchemeFormatError(str(exc)) from None
+    except UnicodeDecodeError as exc:
         raise SchemeFormatError(f"cannot read {path}: {exc}") from None
     try:
-        doc = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        raise SchemeFormatError(f"{path} is not valid JSON: {exc}") from None
-    try:
-        return scheme_from_dict(doc)
+        scheme = scheme_from_dict(parse_json(text))
+        check_work(scheme)
+        return scheme
     except SchemeFormatError as exc:
         raise SchemeFormatError(f"{path}: {exc}") from None
 

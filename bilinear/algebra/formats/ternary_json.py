@@ -10,7 +10,7 @@ import numpy as np
 
 from bilinear.algebra.formats.project_json import parse_json
 from bilinear.algebra.formats.reading import Reading
-from bilinear.algebra.schemes import Scheme, SchemeFormatError, encode_fraction
+from bilinear.algebra.schemes import Scheme, SchemeFormatError, check_limits, encode_fraction
 
 NAME = "ternary-json"
 SUFFIX = None  # .json is the project's own format
@@ -36,6 +36,7 @@ def read(text: str) -> Reading:
             and all(isinstance(x, int) and not isinstance(x, bool) and x >= 1 for x in fmt)):
         raise SchemeFormatError(f"'n' must be three positive integers, got {fmt!r}"[:120])
     n, m, p = fmt
+    check_limits(fmt, len(doc["u"]) if isinstance(doc.get("u"), list) else None)
     rows = {}
     for key, width in (("u", n * m), ("v", m * p), ("w", n * p)):
         val = doc.get(key)
