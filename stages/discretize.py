@@ -8,8 +8,14 @@ from bilinear import params as blocks
 from bilinear.algebra.equivalence import equivalent_to_strassen
 from bilinear.algebra.formats.project_json import scheme_to_json
 from bilinear.algebra.schemes import Scheme, strassen
-from bilinear.checks import (InputError, Outputs, check_entries, check_pairs,
-                             check_result_scheme, check_weights)
+from bilinear.checks import (
+    InputError,
+    Outputs,
+    check_entries,
+    check_pairs,
+    check_result_scheme,
+    check_weights,
+)
 from bilinear.io import load_npz, load_torch
 from bilinear.learn.methods import METHODS, anneal, discretize
 from bilinear.learn.training import Recipe

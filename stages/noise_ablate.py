@@ -76,8 +76,8 @@ def csv_rows(results: dict) -> list[dict]:
 
 
 def figure(rows: list[dict], tolerance: float, trials: int) -> bytes:
-    """The PNG bytes of plots/noise.png: success rate of each reading vs sigma (log x) with Wilson bands, and the
-    unrounded relative error vs sigma."""
+    """The PNG bytes of plots/noise.png: success rate of each reading vs sigma (log x) with
+    Wilson bands, and the unrounded relative error vs sigma."""
     import matplotlib
 
     matplotlib.use("Agg")

@@ -12,8 +12,7 @@ from bilinear.checks import Outputs, check_pairs, check_weights
 from bilinear.io import load_npz
 from bilinear.learn.crystal import margin, round_clamp
 from bilinear.learn.model import INITS
-from bilinear.learn.training import (Recipe, check_memory, grokking_epoch, init_runs,
-                                     train_runs)
+from bilinear.learn.training import Recipe, check_memory, grokking_epoch, init_runs, train_runs
 from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
 
