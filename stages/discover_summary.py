@@ -6,7 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bilinear.io import atomic_write_bytes, read_json, write_csv, write_json
+from bilinear.checks import InputError, Outputs
+from bilinear.io import read_json
 from bilinear.params import Field, ParamError, load_params, validate
 from bilinear.report.discover_plots import discover_figure, discover_rows
 from bilinear.stage import stage_main
@@ -23,13 +24,24 @@ def main() -> int:
     if missing:
         raise ParamError(f"discover.targets: no metrics/discover/<key>.json for {missing}: run "
                          f"the discover@<key> stages")
-    summary = {k: read_json(f"metrics/discover/{k}.json") for k in keys}
-    write_json("metrics/discover.json", {"targets": summary})
-    rows = discover_rows(summary)
-    write_csv("plots/discover.csv", rows)
-    atomic_write_bytes("plots/discover.png", discover_figure(rows))
-    at_best = sum(t["best_rank"] is not None and t["best_known_rank"] is not None
-                  and t["best_rank"] <= t["best_known_rank"] for t in summary.values())
+    summary = {}
+    for k in keys:
+        try:
+            summary[k] = read_json(f"metrics/discover/{k}.json")
+        except (OSError, ValueError) as exc:
+            raise InputError(f"metrics/discover/{k}.json: cannot be read ({exc})") from None
+    out = Outputs()
+    try:
+        out.add_json("metrics/discover.json", {"targets": summary}, "the targets' metrics")
+        rows = discover_rows(summary)
+        out.add_csv("plots/discover.csv", rows)
+        out.add_bytes("plots/discover.png", discover_figure(rows))
+        at_best = sum(t["best_rank"] is not None and t["best_known_rank"] is not None
+                      and t["best_rank"] <= t["best_known_rank"] for t in summary.values())
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"metrics/discover/*.json: unexpected content "
+                         f"({type(exc).__name__}: {exc})") from None
+    out.commit()
     print(f"discover_summary: {len(keys)} targets, {at_best} reached the best known rank")
     return 0
 
