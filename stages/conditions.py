@@ -58,10 +58,9 @@ def read_conditions() -> tuple[dict, list[Condition]]:
         raise ParamError(f"conditions.recipes: duplicate names in {names}")
     blocks.check_pruned("conditions", params["conditions"])
     for i, c in enumerate(recipes):
-        check_memory(f"conditions.recipes[{i}]", tuple(params["task"]["format"]),
-                     params["conditions"]["slots"], c.epochs,
-                     max(c.n_train, params["conditions"]["n_test"]),
-                     runs=params["conditions"]["seeds"])
+        check_memory("conditions", tuple(params["task"]["format"]), params["conditions"]["slots"],
+                     c.epochs, max(c.n_train, params["conditions"]["n_test"]),
+                     runs=params["conditions"]["seeds"], epochs_key=f"recipes[{i}].epochs")
     controls = [validate(f"conditions.anneal_controls[{i}]", c, CONTROL)
                 for i, c in enumerate(params["conditions"]["anneal_controls"])]
     for i, c in enumerate(controls):

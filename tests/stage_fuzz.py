@@ -203,6 +203,9 @@ PARAM_CASES = [
     ("anneal_grid", [], "anneal_grid", None),
     ("sweep", ["B32"], "sweep.run.init_scale", NAN), ("sweep", ["B32"], "sweep.run.epochs", -5),
     ("sweep", ["B32"], "sweep.workers", "two"), ("sweep", ["B32"], "sweep", None),
+    ("frontier", [], "frontier.epochs", 10**12), ("conditions", [], "conditions.slots", 10**9),
+    ("anneal_grid", [], "anneal_grid.phase1.epochs", 10**13),
+    ("sweep", ["B32"], "sweep.run.slots", 10**9), ("prune", [], "prune.finetune.epochs", 10**13),
     ("anova", [], "anova.alpha", NAN), ("anova", [], "anova.n_bootstrap", 0),
     ("anova", [], "anova", None),
 ]
