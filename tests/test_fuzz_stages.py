@@ -13,6 +13,7 @@ import os
 import random
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -187,3 +188,80 @@ def test_train_params_refused_before_allocating(base, tmp_path, capsys, monkeypa
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     err = _check_refused(root, "train", [], capsys, monkeypatch)
     assert words in err and ("TiB" in err or "GiB" in err or "finite" in err), err
+
+
+# --- interruptions ---------------------------------------------------------------------------
+
+def _last_line(err: str) -> str:
+    lines = [ln.split("\r")[-1].strip() for ln in err.strip().split("\n")]
+    return lines[-1]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("workers, after", [(1, 1), (2, 1), (2, 3)])
+def test_discover_interrupted_keeps_walks_and_old_metrics(base, tmp_path, capsys, monkeypatch,
+                                                          signum, workers, after):
+    from bilinear.search import discover
+
+    root = _copy(base, tmp_path)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["discover"].update(seeds=5000, workers=workers, max_flips=200_000)
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    (root / "metrics/discover").mkdir(parents=True)
+    (root / "metrics/discover/2x2x2.json").write_text('{"from": "an earlier run"}\n')
+    add = discover.FoundWriter.add
+
+    def add_then_signal(self, result):
+        add(self, result)
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls == after:
+            os.kill(os.getpid(), signum)
+
+    monkeypatch.setattr(discover.FoundWriter, "add", add_then_signal)
+    monkeypatch.chdir(root)
+    code = _run("discover", ["2x2x2"])
+    err = capsys.readouterr().err
+    assert code == 128 + signum and "Traceback" not in err
+    assert _last_line(err).startswith(f"error: discover@2x2x2: interrupted by "
+                                      f"{signal.Signals(signum).name} after {after} of 5000")
+    folder = root / "schemes/found/2x2x2-r7"
+    index = yaml.safe_load((folder / "index.json").read_text())["fingerprints"]
+    files = sorted(p.stem for p in folder.glob("*.json") if p.name != "index.json")
+    assert [e["fingerprint"] for e in index] == files and sum(e["walks"] for e in index) >= 1
+    assert (root / "metrics/discover/2x2x2.json").read_text() == '{"from": "an earlier run"}\n'
+
+
+def _job_then_signal(job):
+    """The sweep's crystallization job; the first one to finish (across workers) signals the
+    main process (signal number in $FUZZ_SIGNAL)."""
+    from bilinear.studies import sweep
+
+    result = sweep.ORIGINAL_JOB(job)
+    try:
+        os.close(os.open(os.environ["FUZZ_MARKER"], os.O_CREAT | os.O_EXCL))
+    except FileExistsError:
+        return result
+    os.kill(os.getppid(), int(os.environ["FUZZ_SIGNAL"]))
+    return result
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_sweep_interrupted_writes_no_partial_table(base, tmp_path, capsys, monkeypatch, signum):
+    from bilinear.studies import sweep
+
+    root = _copy(base, tmp_path)
+    (root / "data/sweep").mkdir(parents=True)
+    for key in ("B16", "B32"):
+        (root / f"data/sweep/{key}.csv").write_text(f"{key} of an earlier run\n")
+    before = _snapshot(root)
+    monkeypatch.setenv("FUZZ_MARKER", str(tmp_path / "signalled"))
+    monkeypatch.setenv("FUZZ_SIGNAL", str(int(signum)))
+    monkeypatch.setattr(sweep, "ORIGINAL_JOB", sweep.crystallize_job, raising=False)
+    monkeypatch.setattr(sweep, "crystallize_job", _job_then_signal)
+    monkeypatch.chdir(root)
+    code = _run("sweep", ["B32"])
+    err = capsys.readouterr().err
+    assert code == 128 + signum and "Traceback" not in err
+    assert _last_line(err).startswith(f"error: sweep@B32: interrupted by "
+                                      f"{signal.Signals(signum).name}")
+    assert _snapshot(root) == before
