@@ -164,3 +164,37 @@ def test_cli_discover_sigint_keeps_finished_walks(tmp_path):
     assert proc.returncode == 130 and seconds < 5, (seconds, err[-500:])
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("error:")
     assert _listed(out) == _scheme_files(out) != []
+
+
+@pytest.mark.slow
+def test_dask_tasks_stop_on_sigint():
+    pytest.importorskip("distributed")
+    from distributed import Client
+
+    from tests.test_dask_executor import _port, _start, _wait_for
+
+    port = _port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [_start(["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"])]
+    try:
+        time.sleep(2)
+        for _ in range(2):
+            procs.append(_start(["worker", address, "--nthreads", "1", "--no-dashboard",
+                                 "--host", "127.0.0.1"]))
+        _wait_for(address, 2)
+        tasks = [((2, 2, 2), 7, 1, QUICK), ((3, 3, 3), 21, 2, ENDLESS), ((3, 3, 3), 21, 3, ENDLESS)]
+        with pytest.raises(Interrupted) as caught:
+            run_tasks(discover.run_task, tasks, scheduler=address, progress=False,
+                      on_result=_interrupt_after_first(signal.SIGINT))
+        assert caught.value.done == 1
+        with Client(address, timeout="30s") as client:
+            deadline = time.monotonic() + 30
+            while any(client.processing().values()) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert not any(client.processing().values())
+            client.wait_for_workers(2, timeout=30)  # the nannies restarted the ended workers
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)

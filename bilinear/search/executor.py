@@ -10,7 +10,8 @@ so a result is neither lost nor counted twice).  Tasks must be pure functions of
 arguments, so the results do not depend on the executor.
 
 SIGINT or SIGTERM while tasks run stops them: local workers are terminated at once (a task in C
-code included), Dask tasks are cancelled, and run_tasks raises Interrupted once every result
+code included), Dask tasks are cancelled (the workers running them are ended, and restarted
+by their nannies), and run_tasks raises Interrupted once every result
 that had finished has been handed to on_result (which a signal never cuts short).
 """
 
@@ -185,6 +186,16 @@ def _dask(fn, tasks, address, finished) -> list:
                 results[index[future.key]] = future.result()
                 finished(index[future.key], results[index[future.key]])
         except BaseException:
+            keys = {f.key for f in futures}
+            busy = [w for w, running in client.processing().items() if keys & set(running)]
             client.cancel(futures, force=True)
+            if busy:  # a task in C code cannot be cancelled: its worker is restarted
+                client.run(_exit_worker, workers=busy, wait=False)
             raise
     return results
+
+
+async def _exit_worker() -> None:
+    """Run on a Dask worker's event loop: end its process at once (its nanny starts a fresh
+    one); a coroutine, as Dask requires of a function it is not to wait for."""
+    os._exit(1)
