@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+import numpy as np
 import torch
 
 from bilinear import params as blocks
@@ -50,8 +51,9 @@ def main() -> int:
         "finetune_epochs": cfg["finetune"]["epochs"],
     }
     if cfg["finetune"]["epochs"] > 0:
-        result = train_runs(Up, Vp, Wp, train, test, Recipe.from_params(cfg["finetune"]),
-                            [ckpt["seed"]], progress=True, shuffle="finetune")
+        with np.errstate(over="ignore", invalid="ignore"):  # a diverged run is refused below
+            result = train_runs(Up, Vp, Wp, train, test, Recipe.from_params(cfg["finetune"]),
+                                [ckpt["seed"]], progress=True, shuffle="finetune")
         Up, Vp, Wp = result.U, result.V, result.W
         metrics["train_loss_finetuned"] = float(result.train_loss[-1, 0])
         metrics["test_loss_finetuned"] = float(result.test_loss[-1, 0])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 
+import numpy as np
 import torch
 
 from bilinear import params as blocks
@@ -48,8 +49,9 @@ def main() -> int:
         if epoch in keep:
             snapshots[epoch] = theta[0].clone()
 
-    result = train_runs(U, V, W, train, test, Recipe.from_params(cfg), [seed], callback=track,
-                        progress=True)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged run is refused below
+        result = train_runs(U, V, W, train, test, Recipe.from_params(cfg), [seed],
+                            callback=track, progress=True)
     tr, te = result.train_loss[:, 0], result.test_loss[:, 0]
     below = [e + 1 for e in range(len(tr)) if tr[e] < 1e-6]
     trained = {"format": [n, m, p], "U": result.U, "V": result.V, "W": result.W, "seed": seed,

@@ -265,3 +265,17 @@ def test_sweep_interrupted_writes_no_partial_table(base, tmp_path, capsys, monke
     assert _last_line(err).startswith(f"error: sweep@B32: interrupted by "
                                       f"{signal.Signals(signum).name}")
     assert _snapshot(root) == before
+
+
+def test_diverged_training_writes_nothing(base, tmp_path, capsys, monkeypatch):
+    """Finite data so large that the training overflows: the NaN weights are refused."""
+    root = _copy(base, tmp_path)
+    for name in ("train", "test"):
+        _npz(root / f"data/{name}.npz", lambda d: {**d, "a": d["a"] * 1e160, "c": d["c"] * 1e160})
+    before = _snapshot(root)
+    monkeypatch.chdir(root)
+    assert _run("train", []) == 2
+    err = capsys.readouterr().err
+    assert _last_line(err).startswith("error: models/trained.pt (the trained weights)[U]")
+    assert "Traceback" not in err and "Warning" not in err
+    assert _snapshot(root) == before
