@@ -54,10 +54,11 @@ def check_array(where: str, value, ndim: int, kinds: str = "fiu", finite: bool =
     return arr
 
 
-def check_pairs(path: str, data: dict, fmt: tuple[int, int, int] | None = None
-                ) -> tuple[int, int, int]:
+def check_pairs(path: str, data: dict, fmt: tuple[int, int, int] | None = None,
+                source: str = "") -> tuple[int, int, int]:
     """The format <n,m,p> of an npz of matrix pairs (keys a (N, n*m), b (N, m*p), c (N, n*p),
-    equal rows, finite); a given `fmt` must match.  InputError naming path otherwise."""
+    equal rows, finite); a given `fmt` (read from the file `source`) must match.  InputError
+    naming path otherwise."""
     for key in "abc":
         if key not in data:
             raise InputError(f"{path}: lacks key {key} (has {', '.join(sorted(data)) or 'none'})")
@@ -70,14 +71,15 @@ def check_pairs(path: str, data: dict, fmt: tuple[int, int, int] | None = None
         raise InputError(f"{path}: widths {a.shape[1]}, {b.shape[1]}, {c.shape[1]} of a, b, c are "
                          "not n*m, m*p, n*p of any format")
     if fmt is not None and tuple(fmt) != found:
-        raise InputError(f"{path}: holds {_fmt(found)} pairs, expected {_fmt(fmt)}")
+        raise InputError(f"{path}: holds {_fmt(found)} pairs, expected {_fmt(fmt)}{_of(source)}")
     return found
 
 
 def check_weights(path: str, ckpt: dict, fmt: tuple[int, int, int] | None = None,
-                  runs: int | None = None) -> tuple[tuple[int, int, int], int]:
+                  runs: int | None = None, source: str = "") -> tuple[tuple[int, int, int], int]:
     """(format, slots) of a checkpoint's U (R,S,nm), V (R,S,mp), W (R,np,S): float, finite,
-    shapes agreeing with each other, with `fmt` and with its own 'format' entry if present."""
+    shapes agreeing with each other, with `fmt` (read from the file `source`) and with its own
+    'format' entry if present."""
     U, V, W = (check_array(f"{path}[{k}]", ckpt[k], 3, kinds="f") for k in "UVW")
     R, S = U.shape[:2]
     if V.shape[:2] != (R, S) or W.shape[0] != R or W.shape[2] != S:
@@ -91,7 +93,8 @@ def check_weights(path: str, ckpt: dict, fmt: tuple[int, int, int] | None = None
     if declared is not None and _listed(declared) != found:
         raise InputError(f"{path}: declares format {declared!r} but its weights are {_fmt(found)}")
     if fmt is not None and tuple(fmt) != found:
-        raise InputError(f"{path}: holds {_fmt(found)} weights, expected {_fmt(fmt)}")
+        raise InputError(f"{path}: holds {_fmt(found)} weights, expected {_fmt(fmt)}"
+                         f"{_of(source)}")
     if runs is not None and R != runs:
         raise InputError(f"{path}: holds {R} runs, expected {runs}")
     return found, S
@@ -145,6 +148,10 @@ def _format_of(nm: int, mp: int, npo: int) -> tuple[int, int, int] | None:
             if m * p == mp:
                 return n, m, p
     return None
+
+
+def _of(source: str) -> str:
+    return f" (the format of {source})" if source else ""
 
 
 def _fmt(fmt) -> str:

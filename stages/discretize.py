@@ -44,7 +44,7 @@ def main() -> int:
                   {"batch_size": int, "weight_decay": float, "slots": int, "init": str})
     check_entries("models/pruned.pt[prune]", ckpt["prune"], {"pruned_slots": int})
     train = load_npz("data/train.npz", keys=("a", "b", "c"))
-    check_pairs("data/train.npz", train, fmt)
+    check_pairs("data/train.npz", train, fmt, "models/pruned.pt")
     options = None
     if cfg["method"] == "anneal":  # the recipe's own pairs, batch size, weight decay and shuffling
         if ckpt["recipe"]["batch_size"] < 1:

@@ -61,7 +61,7 @@ def main() -> int:
     try:
         fmt, checkpoints = load_checkpoints()
         train = load_npz("data/train.npz", keys=("a", "b", "c"))
-        check_pairs("data/train.npz", train, fmt)
+        check_pairs("data/train.npz", train, fmt, "models/algorithm.json")
         samples = tuple(torch.from_numpy(np.asarray(train[k], dtype=np.float64)) for k in "abc")
     except (OSError, SchemeFormatError, ValueError, KeyError) as exc:
         print(f"error: cannot load the inputs: {exc}", file=sys.stderr)

@@ -38,7 +38,7 @@ def load_subjects() -> tuple[tuple, dict]:
     """(format, {subject: (U, V, W)}) from models/algorithm.json and models/pruned.pt."""
     scheme = load_scheme("models/algorithm.json")
     pruned = load_torch("models/pruned.pt", keys=("U", "V", "W"))
-    check_weights("models/pruned.pt", pruned, scheme.fmt, runs=1)
+    check_weights("models/pruned.pt", pruned, scheme.fmt, runs=1, source="models/algorithm.json")
     subjects = {"discrete": scheme.as_float(),
                 "continuous": tuple(pruned[k][0].double().numpy() for k in "UVW")}
     if scheme.fmt == (2, 2, 2):
@@ -127,7 +127,7 @@ def main() -> int:
     try:
         fmt, subjects = load_subjects()
         test = load_npz("data/test.npz", keys=("a", "b", "c"))
-        check_pairs("data/test.npz", test, fmt)
+        check_pairs("data/test.npz", test, fmt, "models/algorithm.json")
         test = tuple(np.asarray(test[k], dtype=np.float64) for k in "abc")
     except (OSError, SchemeFormatError, ValueError, KeyError) as exc:
         print(f"error: cannot load the inputs: {exc}", file=sys.stderr)

@@ -34,8 +34,8 @@ def main() -> int:
               "slots", file=sys.stderr)
         return 2
     train, test = (load_npz(f"data/{s}.npz", keys=("a", "b", "c")) for s in ("train", "test"))
-    check_pairs("data/train.npz", train, fmt)
-    check_pairs("data/test.npz", test, fmt)
+    check_pairs("data/train.npz", train, fmt, "models/trained.pt")
+    check_pairs("data/test.npz", test, fmt, "models/trained.pt")
     check_memory("prune.finetune", fmt, cfg["pruned_slots"], cfg["finetune"]["epochs"],
                  max(len(train["a"]), len(test["a"])))
     importance = slot_importance(U, V, W)[0]

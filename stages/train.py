@@ -35,7 +35,7 @@ def main() -> int:
     cfg, seed = params["train"], params["seed"]
     train, test = (load_npz(f"data/{s}.npz", keys=("a", "b", "c")) for s in ("train", "test"))
     n, m, p = check_pairs("data/train.npz", train)
-    check_pairs("data/test.npz", test, (n, m, p))
+    check_pairs("data/test.npz", test, (n, m, p), "data/train.npz")
     check_memory("train", (n, m, p), cfg["slots"], cfg["epochs"],
                  max(len(train["a"]), len(test["a"])))
     U, V, W = init_runs((n, m, p), cfg["slots"], [seed], cfg["init"], cfg["init_scale"])

@@ -32,8 +32,8 @@ PIPELINE = ["data", "train", "prune", "discretize", "verify_expand", "kappa", "n
 CASES = file_cases() + param_cases()
 # Numbers of more than 4,300 digits are refused by the scheme-file readers
 # (bilinear.algebra.formats), which these stages call without catching ValueError.
-READER_LIMIT = {"verify_expand:models/algorithm.json:huge_number",
-                "figures:models/algorithm.json:huge_number"}
+READER_LIMIT = {f"{stage}:models/algorithm.json:huge_number"
+                for stage in ("verify_expand", "figures", "noise_ablate", "kappa")}
 
 
 def _snapshot(root: Path) -> dict:
@@ -91,10 +91,13 @@ def _check_refused(root: Path, stage: str, argv: list[str], capsys, monkeypatch)
     pytest.param(c, marks=pytest.mark.xfail(strict=True, reason="scheme reader digit limit"))
     if c[0] in READER_LIMIT else c for c in CASES], ids=[c[0] for c in CASES])
 def test_case_refused_cleanly(base, tmp_path, capsys, monkeypatch, case):
-    _, stage, argv, damage = case
+    name, stage, argv, damage = case
     root = _copy(base, tmp_path)
     damage(root)
-    _check_refused(root, stage, argv, capsys, monkeypatch)
+    err = _check_refused(root, stage, argv, capsys, monkeypatch)
+    _, what, key = name.split(":", 2)
+    named = key.split("=")[0].split(".")[-1] if what == "params" else what
+    assert named in err, err  # refused for the damage done, naming the file or the param
 
 
 DRIVER = "import runpy, sys; sys.argv = sys.argv[1:]; runpy.run_module(sys.argv[0], " \
