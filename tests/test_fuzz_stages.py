@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib
+import json
 import os
 import random
 import resource
@@ -23,12 +24,12 @@ import pytest
 import torch
 import yaml
 
-from tests.stage_fuzz import ALL_ZERO, NPZ, PT, _npz, _pt, file_cases, param_cases
+from tests.stage_fuzz import ALL_ZERO, BENCH, NPZ, PT, _npz, _pt, file_cases, param_cases
 from tests.tiny_params import TINY, apply_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINE = ["data", "train", "prune", "discretize", "verify_expand", "kappa", "noise_ablate",
-            "figures"]
+            "figures", "summary"]
 CASES = file_cases() + param_cases()
 # Numbers of more than 4,300 digits are refused by the scheme-file readers
 # (bilinear.algebra.formats), which these stages call without catching ValueError.
@@ -53,6 +54,8 @@ def base(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("fuzz_base")
     params = apply_overrides(yaml.safe_load((ROOT / "params.yaml").read_text()), TINY)
     (root / "params.yaml").write_text(yaml.safe_dump(params))
+    (root / "metrics").mkdir()
+    (root / "metrics/bench.json").write_text(json.dumps(BENCH))
     here = os.getcwd()
     os.chdir(root)
     try:
