@@ -28,6 +28,7 @@ INPUTS = {
     "figures": ["models/trained.pt", "models/pruned.pt", "models/algorithm.json",
                 "metrics/verify.json", "metrics/kappa.json"],
     "summary": ["metrics/discretize.json", "metrics/verify.json", "metrics/bench.json"],
+    "discover_summary": ["metrics/discover/2x2x2.json"],
 }
 # metrics/bench.json comes from a timing stage that the fuzz does not run: a minimal valid one
 BENCH = {"cells": {"64-float64-t1": {"n": 64, "dtype": "float64", "threads": 1,

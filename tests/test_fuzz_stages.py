@@ -29,7 +29,8 @@ from tests.tiny_params import TINY, apply_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 PIPELINE = ["data", "train", "prune", "discretize", "verify_expand", "kappa", "noise_ablate",
-            "figures", "summary"]
+            "figures", "summary", "discover", "discover_summary"]
+ARGV = {"discover": ["2x2x2"]}
 CASES = file_cases() + param_cases()
 # Numbers of more than 4,300 digits are refused by the scheme-file readers
 # (bilinear.algebra.formats), which these stages call without catching ValueError.
@@ -61,7 +62,7 @@ def base(tmp_path_factory) -> Path:
     try:
         torch.set_num_threads(1)
         for stage in PIPELINE:
-            assert _run(stage, []) == 0, stage
+            assert _run(stage, ARGV.get(stage, [])) == 0, stage
     finally:
         os.chdir(here)
     return root
