@@ -157,7 +157,7 @@ def test_cli_discover_sigint_keeps_finished_walks(tmp_path):
                              "--samples", "1", "--workers", "2", "--out", str(out)],
                             cwd=tmp_path, env=env, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 15
     while not (out.is_dir() and _scheme_files(out)) and time.monotonic() < deadline:
         time.sleep(0.05)
     seconds, err = _stop(proc, signal.SIGINT)
