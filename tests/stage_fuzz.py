@@ -35,7 +35,8 @@ BENCH = {"cells": {"64-float64-t1": {"n": 64, "dtype": "float64", "threads": 1,
                                     "speedup_vs_blas": 1.0, "speedup_vs_blas_range": [0.9, 1.1]}}}
 
 
-def _npz(path: Path, change: Callable[[dict], dict]) -> None:
+def damage_npz(path: Path, change: Callable[[dict], dict]) -> None:
+    """Rewrite the npz at path with change(its arrays)."""
     with np.load(path) as data:
         arrays = {k: data[k] for k in data.files}
     with open(path, "wb") as fh:
@@ -74,7 +75,8 @@ NPZ = {  # kind -> change of the arrays {a, b, c}
 }
 
 
-def _pt(path: Path, change: Callable[[dict], dict]) -> None:
+def damage_pt(path: Path, change: Callable[[dict], dict]) -> None:
+    """Rewrite the checkpoint at path with change(its dict)."""
     ckpt = torch.load(path, weights_only=True)
     torch.save(change(ckpt), path)
 
@@ -136,9 +138,9 @@ def file_cases() -> list[tuple]:
         for name in inputs:
             kinds = dict(BYTES)
             if name.endswith(".npz"):
-                kinds.update({k: _apply(_npz, f) for k, f in NPZ.items()})
+                kinds.update({k: _apply(damage_npz, f) for k, f in NPZ.items()})
             elif name.endswith(".pt"):
-                kinds.update({k: _apply(_pt, f) for k, f in PT.items()})
+                kinds.update({k: _apply(damage_pt, f) for k, f in PT.items()})
             elif name == "models/algorithm.json":  # any format is valid where it is alone
                 kinds.update({k: _text(f) for k, f in JSON.items()
                               if k != "format_3x3x3" or len(inputs) > 1})

@@ -24,7 +24,16 @@ import pytest
 import torch
 import yaml
 
-from tests.stage_fuzz import ALL_ZERO, BENCH, NPZ, PT, _npz, _pt, file_cases, param_cases
+from tests.stage_fuzz import (
+    ALL_ZERO,
+    BENCH,
+    NPZ,
+    PT,
+    damage_npz,
+    damage_pt,
+    file_cases,
+    param_cases,
+)
 from tests.tiny_params import TINY, apply_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -128,27 +137,27 @@ def test_sample_as_real_subprocess(base, tmp_path, case):
 
 def test_nan_train_npz_train_rewrites_nothing(base, tmp_path, capsys, monkeypatch):
     root = _copy(base, tmp_path)
-    _npz(root / "data/train.npz", NPZ["nan"])
+    damage_npz(root / "data/train.npz", NPZ["nan"])
     err = _check_refused(root, "train", [], capsys, monkeypatch)
     assert "data/train.npz[a]: 1 of" in err and "NaN or infinite" in err
 
 
 def test_nan_trained_pt_prune_fails_before_rewriting_pruned(base, tmp_path, capsys, monkeypatch):
     root = _copy(base, tmp_path)
-    _pt(root / "models/trained.pt", PT["nan"])
+    damage_pt(root / "models/trained.pt", PT["nan"])
     assert "models/trained.pt[U]" in _check_refused(root, "prune", [], capsys, monkeypatch)
 
 
 def test_nan_pruned_pt_discretize_keeps_algorithm_json(base, tmp_path, capsys, monkeypatch):
     root = _copy(base, tmp_path)
-    _pt(root / "models/pruned.pt", PT["nan"])
+    damage_pt(root / "models/pruned.pt", PT["nan"])
     assert "models/pruned.pt[U]" in _check_refused(root, "discretize", [], capsys, monkeypatch)
 
 
 @pytest.mark.parametrize("method", ["anneal", "round"])
 def test_nan_train_npz_discretize_never_exits_0(base, tmp_path, capsys, monkeypatch, method):
     root = _copy(base, tmp_path)
-    _npz(root / "data/train.npz", NPZ["nan"])
+    damage_npz(root / "data/train.npz", NPZ["nan"])
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["discretize"]["method"] = method
     (root / "params.yaml").write_text(yaml.safe_dump(params))
@@ -157,7 +166,7 @@ def test_nan_train_npz_discretize_never_exits_0(base, tmp_path, capsys, monkeypa
 
 def test_degenerate_weights_never_written_as_a_scheme(base, tmp_path, capsys, monkeypatch):
     root = _copy(base, tmp_path)
-    _pt(root / "models/pruned.pt", ALL_ZERO)
+    damage_pt(root / "models/pruned.pt", ALL_ZERO)
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["discretize"]["method"] = "round"
     (root / "params.yaml").write_text(yaml.safe_dump(params))
@@ -167,7 +176,7 @@ def test_degenerate_weights_never_written_as_a_scheme(base, tmp_path, capsys, mo
 
 def test_discretize_checks_train_npz_keys(base, tmp_path, capsys, monkeypatch):
     root = _copy(base, tmp_path)
-    _npz(root / "data/train.npz", NPZ["missing_key"])
+    damage_npz(root / "data/train.npz", NPZ["missing_key"])
     assert "lacks key(s) c" in _check_refused(root, "discretize", [], capsys, monkeypatch)
 
 
@@ -277,7 +286,8 @@ def test_diverged_training_writes_nothing(base, tmp_path, capsys, monkeypatch):
     """Finite data so large that the training overflows: the NaN weights are refused."""
     root = _copy(base, tmp_path)
     for name in ("train", "test"):
-        _npz(root / f"data/{name}.npz", lambda d: {**d, "a": d["a"] * 1e160, "c": d["c"] * 1e160})
+        damage_npz(root / f"data/{name}.npz",
+                   lambda d: {**d, "a": d["a"] * 1e160, "c": d["c"] * 1e160})
     before = _snapshot(root)
     monkeypatch.chdir(root)
     assert _run("train", []) == 2
