@@ -198,3 +198,19 @@ def test_dask_tasks_stop_on_sigint():
             if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(timeout=10)
+
+
+def test_cli_second_discover_merges_the_index(tmp_path, capsys):
+    from bilinear.cli import main
+
+    out = tmp_path / "found"
+    args = ["discover", "2x2x2", "--rank", "7", "--seeds", "3", "--max-flips", "200000",
+            "--plateau", "500", "--samples", "2", "--workers", "1", "--out", str(out)]
+    assert main(args) == 0
+    first = {e["fingerprint"]: e["walks"] for e in
+             json.loads((out / "index.json").read_text())["fingerprints"]}
+    assert main(args[:4] + ["--seeds", "5"] + args[6:]) == 0
+    second = {e["fingerprint"]: e["walks"] for e in
+              json.loads((out / "index.json").read_text())["fingerprints"]}
+    assert set(first) <= set(second) and sorted(second) == _scheme_files(out)
+    assert all(second[k] > first[k] for k in first)  # the walks of both runs are counted
