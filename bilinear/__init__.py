@@ -14,6 +14,7 @@ Plumbing every layer may use:
 
 - io: atomic file writes, safe loaders, the per-user cache folder;
 - params: params.yaml validation and the shared parameter blocks;
+- checks: input content checks, memory requests, outputs written only once a stage succeeded;
 - seeds: every random stream by name;
 - intervals: confidence intervals (Wilson);
 - stage: the one-line-error entry point every stage shares;

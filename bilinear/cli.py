@@ -181,7 +181,7 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
     from bilinear.io import check_writable
     from bilinear.params import ParamError
     from bilinear.search import discover
-    from bilinear.search.executor import scheduler_address
+    from bilinear.search.executor import Interrupted, scheduler_address
 
     try:
         fmt = discover.parse_format(key)
@@ -198,10 +198,15 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
         return UNREADABLE
     search = discover.Search(max_flips, plateau=plateau, samples=samples,
                              sample_every=sample_every, max_coefficient=1)
-    results = discover.search_target(fmt, rank, 0, search, seeds, workers,
-                                     scheduler_address(scheduler), f"{key} rank {rank}")
+    try:  # each walk's schemes written as it finishes, merged with the folder's index
+        results = discover.search_into(out, fmt, rank, 0, search, seeds, workers,
+                                       scheduler_address(scheduler), f"{key} rank {rank}",
+                                       own=False)  # never delete a user's files
+    except Interrupted as exc:
+        print(f"error: discover {key}: {exc}; their schemes are in {out} (index.json lists "
+              "them)", file=sys.stderr)
+        return exc.exit_code
     schemes = discover.unique_schemes(results)
-    discover.write_found(out, schemes, results, prune=False)  # never delete a user's files
     m = discover.summarize(fmt, rank, results)
     print(f"{key} rank {rank}: {m['exact']}/{m['tried']} walks exact, best rank {m['best_rank']}, "
           f"{m['distinct_fingerprints']} distinct fingerprints written to {out}, "

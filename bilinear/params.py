@@ -1,5 +1,5 @@
-"""Reading and validating params.yaml: unknown keys, wrong types and out-of-range values stop a
-stage with one clear line naming the key."""
+"""Reading and validating params.yaml: unknown keys, wrong types, non-finite floats and
+out-of-range values stop a stage with one clear line naming the key."""
 
 from __future__ import annotations
 
@@ -36,6 +36,8 @@ class Field:
             value = _as_float(value)  # YAML 1.1 reads 1e-3 (no dot) as a string
         if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
             raise ParamError(f"{name}: expected {_names(kinds)}, got {value!r}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ParamError(f"{name}: expected a finite number, got {value!r}")
         if self.choices is not None and value not in self.choices:
             raise ParamError(f"{name}: expected one of {list(self.choices)}, got {value!r}")
         if isinstance(value, list):

@@ -10,9 +10,9 @@ import sys
 import torch
 
 from bilinear import params as blocks
-from bilinear.io import atomic_write_bytes, write_csv, write_json
+from bilinear.checks import Outputs
 from bilinear.learn.methods import anneal
-from bilinear.learn.training import Recipe
+from bilinear.learn.training import Recipe, check_memory
 from bilinear.params import Field, read_sections
 from bilinear.report.anneal_plots import grid_diagram
 from bilinear.report.figures import png_bytes
@@ -44,6 +44,9 @@ def main() -> int:
     torch.set_num_threads(1)
     cfg = params["anneal_grid"]
     blocks.check_pruned("anneal_grid", cfg)
+    check_memory("anneal_grid", tuple(params["task"]["format"]), cfg["slots"],
+                 cfg["phase1"]["epochs"], cfg["n_train"], runs=cfg["seeds"],
+                 epochs_key="phase1.epochs")
     seeds = run_seeds("anneal_grid", params["seed"], cfg["seeds"])
     phase1 = Recipe.from_params(cfg["phase1"])
     batch = phase1.batch_size
@@ -52,10 +55,12 @@ def main() -> int:
                   anneal.Schedule.from_params(params["anneal"]), cfg["weight_decays"],
                   cfg["l1s"], progress=True)
     metrics, cells = analyze(df, cfg["alpha"])
-    write_json("metrics/anneal_grid.json", {"batch_size": batch, "seeds": seeds,
-                                            **metrics})
-    write_csv("plots/anneal_grid.csv", cells.to_dict(orient="records"))
-    atomic_write_bytes("plots/anneal_grid.png", png_bytes(grid_diagram(cells, batch)))
+    out = Outputs()
+    out.add_json("metrics/anneal_grid.json", {"batch_size": batch, "seeds": seeds, **metrics},
+                 "the grid's statistics")
+    out.add_csv("plots/anneal_grid.csv", cells.to_dict(orient="records"))
+    out.add_bytes("plots/anneal_grid.png", png_bytes(grid_diagram(cells, batch)))
+    out.commit()
     a = metrics["anova"]
     print(f"anneal_grid: {metrics['runs']} runs at B={batch}, exact "
           f"{metrics['overall']['successes']}/{metrics['runs']}; ANOVA weight decay p={a.get('p')}"

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from bilinear import params as blocks
-from bilinear.io import atomic_write_bytes, atomic_write_text, write_json
+from bilinear.checks import Outputs
 from bilinear.params import Field, ParamError, load_params, read_sections, validate
 from bilinear.report import study_plots
 from bilinear.report.figures import png_bytes
@@ -50,8 +50,8 @@ def read_sweep(keys, folder: Path = SWEEP) -> pd.DataFrame:
     return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
 
 
-def _csv(path: str, table: pd.DataFrame) -> None:
-    atomic_write_text(path, table.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
+def _csv(out: Outputs, path: str, table: pd.DataFrame) -> None:
+    out.add_text(path, table.to_csv(index=False, float_format="%.6g", lineterminator="\n"))
 
 
 @stage_main
@@ -68,11 +68,12 @@ def main() -> int:
     except (FileNotFoundError, SweepFormatError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    write_json("metrics/anova.json", metrics)
+    out = Outputs()
+    out.add_json("metrics/anova.json", metrics, "the study's statistics")
     chance = pd.DataFrame({"series": "chance", "fpr": [0.0, 1.0], "tpr": [0.0, 1.0]})
-    _csv("plots/batch_effect.csv", tables["batch_effect"])
-    _csv("plots/phase_diagram.csv", tables["phase_diagram"])
-    _csv("plots/kappa_prediction.csv", pd.concat([chance, tables["roc"]], ignore_index=True))
+    _csv(out, "plots/batch_effect.csv", tables["batch_effect"])
+    _csv(out, "plots/phase_diagram.csv", tables["phase_diagram"])
+    _csv(out, "plots/kappa_prediction.csv", pd.concat([chance, tables["roc"]], ignore_index=True))
     final = tables["final"]
     figures = {
         "batch_effect": study_plots.batch_effect(tables["batch_effect"], final, metrics),
@@ -81,7 +82,8 @@ def main() -> int:
             tables["predictions"], tables["roc"], metrics, f"kappa_{percents[0]}"),
     }
     for name, fig in figures.items():
-        atomic_write_bytes(f"plots/{name}.png", png_bytes(fig))
+        out.add_bytes(f"plots/{name}.png", png_bytes(fig))
+    out.commit()
     parts = [f"{m}: {metrics[m]['overall']['successes']}/{metrics[m]['overall']['n']} succeed, "
              f"protocol B F={_fmt(metrics[m]['protocol_b_success']['F'])}"
              for m in metrics["study"]["methods"]]

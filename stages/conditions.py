@@ -11,8 +11,9 @@ import torch
 from tqdm import tqdm
 
 from bilinear import params as blocks
-from bilinear.io import atomic_write_bytes, write_csv, write_json
+from bilinear.checks import Outputs
 from bilinear.learn.methods import anneal
+from bilinear.learn.training import check_memory
 from bilinear.params import Field, ParamError, read_sections, validate
 from bilinear.report.figures import grokking_figure
 from bilinear.seeds import run_seeds
@@ -58,6 +59,10 @@ def read_conditions() -> tuple[dict, list[Condition]]:
     if len(set(names)) != len(names):
         raise ParamError(f"conditions.recipes: duplicate names in {names}")
     blocks.check_pruned("conditions", params["conditions"])
+    for i, c in enumerate(recipes):
+        check_memory("conditions", tuple(params["task"]["format"]), params["conditions"]["slots"],
+                     c.epochs, max(c.n_train, params["conditions"]["n_test"]),
+                     runs=params["conditions"]["seeds"], epochs_key=f"recipes[{i}].epochs")
     controls = [validate(f"conditions.anneal_controls[{i}]", c, CONTROL)
                 for i, c in enumerate(params["conditions"]["anneal_controls"])]
     for i, c in enumerate(controls):
@@ -93,11 +98,13 @@ def main() -> int:
                                      cfg["pruned_slots"], cfg["lr"], anneal_setup(params, cond),
                                      progress=True))
     summaries = {r.condition.name: summarize(r) for r in results}
-    write_json("metrics/conditions.json", {"seeds": seeds, "lr": cfg["lr"],
-                                           "conditions": summaries})
-    write_csv("plots/grokking.csv", [row for r in results for row in curve_rows(r)])
-    atomic_write_bytes("plots/grokking.png", grokking_figure(
+    out = Outputs()
+    out.add_json("metrics/conditions.json", {"seeds": seeds, "lr": cfg["lr"],
+                                             "conditions": summaries}, "the conditions' summaries")
+    out.add_csv("plots/grokking.csv", [row for r in results for row in curve_rows(r)])
+    out.add_bytes("plots/grokking.png", grokking_figure(
         {r.condition.name: (r.train_loss, r.test_loss) for r in results}))
+    out.commit()
     print("conditions: " + "; ".join(
         f"{name}: grokked {s['grokked_runs']}/{s['runs']}, exact " + ", ".join(
             f"{k[6:]} {v}" for k, v in s.items() if k.startswith("exact_"))

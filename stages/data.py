@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 
 from bilinear import params as blocks
-from bilinear.io import save_npz
+from bilinear.checks import Outputs, require_memory
 from bilinear.learn.data import make_datasets
 from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
@@ -17,7 +17,7 @@ SPECS = {
     "data": {
         "n_train": Field(int, low=1),
         "n_test": Field(int, low=1),
-        "scale": Field(float, low=1e-6),
+        "scale": Field(float, low=1e-6, high=1e6),
     },
 }
 
@@ -28,9 +28,15 @@ def main() -> int:
     params = read_sections(SPECS)
     fmt = tuple(params["task"]["format"])
     cfg = params["data"]
+    n, m, p = fmt
+    for key in ("n_train", "n_test"):  # the pairs, a copy of them and the file's bytes in memory
+        require_memory(f"data.{key}", 3 * 8 * cfg[key] * (n * m + m * p + n * p),
+                       f"{cfg[key]} pairs of {n}x{m}x{p} matrices")
     train, test = make_datasets(fmt, cfg["n_train"], cfg["n_test"], params["seed"], cfg["scale"])
-    save_npz("data/train.npz", **train)
-    save_npz("data/test.npz", **test)
+    out = Outputs()
+    out.add_npz("data/train.npz", **train)
+    out.add_npz("data/test.npz", **test)
+    out.commit()
     print(f"data: {cfg['n_train']} training and {cfg['n_test']} test pairs of "
           f"{'x'.join(map(str, fmt))} Gaussian matrices (seed {params['seed']})")
     return 0

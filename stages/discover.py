@@ -1,6 +1,7 @@
 """Stage `discover@<n>x<m>x<p>`: flip-graph walks toward the target rank of one format ->
 schemes/found/<n>x<m>x<p>-r<R>/<fingerprint>.json (and index.json, written even when
-nothing is found) and metrics/discover/<n>x<m>x<p>.json.
+nothing is found) and metrics/discover/<n>x<m>x<p>.json.  Each walk's schemes are written as it
+finishes; SIGINT or SIGTERM stops the walks with one line, the finished ones kept.
 Usage: python -m stages.discover 3x3x3   (a key of params discover.targets)
 Reads: params.yaml (seed, discover.targets.<n>x<m>x<p>, discover.seeds, discover.max_flips,
 discover.plateau, discover.samples, discover.sample_every, discover.max_coefficient). Writes:
@@ -14,7 +15,7 @@ from bilinear import params as blocks
 from bilinear.io import write_json
 from bilinear.params import Field, ParamError, read_sections
 from bilinear.search import discover
-from bilinear.search.executor import scheduler_address
+from bilinear.search.executor import Interrupted, scheduler_address
 from bilinear.stage import stage_main
 
 SPECS = {
@@ -56,11 +57,14 @@ def main(argv: list[str] | None = None) -> int:
     search = discover.Search(cfg["max_flips"], cfg["plateau"], cfg["samples"],
                              cfg["sample_every"], cfg["max_coefficient"])
     address = scheduler_address(cfg["scheduler"])
-    results = discover.search_target(fmt, rank, seed, search, cfg["seeds"], cfg["workers"],
-                                     address, args[0])
-    schemes = discover.unique_schemes(results)
     folder = f"schemes/found/{args[0]}-r{rank}"
-    discover.write_found(folder, schemes, results)
+    try:
+        results = discover.search_into(folder, fmt, rank, seed, search, cfg["seeds"],
+                                       cfg["workers"], address, args[0], own=True)
+    except Interrupted as exc:
+        print(f"error: discover@{args[0]}: {exc}; their schemes are in {folder} (index.json "
+              "lists them); metrics not written", file=sys.stderr)
+        return exc.exit_code
     metrics = discover.summarize(fmt, rank, results)
     metrics["executor"] = "dask" if address else "local processes"
     write_json(f"metrics/discover/{args[0]}.json", metrics)

@@ -8,10 +8,27 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from bilinear.io import atomic_write_bytes, read_json, write_csv, write_json
+from bilinear.checks import InputError, Outputs
+from bilinear.io import read_json
 from bilinear.params import Field, ParamError, load_params, validate
 from bilinear.report.discover_plots import discover_figure, discover_rows
 from bilinear.stage import stage_main
+
+
+def _read_target(key: str) -> dict:
+    """metrics/discover/<key>.json, checked to give a row of the summary; InputError naming the
+    file otherwise."""
+    path = f"metrics/discover/{key}.json"
+    try:
+        doc = read_json(path)
+        discover_rows({key: doc})
+        if not all(isinstance(doc[k], int | None) for k in ("best_rank", "best_known_rank")):
+            raise TypeError("best_rank and best_known_rank must be integers or null")
+    except (OSError, ValueError) as exc:
+        raise InputError(f"{path}: cannot be read ({exc})") from None
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise InputError(f"{path}: unexpected content ({type(exc).__name__}: {exc})") from None
+    return doc
 
 
 @stage_main
@@ -25,13 +42,15 @@ def main() -> int:
     if missing:
         raise ParamError(f"discover.targets: no metrics/discover/<key>.json for {missing}: run "
                          f"the discover@<key> stages")
-    summary = {k: read_json(f"metrics/discover/{k}.json") for k in keys}
-    write_json("metrics/discover.json", {"targets": summary})
+    summary = {k: _read_target(k) for k in keys}
+    out = Outputs()
+    out.add_json("metrics/discover.json", {"targets": summary}, "the targets' metrics")
     rows = discover_rows(summary)
-    write_csv("plots/discover.csv", rows)
-    atomic_write_bytes("plots/discover.png", discover_figure(rows))
+    out.add_csv("plots/discover.csv", rows)
+    out.add_bytes("plots/discover.png", discover_figure(rows))
     at_best = sum(t["best_rank"] is not None and t["best_known_rank"] is not None
                   and t["best_rank"] <= t["best_known_rank"] for t in summary.values())
+    out.commit()
     print(f"discover_summary: {len(keys)} targets, {at_best} reached the best known rank")
     return 0
 

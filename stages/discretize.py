@@ -8,9 +8,17 @@ import sys
 
 from bilinear import params as blocks
 from bilinear.algebra.equivalence import equivalent_to_strassen
-from bilinear.algebra.formats.project_json import save_scheme
+from bilinear.algebra.formats.project_json import scheme_to_json
 from bilinear.algebra.schemes import Scheme, strassen
-from bilinear.io import load_npz, load_torch, write_json
+from bilinear.checks import (
+    InputError,
+    Outputs,
+    check_entries,
+    check_pairs,
+    check_result_scheme,
+    check_weights,
+)
+from bilinear.io import load_npz, load_torch
 from bilinear.learn.methods import METHODS, anneal, discretize
 from bilinear.learn.training import Recipe
 from bilinear.params import Field, read_sections
@@ -32,12 +40,21 @@ def main() -> int:
     params = read_sections(SPECS)
     cfg = params["discretize"]
     ckpt = load_torch("models/pruned.pt", keys=("format", "U", "V", "W", "recipe", "prune", "seed"))
-    fmt = tuple(ckpt["format"])
+    fmt, _ = check_weights("models/pruned.pt", ckpt, runs=1)
+    check_entries("models/pruned.pt", ckpt, {"seed": int})
+    check_entries("models/pruned.pt[recipe]", ckpt["recipe"],
+                  {"batch_size": int, "weight_decay": float, "slots": int, "init": str})
+    check_entries("models/pruned.pt[prune]", ckpt["prune"], {"pruned_slots": int})
+    train = load_npz("data/train.npz", keys=("a", "b", "c"))
+    check_pairs("data/train.npz", train, fmt, "models/pruned.pt")
     options = None
     if cfg["method"] == "anneal":  # the recipe's own pairs, batch size, weight decay and shuffling
+        if ckpt["recipe"]["batch_size"] < 1:
+            raise InputError(f"models/pruned.pt[recipe]: batch_size "
+                             f"{ckpt['recipe']['batch_size']} is not >= 1")
         recipe = Recipe(batch_size=ckpt["recipe"]["batch_size"], lr=params["anneal"]["lr"],
                         weight_decay=ckpt["recipe"]["weight_decay"])
-        options = {"train": load_npz("data/train.npz"), "recipe": recipe, "seed": ckpt["seed"],
+        options = {"train": train, "recipe": recipe, "seed": ckpt["seed"],
                    "schedule": anneal.Schedule.from_params(params["anneal"])}
     crystal = discretize(fmt, ckpt["U"][0].numpy(), ckpt["V"][0].numpy(), ckpt["W"][0].numpy(),
                          cfg["method"], cfg["sparsify_tol"], anneal=options)
@@ -51,8 +68,10 @@ def main() -> int:
     provenance = {"recipe": recipe, "seed": ckpt["seed"], "method": cfg["method"],
                   "fallback": use_fallback}
     written = strassen() if use_fallback else learned
-    save_scheme("models/algorithm.json",
-                Scheme(fmt, written.U, written.V, written.W, provenance))
+    check_result_scheme(written, "models/algorithm.json")
+    out = Outputs()
+    out.add_text("models/algorithm.json",
+                 scheme_to_json(Scheme(fmt, written.U, written.V, written.W, provenance)))
     metrics = {
         "exact": crystal.exact,
         "fallback": use_fallback,
@@ -65,7 +84,8 @@ def main() -> int:
                                         for x in t.flat),
         "equivalent_to_strassen": equivalent_to_strassen(learned),
     }
-    write_json("metrics/discretize.json", metrics)
+    out.add_json("metrics/discretize.json", metrics, "the crystallization's metrics")
+    out.commit()
     print(f"discretize: method {cfg['method']}, exact {crystal.exact}, margin "
           f"{crystal.margin:.3g}, {metrics['nonzeros']} nonzeros, fallback {use_fallback}")
     return 0

@@ -11,7 +11,7 @@ import torch
 from bilinear import params as blocks
 from bilinear.io import write_json
 from bilinear.learn.methods import METHODS, anneal
-from bilinear.learn.training import Recipe
+from bilinear.learn.training import Recipe, check_memory
 from bilinear.params import Field, ParamError, read_sections
 from bilinear.seeds import run_seeds
 from bilinear.stage import stage_main
@@ -47,6 +47,8 @@ def read_setup() -> tuple[FrontierSetup, list[int], int]:
     if unknown or len(set(cfg["methods"])) != len(cfg["methods"]):
         raise ParamError(f"frontier.methods: expected distinct items of {list(METHODS)}, "
                          f"got {cfg['methods']}")
+    check_memory("frontier", tuple(cfg["format"]), cfg["slots"], cfg["epochs"],
+                 max(cfg["n_train"], cfg["n_test"]), runs=cfg["seeds"])
     setup = FrontierSetup(tuple(cfg["format"]), cfg["slots"], cfg["pruned_slots"],
                           Recipe.from_params(cfg),
                           cfg["n_train"], cfg["n_test"], tuple(cfg["methods"]), cfg["budget"],

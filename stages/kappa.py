@@ -14,7 +14,8 @@ from tqdm import tqdm
 from bilinear import params as blocks
 from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.schemes import SchemeFormatError
-from bilinear.io import load_npz, load_torch, write_json
+from bilinear.checks import Outputs, check_pairs, check_same_format, check_weights
+from bilinear.io import load_npz, load_torch
 from bilinear.params import Field, ParamError, load_params, read_sections, validate
 from bilinear.stage import stage_main
 from bilinear.studies import kappa
@@ -37,17 +38,21 @@ def read_params() -> tuple[dict, float]:
     return cfg, validate("train.lr", train["lr"], blocks.LR)  # gamma = (lr/B) Tr(Sigma) / d
 
 
-def load_checkpoints() -> dict:
-    """{name: (U (1,S,nm), V (1,S,mp), W (1,np,S))} float64 tensors of the three checkpoints."""
-    out = {}
+def load_checkpoints() -> tuple[tuple[int, int, int], dict]:
+    """(format, {name: (U (1,S,nm), V (1,S,mp), W (1,np,S))}): float64 tensors of the three
+    checkpoints, which must share one format."""
+    out, formats = {}, {}
     for name in ("trained", "pruned"):
         ckpt = load_torch(f"models/{name}.pt", keys=("U", "V", "W"))
-        if ckpt["U"].shape[0] != 1:
-            raise ValueError(f"models/{name}.pt holds {ckpt['U'].shape[0]} runs, expected 1")
+        formats[name], _ = check_weights(f"models/{name}.pt", ckpt, runs=1)
         out[name] = tuple(ckpt[k].double() for k in "UVW")
+    check_same_format("models/pruned.pt", formats["pruned"], formats["trained"],
+                      "models/trained.pt")
     scheme = load_scheme("models/algorithm.json")
+    check_same_format("models/algorithm.json", scheme.fmt, formats["trained"],
+                      "models/trained.pt")
     out["discrete"] = tuple(torch.from_numpy(x)[None] for x in scheme.as_float())
-    return out
+    return scheme.fmt, out
 
 
 @stage_main
@@ -56,8 +61,9 @@ def main() -> int:
     torch.set_num_threads(1)
     cfg, lr = read_params()
     try:
-        checkpoints = load_checkpoints()
+        fmt, checkpoints = load_checkpoints()
         train = load_npz("data/train.npz", keys=("a", "b", "c"))
+        check_pairs("data/train.npz", train, fmt, "models/algorithm.json")
         samples = tuple(torch.from_numpy(np.asarray(train[k], dtype=np.float64)) for k in "abc")
     except (OSError, SchemeFormatError, ValueError, KeyError) as exc:
         print(f"error: cannot load the inputs: {exc}", file=sys.stderr)
@@ -83,7 +89,9 @@ def main() -> int:
         "sigma": "unbiased covariance over training samples of per-sample gradients of "
                  "mean_k (c_hat_k - c_k)^2; a mini-batch of B has covariance Sigma / B",
     }
-    write_json("metrics/kappa.json", metrics)
+    out = Outputs()
+    out.add_json("metrics/kappa.json", metrics, "the gradient-noise statistics")
+    out.commit()
     summary = ", ".join(f"{k}: " + ("degenerate" if e["degenerate"] else f"kappa {e['kappa']:.3g}")
                         + f" rank {e['rank']}" for k, e in report.items())
     print(f"kappa: {summary}")

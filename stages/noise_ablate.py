@@ -14,7 +14,8 @@ from tqdm import tqdm
 from bilinear import params as blocks
 from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.schemes import SchemeFormatError
-from bilinear.io import atomic_write_bytes, load_npz, load_torch, write_csv, write_json
+from bilinear.checks import Outputs, check_pairs, check_weights
+from bilinear.io import load_npz, load_torch
 from bilinear.params import Field, read_sections
 from bilinear.seeds import NOISE, stream
 from bilinear.stage import stage_main
@@ -39,8 +40,7 @@ def load_subjects() -> tuple[tuple, dict]:
     """(format, {subject: (U, V, W)}) from models/algorithm.json and models/pruned.pt."""
     scheme = load_scheme("models/algorithm.json")
     pruned = load_torch("models/pruned.pt", keys=("U", "V", "W"))
-    if pruned["U"].shape[0] != 1:
-        raise ValueError(f"models/pruned.pt holds {pruned['U'].shape[0]} runs, expected 1")
+    check_weights("models/pruned.pt", pruned, scheme.fmt, runs=1, source="models/algorithm.json")
     subjects = {"discrete": scheme.as_float(),
                 "continuous": tuple(pruned[k][0].double().numpy() for k in "UVW")}
     if scheme.fmt == (2, 2, 2):
@@ -77,9 +77,9 @@ def csv_rows(results: dict) -> list[dict]:
     return rows
 
 
-def figure(rows: list[dict], tolerance: float, trials: int, path: str) -> None:
-    """plots/noise.png: success rate of each reading vs sigma (log x) with Wilson bands, and the
-    unrounded relative error vs sigma."""
+def figure(rows: list[dict], tolerance: float, trials: int) -> bytes:
+    """The PNG bytes of plots/noise.png: success rate of each reading vs sigma (log x) with
+    Wilson bands, and the unrounded relative error vs sigma."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -118,7 +118,7 @@ def figure(rows: list[dict], tolerance: float, trials: int, path: str) -> None:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, metadata={"Software": None})
     plt.close(fig)
-    atomic_write_bytes(path, buf.getvalue())
+    return buf.getvalue()
 
 
 @stage_main
@@ -129,6 +129,7 @@ def main() -> int:
     try:
         fmt, subjects = load_subjects()
         test = load_npz("data/test.npz", keys=("a", "b", "c"))
+        check_pairs("data/test.npz", test, fmt, "models/algorithm.json")
         test = tuple(np.asarray(test[k], dtype=np.float64) for k in "abc")
     except (OSError, SchemeFormatError, ValueError, KeyError) as exc:
         print(f"error: cannot load the inputs: {exc}", file=sys.stderr)
@@ -141,9 +142,11 @@ def main() -> int:
                                          cfg["tolerance"], bar)
     metrics = summarize(results, cfg)
     rows = csv_rows(results)
-    write_json("metrics/noise.json", metrics)
-    write_csv("plots/noise.csv", rows, COLUMNS)
-    figure(rows, cfg["tolerance"], cfg["trials"], "plots/noise.png")
+    out = Outputs()
+    out.add_json("metrics/noise.json", metrics, "the noise readings")
+    out.add_csv("plots/noise.csv", rows, COLUMNS)
+    out.add_bytes("plots/noise.png", figure(rows, cfg["tolerance"], cfg["trials"]))
+    out.commit()
     t = metrics["thresholds"]
     print(f"noise_ablate: largest sigma with >= {cfg['level']:.0%} success: (a) round_verify "
           f"{t['round_verify']}; (b) unrounded {t['unrounded']}")

@@ -1,5 +1,6 @@
 """Stage `sweep@B<size>`: every run of the batch-size study at that batch size, trained at once,
-then crystallized at every evaluation epoch -> data/sweep/B<size>.csv.
+then crystallized at every evaluation epoch -> data/sweep/B<size>.csv.  SIGINT or SIGTERM stops
+the crystallization workers at once with one line; the table is written only when complete.
 Usage: python -m stages.sweep B<size>   (e.g. B32; an entry of params sweep.batch_sizes)
 Reads: params.yaml (seed, anneal, sweep.protocols, sweep.run, sweep.batch_sizes.B<size>). Writes:
 data/sweep/B<size>.csv."""
@@ -12,6 +13,7 @@ import torch
 
 from bilinear.io import write_csv
 from bilinear.params import ParamError
+from bilinear.search.executor import Interrupted
 from bilinear.stage import stage_main
 from bilinear.studies import anneal_study, sweep
 from bilinear.studies.batch_keys import batch_key, batch_of, is_batch_key
@@ -30,7 +32,14 @@ def main(argv: list[str] | None = None) -> int:
         raise ParamError(f"sweep.batch_sizes: no entry {args[0]} (batch sizes "
                          f"{cfg['batch_sizes']})")
     torch.set_num_threads(1)
-    table, timing = run_batch(batch, seed, cfg)
+    try:
+        table, timing = run_batch(batch, seed, cfg)
+    except (Interrupted, KeyboardInterrupt) as exc:  # workers already stopped by the executor
+        code = exc.exit_code if isinstance(exc, Interrupted) else 130
+        print(f"error: sweep@{batch_key(batch)}: {exc or 'interrupted by SIGINT'}; "
+              f"data/sweep/{batch_key(batch)}.csv not written (other batch sizes untouched)",
+              file=sys.stderr)
+        return code
     write_csv(f"data/sweep/{batch_key(batch)}.csv", table,
               sweep.columns(cfg["kappa_percents"]))
     failed = [f"{r['run_id']}@{r['epoch']}:{r['method']}" for r in table if r["nonzeros"] == ""]

@@ -7,20 +7,22 @@ from __future__ import annotations
 import math
 import sys
 
+import numpy as np
 import torch
 
 from bilinear import params as blocks
-from bilinear.io import load_npz, save_torch, write_csv, write_json
+from bilinear.checks import Outputs, check_pairs, check_weights
+from bilinear.io import load_npz
 from bilinear.learn.crystal import margin, round_clamp
 from bilinear.learn.model import INITS
-from bilinear.learn.training import Recipe, format_of, grokking_epoch, init_runs, train_runs
+from bilinear.learn.training import Recipe, check_memory, grokking_epoch, init_runs, train_runs
 from bilinear.params import Field, read_sections
 from bilinear.stage import stage_main
 
 SPECS = {
     "seed": blocks.SEED,
     "train": {"slots": blocks.SLOTS, "init": Field(str, choices=INITS),
-              "init_scale": Field(float, low=1e-6), **blocks.RECIPE},
+              "init_scale": Field(float, low=1e-6, high=1e6), **blocks.RECIPE},
 }
 
 
@@ -34,7 +36,10 @@ def main() -> int:
     torch.set_num_threads(1)
     cfg, seed = params["train"], params["seed"]
     train, test = (load_npz(f"data/{s}.npz", keys=("a", "b", "c")) for s in ("train", "test"))
-    n, m, p = format_of(train["a"].shape[1], train["b"].shape[1], train["c"].shape[1])
+    n, m, p = check_pairs("data/train.npz", train)
+    check_pairs("data/test.npz", test, (n, m, p), "data/train.npz")
+    check_memory("train", (n, m, p), cfg["slots"], cfg["epochs"],
+                 max(len(train["a"]), len(test["a"])))
     U, V, W = init_runs((n, m, p), cfg["slots"], [seed], cfg["init"], cfg["init_scale"])
     margins = []  # the paper's delta = max |theta - Q(theta)| of the trained weights, per epoch
     snapshots = {0: torch.cat([t.reshape(-1) for t in (U, V, W)])}  # for the crystallization plot
@@ -46,13 +51,14 @@ def main() -> int:
         if epoch in keep:
             snapshots[epoch] = theta[0].clone()
 
-    result = train_runs(U, V, W, train, test, Recipe.from_params(cfg), [seed], callback=track,
-                        progress=True)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged run is refused below
+        result = train_runs(U, V, W, train, test, Recipe.from_params(cfg), [seed],
+                            callback=track, progress=True)
     tr, te = result.train_loss[:, 0], result.test_loss[:, 0]
     below = [e + 1 for e in range(len(tr)) if tr[e] < 1e-6]
-    save_torch("models/trained.pt", {"format": [n, m, p], "U": result.U, "V": result.V,
-                                     "W": result.W, "seed": seed, "recipe": dict(cfg),
-                                     "snapshots": snapshots})
+    trained = {"format": [n, m, p], "U": result.U, "V": result.V, "W": result.W, "seed": seed,
+               "recipe": dict(cfg), "snapshots": snapshots}
+    check_weights("models/trained.pt (the trained weights)", trained)
     metrics = {
         "epochs": cfg["epochs"],
         "final_train_loss": float(tr[-1]),
@@ -63,13 +69,16 @@ def main() -> int:
         "final_margin": margins[-1],
         "min_margin": min(margins),
     }
-    write_json("metrics/train.json", metrics)
-    write_csv("plots/train/loss.csv", [
+    out = Outputs()
+    out.add_torch("models/trained.pt", trained)
+    out.add_json("metrics/train.json", metrics, "the training losses")
+    out.add_csv("plots/train/loss.csv", [
         {"epoch": e + 1, "train_loss": repr(float(tr[e])), "test_loss": repr(float(te[e])),
          "log10_train_loss": _log10(tr[e]), "log10_test_loss": _log10(te[e])}
         for e in range(len(tr))])
-    write_csv("plots/train/margin.csv",
-              [{"epoch": e + 1, "margin": repr(x)} for e, x in enumerate(margins)])
+    out.add_csv("plots/train/margin.csv",
+                [{"epoch": e + 1, "margin": repr(x)} for e, x in enumerate(margins)])
+    out.commit()
     print(f"train: {cfg['epochs']} epochs, final train loss {tr[-1]:.3g}, test loss {te[-1]:.3g}, "
           f"grokking epoch {metrics['grokking_epoch']}")
     return 0

@@ -17,7 +17,7 @@ from bilinear.algebra.expand import EXPANSION_TOL, PAPER_SIZES, expansion_levels
 from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.permutation import permutation_test
 from bilinear.algebra.schemes import Scheme, SchemeFormatError, verify
-from bilinear.io import write_csv, write_json
+from bilinear.checks import Outputs
 from bilinear.params import Field, ParamError, read_sections
 from bilinear.seeds import VERIFY_EXPANSION, VERIFY_PAPER, VERIFY_PERMUTATION, stream
 from bilinear.stage import stage_main
@@ -129,8 +129,10 @@ def main() -> int:
         rng = stream(seed, VERIFY_PERMUTATION)
         metrics["permutation_test"] = permutation_test(scheme, rng, cfg["max_permutations"],
                                                        cfg["permutation_pairs"])
-    write_json("metrics/verify.json", metrics)
-    write_csv("plots/expansion.csv", rows, _columns(cfg["dtypes"], rows))
+    out = Outputs()
+    out.add_json("metrics/verify.json", metrics, "the verification's errors")
+    out.add_csv("plots/expansion.csv", rows, _columns(cfg["dtypes"], rows))
+    out.commit()
     print(_summary(metrics, cfg))
     return 0
 

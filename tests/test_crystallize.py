@@ -119,10 +119,12 @@ def test_discretize_stage_writes_scheme_and_metrics(tmp_path, monkeypatch, capsy
     import json
 
     from bilinear.algebra.formats.project_json import load_scheme
-    from bilinear.io import save_torch
+    from bilinear.io import save_npz, save_torch
+    from bilinear.learn.data import make_datasets
     from stages import discretize as stage
 
     monkeypatch.chdir(tmp_path)
+    save_npz("data/train.npz", **make_datasets((2, 2, 2), 32, 1, seed=0)[0])  # read by every method
     U, V, W = (torch.from_numpy(t)[None] for t in _sandwich(*_strassen_float(), seed=5))
     save_torch("models/pruned.pt", {"format": [2, 2, 2], "U": U, "V": V, "W": W, "seed": 5,
                                     "recipe": {"epochs": 1, "slots": 8, "init": "symmetric",
@@ -143,10 +145,6 @@ def test_discretize_stage_writes_scheme_and_metrics(tmp_path, monkeypatch, capsy
     m = json.loads((tmp_path / "metrics/discretize.json").read_text())
     assert m["exact"] and not m["fallback"] and m["equivalent_to_strassen"] is True
     assert load_scheme("models/algorithm.json").provenance["seed"] == 5
-    from bilinear.io import save_npz
-    from bilinear.learn.data import make_datasets
-
-    save_npz("data/train.npz", **make_datasets((2, 2, 2), 32, 1, seed=0)[0])
     (tmp_path / "params.yaml").write_text(params.format("false").replace("round", "anneal"))
     assert stage.main() == 0
     m = json.loads((tmp_path / "metrics/discretize.json").read_text())

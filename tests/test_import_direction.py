@@ -8,7 +8,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PLUMBING = {"bilinear.io", "bilinear.params", "bilinear.stage", "bilinear.seeds",
+PLUMBING = {"bilinear.io", "bilinear.checks", "bilinear.params", "bilinear.stage", "bilinear.seeds",
             "bilinear.intervals"}
 # layer -> the layers its modules may import (its own included)
 ALLOWED = {

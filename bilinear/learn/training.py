@@ -23,6 +23,7 @@ from threadpoolctl import threadpool_limits
 from tqdm import tqdm
 
 from bilinear.algebra.schemes import matmul_tensor
+from bilinear.checks import require_memory
 from bilinear.learn.model import init_model
 from bilinear.params import RECIPE
 from bilinear.seeds import derived_seed
@@ -314,3 +315,18 @@ def grokking_epoch(train_loss: np.ndarray, test_loss: np.ndarray, plateau: int =
                 return e + 1
         run = 0
     return None
+
+
+def check_memory(section: str, fmt: tuple[int, int, int], slots: int, epochs: int, rows: int,
+                 runs: int = 1, epochs_key: str = "epochs") -> None:
+    """ParamError naming section.<epochs_key> or section.slots when training `runs`
+    runs of `slots` slots for `epochs` epochs on `rows` pairs would need more memory than the
+    machine has: per epoch the loss histories and a stage's per-epoch records (~512 bytes),
+    per slot the weights, gradients and AdamW moments plus a batch of activations (the full
+    data set when the losses are evaluated)."""
+    n, m, p = fmt
+    dim = n * m + m * p + n * p
+    require_memory(f"{section}.{epochs_key}", epochs * (16 * runs + 512),
+                   f"{epochs} epochs of loss history")
+    require_memory(f"{section}.slots", 8 * runs * slots * (6 * dim + 3 * rows),
+                   f"{runs} run(s) of {slots} slots on {rows} pairs")

@@ -10,6 +10,7 @@ folder are inequivalent; schemes that share a fingerprint may or may not be equi
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass
@@ -137,24 +138,103 @@ def unique_schemes(results: list[dict]) -> dict[str, str]:
 
 
 INDEX = "index.json"
+FINGERPRINT = re.compile(r"^\d+x\d+x\d+-r\d+-[0-9a-f]+$")
+
+
+def read_index(folder: str | Path) -> dict[str, int | None]:
+    """{fingerprint: walks} of a folder's index.json, reconciled with the folder: entries whose
+    file is gone are dropped, scheme files missing from the index (or every scheme file, when
+    the index is missing or corrupt) are added with walks None (unknown)."""
+    folder = Path(folder)
+    walks: dict[str, int | None] = {}
+    try:
+        entries = json.loads((folder / INDEX).read_text(encoding="utf-8"))["fingerprints"]
+        for e in entries:
+            count = e["walks"]
+            walks[str(e["fingerprint"])] = count if isinstance(count, int) else None
+    except (OSError, ValueError, KeyError, TypeError):
+        walks = {}
+    present = {p.stem for p in folder.glob("*.json") if FINGERPRINT.match(p.stem)}
+    return {key: walks.get(key) for key in sorted(present)}
+
+
+def _write_index(folder: Path, walks: dict[str, int | None]) -> None:
+    write_json(folder / INDEX, {"fingerprints": [{"fingerprint": key, "walks": walks[key]}
+                                                 for key in sorted(walks)]})
+
+
+class FoundWriter:
+    """Writes the schemes of a target's walks into a folder as each walk finishes, keeping
+    index.json equal to the folder's scheme files after every walk (merged with the index
+    already there).  `own`: the folder is the stage's output, so finish() removes the schemes of
+    earlier runs that this run did not find and counts this run's walks only; otherwise files
+    already there are never touched and walk counts add up."""
+
+    def __init__(self, folder: str | Path, own: bool):
+        self.folder, self.own = Path(folder), own
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self.before = read_index(self.folder)
+        self.walks: dict[str, int] = {}
+        self.created: set[str] = set()
+        _write_index(self.folder, self.index())
+
+    def index(self) -> dict[str, int | None]:
+        """The index as it stands: earlier entries merged with this run's walk counts."""
+        merged = dict(self.before)
+        for key, count in self.walks.items():
+            merged[key] = (merged.get(key) or 0) + count if not self.own else count
+        return merged
+
+    def add(self, result: dict) -> None:
+        """Write a finished walk's new schemes, then the index."""
+        for key, text in sorted(result["schemes"].items()):
+            path = self.folder / f"{key}.json"
+            if key not in self.before and key not in self.created or self.own:
+                atomic_write_text(path, text)
+                self.created.add(key)
+            self.walks[key] = self.walks.get(key, 0) + 1
+        _write_index(self.folder, self.index())
+
+    def finish(self, schemes: dict[str, str]) -> list[Path]:
+        """Once every walk is done, given unique_schemes of all of them: each scheme this run
+        wrote holds the lowest seed's version (the output does not depend on the order walks
+        finished in); with `own`, the folder's other .json files (earlier runs') are removed.
+        Returns this run's scheme paths."""
+        for key in sorted(self.created):
+            atomic_write_text(self.folder / f"{key}.json", schemes[key])
+        if self.own:  # the stage's folder: any other .json is from an earlier run
+            for old in self.folder.glob("*.json"):
+                if old.name != INDEX and old.stem not in schemes:
+                    old.unlink()
+            self.before = {}
+        _write_index(self.folder, self.index())
+        return [self.folder / f"{key}.json" for key in sorted(schemes)]
+
+
+def search_into(folder: str | Path, fmt: tuple[int, int, int], rank: int, seed: int,
+                cfg: Search, seeds: int, workers: int, scheduler: str | None, label: str,
+                own: bool) -> list[dict]:
+    """search_target, writing each walk's schemes into folder as it finishes (FoundWriter);
+    walks run in worker processes, so SIGINT or SIGTERM stops them at once and raises
+    executor.Interrupted with every finished walk written and the index matching the folder."""
+    writer = FoundWriter(folder, own)
+    tasks = [(fmt, rank, walk_seed(seed, fmt, k), cfg) for k in range(seeds)]
+    results = run_tasks(run_task, tasks, workers, scheduler, label=label,
+                        on_result=lambda i, r: writer.add(r), in_process=False)
+    writer.finish(unique_schemes(results))
+    return results
 
 
 def write_found(folder: str | Path, schemes: dict[str, str], results: list[dict],
                 prune: bool = True) -> list[Path]:
     """Write each scheme once as <folder>/<fingerprint>.json and <folder>/index.json, each
     fingerprint with the number of walks of results that found it (an empty list when nothing
-    was found, so the folder always exists); `prune` removes the other .json files of the
-    folder (the stage's own folder, from earlier runs).  Returns the scheme files' paths."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.json") if prune else ():
-        if old.name != INDEX and old.stem not in schemes:
-            old.unlink()
-    paths = []
-    for key, text in sorted(schemes.items()):
-        atomic_write_text(folder / f"{key}.json", text)
-        paths.append(folder / f"{key}.json")
-    walks = {key: sum(key in r["schemes"] for r in results) for key in schemes}
-    write_json(folder / INDEX, {"fingerprints": [{"fingerprint": key, "walks": walks[key]}
-                                                 for key in sorted(schemes)]})
-    return paths
+    was found, so the folder always exists); `prune` removes the other scheme files of the
+    folder (the stage's own folder, from earlier runs); without it, files already there are
+    kept and the index is merged with the folder's (walk counts added).  Returns the scheme
+    files' paths."""
+    writer = FoundWriter(folder, own=prune)
+    for result in sorted(results, key=lambda r: r["seed"]):
+        writer.add({**result, "schemes": {k: v for k, v in result["schemes"].items()
+                                          if k in schemes}})
+    return writer.finish(schemes)

@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from bilinear import params as blocks
 from bilinear.learn.model import INITS
+from bilinear.learn.training import check_memory
 from bilinear.params import Field, ParamError, read_sections, validate
 from bilinear.search.executor import scheduler_address
 from bilinear.studies import anneal_study, sweep
@@ -78,6 +79,10 @@ def read_params(path: str = "params.yaml") -> tuple[int, dict]:
     if cfg["kappa_samples"] > cfg["n_train"]:
         raise ParamError(f"sweep.run.kappa_samples: {cfg['kappa_samples']} exceeds n_train "
                          f"{cfg['n_train']}")
+    runs = max(sum(p["seeds"] * p["replicas"] for p in protocols.values()
+                   if batch in p["batch_sizes"]) for batch in cfg["batch_sizes"])
+    check_memory("sweep.run", tuple(cfg["format"]), cfg["slots"], cfg["epochs"],
+                 max(cfg["n_train"], cfg["n_test"]), runs=runs)
     return params["seed"], cfg
 
 
