@@ -222,36 +222,6 @@ def load_npz(path: str | Path, keys: tuple[str, ...] = ()) -> dict:
     return out
 
 
-def require_array(name: str, arr, shape: tuple | None = None, kind: str = "f",
-                  finite: bool = True, min_rows: int = 1):
-    """arr (a numpy array or torch tensor), checked; LoadError naming `name` (e.g.
-    "data/train.npz: a") otherwise.  shape: the expected shape, None entries matching any size
-    (its length fixes the number of dimensions); kind: the allowed numpy dtype kinds ("f" float,
-    "i" signed, "u" unsigned, "b" bool; "fiu" any real number); finite: no NaN or infinity;
-    min_rows: the least size of the first dimension."""
-    import numpy as np
-
-    values = arr.detach().cpu().numpy() if hasattr(arr, "detach") else np.asarray(arr)
-    if values.dtype.kind not in kind:
-        raise LoadError(f"{name}: has dtype {values.dtype}, expected "
-                        f"{' or '.join(_KINDS.get(k, k) for k in kind)}")
-    if shape is not None:
-        if values.ndim != len(shape) or any(
-                want is not None and got != want
-                for got, want in zip(values.shape, shape, strict=True)):
-            wanted = "(" + ", ".join("any" if w is None else str(w) for w in shape) + ")"
-            raise LoadError(f"{name}: has shape {tuple(values.shape)}, expected {wanted}")
-    if values.ndim and values.shape[0] < min_rows:
-        raise LoadError(f"{name}: has {values.shape[0]} rows, expected at least {min_rows}")
-    if finite and values.dtype.kind in "fc" and not np.isfinite(values).all():
-        bad = int(values.size - np.count_nonzero(np.isfinite(values)))
-        raise LoadError(f"{name}: holds {bad} non-finite value(s) (NaN or infinity)")
-    return arr
-
-
-_KINDS = {"f": "float", "i": "signed integer", "u": "unsigned integer", "b": "bool"}
-
-
 def _first_line(exc: BaseException) -> str:
     """The first sentence of an exception's message (library messages can run for lines)."""
     text = str(exc).strip().splitlines()

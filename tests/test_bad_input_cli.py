@@ -19,8 +19,9 @@ from bilinear.algebra.formats import WRITERS, maple, read_scheme_file
 from bilinear.algebra.formats import exp as exp_format
 from bilinear.algebra.formats.project_json import save_scheme
 from bilinear.algebra.schemes import MAX_RANK, SchemeFormatError, strassen
+from bilinear.checks import check_array
 from bilinear.cli import main
-from bilinear.io import LoadError, require_array, write_json
+from bilinear.io import LoadError, write_json
 from tests.project_copy import ROOT
 
 BIG = "9" * 4301  # one digit past Python's int conversion limit
@@ -295,23 +296,23 @@ def test_rewrite_keeps_mode(tmp_path, capsys):
 # --- arrays: shape, dtype and finiteness -----------------------------------------------------
 
 @pytest.mark.parametrize("arr, words", [
-    (np.zeros((3, 4)), None), (np.zeros((3, 5)), "shape (3, 5), expected (any, 4)"),
-    (np.array(["a", "b"]), "dtype <U1"), (np.zeros((0, 4)), "0 rows"),
-    (np.array([[np.nan, 0, 0, 0]]), "1 non-finite"), (np.zeros((2, 2, 4)), "shape (2, 2, 4)")])
-def test_require_array(arr, words):
+    (np.zeros((3, 4)), None), (np.array(["a", "b"]), "holds <U1 values"),
+    (np.zeros((0, 4)), "at least 1 row"), (np.array([[np.nan, 0, 0, 0]]), "NaN or infinite"),
+    (np.zeros((2, 2, 4)), "expected 2 dimension")])
+def test_check_array(arr, words):
     if words is None:
-        assert require_array("x.npz: a", arr, shape=(None, 4)) is arr
+        assert check_array("x.npz: a", arr, ndim=2) is arr
         return
     with pytest.raises(LoadError) as info:
-        require_array("x.npz: a", arr, shape=(None, 4))
+        check_array("x.npz: a", arr, ndim=2)
     assert words in str(info.value) and str(info.value).startswith("x.npz: a:")
 
 
-def test_require_array_accepts_tensors():
+def test_check_array_accepts_tensors():
     import torch
 
-    with pytest.raises(LoadError, match="non-finite"):
-        require_array("m.pt: U", torch.full((1, 7, 4), float("nan")), shape=(1, 7, 4))
+    with pytest.raises(LoadError, match="NaN or infinite"):
+        check_array("m.pt: U", torch.full((1, 7, 4), float("nan")), ndim=3)
 
 
 # --- stages: --help reads nothing and writes nothing; other arguments are refused -----------
