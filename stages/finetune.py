@@ -1,7 +1,9 @@
 """Stage `finetune`: the paper's fine-tuning baseline, train 2x2, fine-tune at 4x4: a 49-slot
 <4,4,4> model trained on 4x4 pairs from the perturbed Kronecker square of the learned 2x2 scheme
 and from a random start, both crystallized by anneal; beside zero-shot expansion (the square).
--> metrics/finetune.json"""
+-> metrics/finetune.json
+Reads: params.yaml (seed, anneal, finetune), models/algorithm.json. Writes:
+metrics/finetune.json."""
 
 from __future__ import annotations
 

@@ -4,7 +4,10 @@ kappa_eff = -tr(H)/d predict crystallization?) and the full per-sample gradient 
 spectrum per batch size (is the condition number more stable inside [24, 128], does it correlate
 with success?); one run's weights along the paper's recipe and anneal.
 -> metrics/curvature.json, metrics/gradient_geometry.json, plots/geometry_runs.csv,
-   plots/gradient_spectra.png, plots/weight_geometry.png"""
+   plots/gradient_spectra.png, plots/weight_geometry.png
+Reads: params.yaml (seed, anneal, sweep.protocols, sweep.run, sweep.batch_sizes, geometry),
+data/sweep. Writes: metrics/curvature.json, metrics/gradient_geometry.json,
+plots/geometry_runs.csv, plots/gradient_spectra.png, plots/weight_geometry.png."""
 
 from __future__ import annotations
 

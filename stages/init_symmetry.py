@@ -2,7 +2,8 @@
 side by side at the paper's recipe, the same seeds under each: tied (V = U, the default),
 independent draws of one law, a sign-symmetric two-point law, and the asymmetric control; each
 run pruned and crystallized by round (the paper's recipe), sparsify and anneal.
--> metrics/init_symmetry.json"""
+-> metrics/init_symmetry.json
+Reads: params.yaml (seed, task, anneal, init_symmetry). Writes: metrics/init_symmetry.json."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
 """Stage `odds`: the paper's ablation "with odds ratios for each factor": a two-level factorial
 design over weight decay, epochs, initialisation and batch size, every cell trained from the same
 seeds, pruned and crystallized; per method a logistic regression of success on the four factors.
--> metrics/odds.json, plots/odds.csv (one row per run)"""
+-> metrics/odds.json, plots/odds.csv (one row per run)
+Reads: params.yaml (seed, task, anneal, odds). Writes: metrics/odds.json, plots/odds.csv."""
 
 from __future__ import annotations
 
