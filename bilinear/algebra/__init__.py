@@ -7,6 +7,7 @@ shared plumbing (bilinear.io).  Modules:
 - expand: recursive block expansion and its errors;
 - permutation: slot permutations;
 - fingerprint: invariants that tell inequivalent schemes apart;
+- lift: Hensel lifting of schemes exact modulo 2 to exact integer (or rational) ones;
 - basis: alternative bases (a sparser core bilinear map between changed bases);
 - product: the tensor product (flattened levels) of schemes.
 """
