@@ -18,6 +18,9 @@ has no solution; at a later step this depends on the free unknowns chosen before
 Z or over rationals with odd denominators, reduces to the given one mod 2, because any such
 scheme taken mod 4 would solve it); "unreconstructed" (every step solved, but no representative
 verified within the steps: not a proof of anything, the free unknowns might be chosen better).
+Both kinds of failure occur even for reductions mod 2 of exact ternary schemes (about 1 in 6 of
+<3,3,3>:23 ones in a trial): the zero choice of free unknowns is a heuristic, and drawing them at
+random instead did not lift more in the same trial.
 """
 
 from __future__ import annotations
@@ -142,22 +145,18 @@ def lift(scheme: Scheme, steps: int = 19, reconstruct_from: int = 6) -> LiftResu
     fmt = scheme.fmt
     U, V, W = _factors(scheme)
     T = matmul_tensor(*fmt)
+    solver = _Solver(_jacobian(U, V, W))
+    sizes = np.cumsum([0] + [x.shape[1] for x in (U, V, W)])
     provenance = {**scheme.provenance, "lifted_from": "GF(2)"}
     for k in range(0, steps + 1):
+        modulus = 2 ** (k + 1)
         if k:
-            modulus = 2 ** (k + 1)
-            rhs = _residual_mod(U, V, W, T, modulus) >> k
-            if k == 1:
-                solver = _Solver(_jacobian(U, V, W))
-            D = solver.solve(rhs)
+            D = solver.solve(_residual_mod(U, V, W, T, modulus) >> k)
             if D is None:
                 return LiftResult("obstructed", None, k)
-            sizes = np.cumsum([0] + [x.shape[1] for x in (U, V, W)])
-            width = sizes[-1]
-            D = D.reshape(U.shape[0], width)
+            D = D.reshape(U.shape[0], sizes[-1])
             U, V, W = (X + (D[:, lo:hi] << k) for X, lo, hi
                        in zip((U, V, W), sizes[:-1], sizes[1:], strict=True))
-        modulus = 2 ** (k + 1)
         candidate = _scheme(fmt, *(_balanced(X, modulus) for X in (U, V, W)),
                             {**provenance, "lift_steps": k})
         if verify(candidate):
