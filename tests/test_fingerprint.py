@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from bilinear.algebra.fingerprint import exact_rank, fingerprint, int_rank, profile
+from bilinear.algebra.fingerprint import exact_rank, fingerprint, profile
 from bilinear.algebra.formats.npz import load_npz_scheme
 from bilinear.algebra.schemes import Scheme, strassen, verify
 
@@ -104,42 +104,3 @@ def test_exact_rank_and_profile_of_strassen():
     assert exact_rank(np.array([[Fraction(1, 3), 1], [1, 3]])) == 1
     assert exact_rank(np.eye(3, dtype=int)) == 3
     assert sorted(row[:3] for row in profile(strassen())) == [(1, 1, 1)] * 6 + [(2, 2, 2)]
-
-
-def test_int_rank_matches_exact_rank():
-    rng = np.random.default_rng(3)
-    for _ in range(200):
-        shape = tuple(int(x) for x in rng.integers(1, 6, size=2))
-        M = rng.integers(-2, 3, size=shape) * (rng.random(shape) < 0.6)
-        assert int_rank(M.tolist()) == exact_rank(M)
-
-
-def _rotate(s: Scheme) -> Scheme:
-    """The cyclic symmetry (a, b, c) -> (c^T, a, b^T) of a square format."""
-    n = s.fmt[0]
-    U = np.array([s.W[:, r].reshape(n, n).T.reshape(-1) for r in range(s.rank)])
-    V = np.array([s.U[r] for r in range(s.rank)])
-    W = np.array([s.V[r].reshape(n, n).T.reshape(-1) for r in range(s.rank)]).T
-    return Scheme(s.fmt, U, V, W)
-
-
-def test_invariant_under_rotation():
-    s = load_npz_scheme(NPZ, "3x3x3")
-    t = _rotate(s)
-    assert verify(t) and fingerprint(t) == fingerprint(s)
-
-
-def test_refinement_separates_schemes_the_profile_lumps():
-    # <3,3,3>:23 schemes of one walk, grouped by the coarse profile: within a group, different
-    # fingerprints certify inequivalence that the profile alone cannot see
-    from bilinear.search.discover import to_scheme
-    from bilinear.search.flips import search
-
-    walk = search((3, 3, 3), 23, seed=4, max_flips=3_000_000, plateau=5000, samples=40,
-                  sample_every=3000)
-    groups: dict = {}
-    for products in walk.samples:
-        scheme = to_scheme((3, 3, 3), products, {})
-        assert verify(scheme)
-        groups.setdefault(profile(scheme), set()).add(fingerprint(scheme))
-    assert any(len(prints) > 1 for prints in groups.values())

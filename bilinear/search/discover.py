@@ -4,8 +4,9 @@ A target is a format and a rank.  Each seed is one task: a walk from the standar
 (bilinear.search.flips.search) that, once it reaches the target rank, keeps a few schemes along
 its way.  Every scheme a task returns has passed the exact verifier; tasks are pure functions of
 (target, seed, search settings), so the schemes do not depend on the executor that ran them.
-Schemes are deduplicated by fingerprint (bilinear.algebra.fingerprint): two files in one target's
-folder are inequivalent; schemes that share a fingerprint may or may not be equivalent.
+Schemes are deduplicated by their refined fingerprint (bilinear.algebra.invariants, a certified
+invariant): two entries of one target's bundle are inequivalent; schemes that share it may or may
+not be equivalent.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bilinear.algebra.fingerprint import fingerprint
+from bilinear.algebra.invariants import refined_fingerprint
+from bilinear.algebra import bundle
 from bilinear.algebra.formats.project_json import scheme_to_json
 from bilinear.algebra.schemes import Scheme, canonical, verify
 from bilinear.intervals import wilson
-from bilinear.io import atomic_write_text, write_json
+from bilinear.io import atomic_write_bytes, write_json
 from bilinear.params import ParamError
 from bilinear.search.executor import run_tasks
 from bilinear.search.flips import Product, search
@@ -90,7 +92,7 @@ def run_task(task: tuple) -> dict:
                           "walk_flips": walk.flips, "reached_at_flip": walk.reached_at}
             scheme = canonical(to_scheme(fmt, products, provenance))
             if verify(scheme):
-                found.setdefault(fingerprint(scheme), scheme_to_json(scheme))
+                found.setdefault(refined_fingerprint(scheme), scheme_to_json(scheme))
     return {"seed": seed, "best_rank": len(walk.products), "flips": walk.flips,
             "plus": walk.plus, "reached_at": walk.reached_at,
             "seconds": time.perf_counter() - start, "schemes": found}
@@ -140,21 +142,23 @@ INDEX = "index.json"
 
 
 def write_found(folder: str | Path, schemes: dict[str, str], results: list[dict],
-                prune: bool = True) -> list[Path]:
-    """Write each scheme once as <folder>/<fingerprint>.json and <folder>/index.json, each
-    fingerprint with the number of walks of results that found it (an empty list when nothing
-    was found, so the folder always exists); `prune` removes the other .json files of the
-    folder (the stage's own folder, from earlier runs).  Returns the scheme files' paths."""
+                prune: bool = True) -> Path:
+    """Write the schemes to <folder>/schemes.jsonl.gz (one compressed bundle, every entry keyed
+    by its fingerprint; bilinear.algebra.formats.bundle) and <folder>/index.json, each
+    fingerprint with the number of results (walks or runs) that found it (an empty list when
+    nothing was found, so the folder always exists).  `prune` replaces the folder's bundle (the
+    stage's own folder); otherwise the schemes are added to the bundle already there (nothing is
+    deleted).  Returns the bundle's path."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    for old in folder.glob("*.json") if prune else ():
-        if old.name != INDEX and old.stem not in schemes:
+    path = folder / bundle.FILE
+    for old in folder.glob("*.json") if prune else ():   # one file per scheme, as written before
+        if old.name != INDEX:
             old.unlink()
-    paths = []
-    for key, text in sorted(schemes.items()):
-        atomic_write_text(folder / f"{key}.json", text)
-        paths.append(folder / f"{key}.json")
-    walks = {key: sum(key in r["schemes"] for r in results) for key in schemes}
+    kept = {} if prune or not path.exists() else bundle.read_texts(path)
+    merged = {**kept, **{k: v for k, v in schemes.items() if k not in kept}}
+    atomic_write_bytes(path, bundle.bundle_bytes(merged))
+    walks = {key: sum(key in r["schemes"] for r in results) for key in merged}
     write_json(folder / INDEX, {"fingerprints": [{"fingerprint": key, "walks": walks[key]}
-                                                 for key in sorted(schemes)]})
-    return paths
+                                                 for key in sorted(merged)]})
+    return path

@@ -23,7 +23,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bilinear.algebra.fingerprint import fingerprint
+from bilinear.algebra.invariants import refined_fingerprint
 from bilinear.algebra.formats.project_json import scheme_to_json
 from bilinear.algebra.lift import lift
 from bilinear.algebra.schemes import canonical, verify
@@ -105,7 +105,7 @@ def pool_task(task: tuple) -> dict:
             pool.append(products)
             if at_target:
                 scheme = canonical(scheme)
-                schemes.setdefault(fingerprint(scheme), scheme_to_json(scheme))
+                schemes.setdefault(refined_fingerprint(scheme), scheme_to_json(scheme))
     return {"seed": seed, "best_rank": best, "pool": pool, "flips": w.flips,
             "schemes": schemes, "lift": dict(counts),
             "seconds": time.process_time() - clock}
