@@ -32,6 +32,7 @@ SPECS = {
         "sample_every": Field(int, low=1),
         "max_coefficient": Field(int, low=1, high=1000),
         "lift_steps": Field(int, low=1, high=19),
+        "collect_rounds": Field(int, low=0, high=100000),
         "workers": Field(int, low=1, high=64),
         "scheduler": Field(str, nullable=True),
     },
@@ -60,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     seed, cfg, fmt, rank = read_params(args[0])
     search = pool.PoolSearch(cfg["ring"], cfg["walkers"], cfg["pool_size"], cfg["round_flips"],
                              cfg["max_rounds"], cfg["plateau"], cfg["samples"],
-                             cfg["sample_every"], cfg["max_coefficient"], cfg["lift_steps"])
+                             cfg["sample_every"], cfg["max_coefficient"], cfg["lift_steps"],
+                             cfg["collect_rounds"])
     address = scheduler_address(cfg["scheduler"])
     seeds = [walk_seed(seed, fmt, k) for k in range(cfg["seeds"])]
     runs = pool.pooled_search(fmt, rank, seeds, search, cfg["workers"], address, args[0])

@@ -60,3 +60,14 @@ def test_time_to_rank_and_summary():
     m = summarize_runs((2, 2, 2), 7, runs, SMALL, 7)
     assert (m["best_rank"], m["exact"], m["tried"], m["search_seconds"]) == (6, 2, 3, 5.0)
     assert m["median_core_seconds_to_target"] == 1.5 and m["lift"]["attempts"] == 0
+
+
+def test_collect_rounds_add_schemes_at_the_target():
+    plain = pooled_search((3, 3, 3), 23, [5], SMALL, workers=1)
+    more = pooled_search((3, 3, 3), 23, [5], PoolSearch(**{**SMALL.__dict__,
+                                                            "collect_rounds": 2}), workers=1)
+    assert (plain[0].collected, more[0].collected) == (0, 2)
+    assert more[0].rounds == plain[0].rounds + 2
+    assert [r for r, _ in more[0].history] == [r for r, _ in plain[0].history]
+    assert set(plain[0].schemes) < set(more[0].schemes)
+    _check(more, (3, 3, 3), 23)

@@ -6,7 +6,8 @@ member drawn by its seed, of at most `round_flips` flips toward the target rank.
 walks descend, the whole pool moves down: it becomes the latest schemes of the walks that
 reached the lowest rank (their samples at the target; up to `pool_size`); otherwise it is refilled with the walks'
 latest schemes at the current rank (the walk moved, so the pool spreads over the rank's flip
-graph), then the old members.  A run stops at the target rank or after `max_rounds` rounds.
+graph), then the old members.  A run stops `collect_rounds` rounds after reaching the target
+rank (rounds of walks at the target that collect more schemes), or after `max_rounds` rounds.
 
 Ring "integer": walks keep coefficients within +-max_coefficient and every scheme is verified
 exactly.  Ring "gf2": walks run over GF(2); a walk counts as descended only with schemes that
@@ -50,6 +51,7 @@ class PoolSearch:
     sample_every: int
     max_coefficient: int
     lift_steps: int
+    collect_rounds: int = 0
 
 
 @dataclass
@@ -65,6 +67,7 @@ class Run:
     history: list[list] = field(default_factory=list)    # [rank, core-seconds] at each first
     schemes: dict[str, str] = field(default_factory=dict)  # exact schemes at the target rank
     lift: Counter = field(default_factory=Counter)
+    collected: int = 0      # rounds run at the target rank, collecting schemes
 
 
 def _exact(fmt, products, cfg: PoolSearch, provenance: dict, counts: Counter):
@@ -92,7 +95,7 @@ def pool_task(task: tuple) -> dict:
              cfg.sample_every, cfg.max_coefficient, cfg.ring)
     counts: Counter = Counter()
     best, pool, schemes = rank, [w.last] if len(w.last) == rank else [], {}
-    if len(w.products) < rank:
+    if len(w.products) < rank or rank <= target:
         pool = []
         at_target = len(w.products) <= target
         for k, products in enumerate(w.samples if at_target and w.samples else [w.last]):
@@ -129,17 +132,20 @@ def advance(run: Run, results: list[dict], target: int, cfg: PoolSearch) -> None
     for r in results:
         run.lift.update(r["lift"])
     best = min(r["best_rank"] for r in results)
+    if run.rank <= target:
+        run.collected += 1
     if best < run.rank:
         down = [r for r in results if r["best_rank"] == best]
         run.pool = _dedupe([p for r in down for p in r["pool"]], cfg.pool_size)
         run.rank = best
         run.history.append([best, run.core_seconds])
-        if best <= target:
-            for r in down:
-                for key, text in sorted(r["schemes"].items()):
-                    run.schemes.setdefault(key, text)
     else:
         run.pool = _dedupe([p for r in results for p in r["pool"]] + run.pool, cfg.pool_size)
+    if run.rank <= target:
+        for r in results:
+            if r["best_rank"] == run.rank:
+                for key, text in sorted(r["schemes"].items()):
+                    run.schemes.setdefault(key, text)
 
 
 def pooled_search(fmt: tuple[int, int, int], target: int, run_seeds: list[int],
@@ -149,7 +155,8 @@ def pooled_search(fmt: tuple[int, int, int], target: int, run_seeds: list[int],
     top = fmt[0] * fmt[1] * fmt[2]
     runs = [Run(seed, top, [standard(fmt)], history=[[top, 0.0]]) for seed in run_seeds]
     for round_ in range(cfg.max_rounds):
-        active = [run for run in runs if run.rank > target]
+        active = [run for run in runs
+                  if run.rank > target or run.collected < cfg.collect_rounds]
         if not active:
             break
         tasks = []
