@@ -19,7 +19,7 @@ def _metrics():
 
 def test_section_quotes_the_time_to_rank_table_and_lifts():
     text = "\n".join(discover_section(_metrics()))
-    assert "| 2x2x2:7 | gf2 | 7 | 7 | 1/2 |" in text
+    assert "| 2x2x2:7 | gf2 | 7 | 7 | 1/2 | 50% [" in text and "| 2 | 1 | 514 |" in text
     assert "| 2x2x2 | 7 | 1/2 | 2 | 2, - |" in text
     assert "2x2x2: 3 / 2 / 1 (1) / 0" in text
     assert "Below the best known" not in text
