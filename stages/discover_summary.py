@@ -9,8 +9,12 @@ from pathlib import Path
 
 from bilinear.io import atomic_write_bytes, read_json, write_csv, write_json
 from bilinear.params import Field, ParamError, load_params, validate
-from bilinear.report.discover_plots import (discover_figure, discover_rows, rank_time_figure,
-                                             rank_time_rows)
+from bilinear.report.discover_plots import (
+    discover_figure,
+    discover_rows,
+    rank_time_figure,
+    rank_time_rows,
+)
 from bilinear.stage import stage_main
 
 

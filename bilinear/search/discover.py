@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from bilinear.algebra.invariants import refined_fingerprint
 from bilinear.algebra import bundle
 from bilinear.algebra.formats.project_json import scheme_to_json
+from bilinear.algebra.invariants import refined_fingerprint
 from bilinear.algebra.schemes import Scheme, canonical, verify
 from bilinear.intervals import wilson
 from bilinear.io import atomic_write_bytes, write_json

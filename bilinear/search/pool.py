@@ -4,9 +4,9 @@ One *run* (one seed) starts with the standard algorithm as its pool, at rank n*m
 *round* runs `walkers` walks (tasks on the executor, bilinear.search.executor), each from a pool
 member drawn by its seed, of at most `round_flips` flips toward the target rank.  When some
 walks descend, the whole pool moves down: it becomes the latest schemes of the walks that
-reached the lowest rank (their samples at the target; up to `pool_size`); otherwise it is refilled with the walks'
-latest schemes at the current rank (the walk moved, so the pool spreads over the rank's flip
-graph), then the old members.  A run stops `collect_rounds` rounds after reaching the target
+reached the lowest rank (their samples at the target; up to `pool_size`); otherwise it is
+refilled with the walks' latest schemes at the current rank (the walk moved, so the pool
+spreads over the rank's flip graph), then the old members.  A run stops `collect_rounds` rounds after reaching the target
 rank (rounds of walks at the target that collect more schemes), or after `max_rounds` rounds.
 
 Ring "integer": walks keep coefficients within +-max_coefficient and every scheme is verified
@@ -24,8 +24,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bilinear.algebra.invariants import refined_fingerprint
 from bilinear.algebra.formats.project_json import scheme_to_json
+from bilinear.algebra.invariants import refined_fingerprint
 from bilinear.algebra.lift import lift
 from bilinear.algebra.schemes import canonical, verify
 from bilinear.intervals import wilson
