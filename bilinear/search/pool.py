@@ -6,8 +6,9 @@ member drawn by its seed, of at most `round_flips` flips toward the target rank.
 walks descend, the whole pool moves down: it becomes the latest schemes of the walks that
 reached the lowest rank (their samples at the target; up to `pool_size`); otherwise it is
 refilled with the walks' latest schemes at the current rank (the walk moved, so the pool
-spreads over the rank's flip graph), then the old members.  A run stops `collect_rounds` rounds after reaching the target
-rank (rounds of walks at the target that collect more schemes), or after `max_rounds` rounds.
+spreads over the rank's flip graph), then the old members.  A run stops `collect_rounds`
+rounds after reaching the target rank (rounds of walks at the target that collect more
+schemes), or after `max_rounds` rounds.
 
 Ring "integer": walks keep coefficients within +-max_coefficient and every scheme is verified
 exactly.  Ring "gf2": walks run over GF(2); a walk counts as descended only with schemes that
