@@ -2,10 +2,10 @@
 `python -m bilinear discover FORMAT --rank R ...` and `python -m bilinear plan [SCHEME] ...`.
 
 Every file is read by content (bilinear.algebra.formats): .exp products, ternary or project JSON,
-a Maple TriadSet, or an npz in the plain layout (with --key).  Exit status 0 = success (for
-verify: the scheme is exact), 1 = readable but not a correct scheme, 2 = unreadable input,
-beyond the limits, or an output that cannot be written.  Failures print one line (to stderr,
-prefixed "error:", for 2).
+a Maple TriadSet, an npz in the plain layout (with --key), or a bundle of many schemes (verify
+checks every entry; --key picks one).  Exit status 0 = success (for verify: the scheme is
+exact), 1 = readable but not a correct scheme, 2 = unreadable input, beyond the limits, or an
+output that cannot be written.  Failures print one line (to stderr, prefixed "error:", for 2).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bilinear.algebra import bundle
 from bilinear.algebra.formats import (
     FORMATS,
     MAX_BYTES,
@@ -69,8 +70,37 @@ def _label(path: str, reading: Reading) -> str:
     return f"{path} ({name}) format {n}x{m}x{p} rank {reading.scheme.rank}"
 
 
+def verify_bundle(path: str, key: str | None) -> int:
+    """Verify every entry of a bundle (or the entry `key`): one line per incorrect entry, then
+    a summary line."""
+    try:
+        schemes = bundle.read_all(path)
+    except SchemeFormatError as exc:
+        print(f"error: unreadable scheme: {path}: {exc}", file=sys.stderr)
+        return UNREADABLE
+    if key is not None:
+        if key not in schemes:
+            print(f"error: unreadable scheme: {path}: a bundle of {len(schemes)} schemes has no "
+                  f"scheme {key!r}", file=sys.stderr)
+            return UNREADABLE
+        schemes = {key: schemes[key]}
+    bad = 0
+    for name, scheme in schemes.items():
+        code, verdict = _check(Reading(scheme, bundle.NAME))
+        if code != EXACT:
+            bad += 1
+            head, _, tail = verdict.partition(": ")
+            print(f"{head}: {path} entry {name}: {tail}")
+    head = "exact" if not bad else "incorrect"
+    print(f"{head}: {path} (bundle): {len(schemes) - bad} of {len(schemes)} schemes exact")
+    return EXACT if not bad else INCORRECT
+
+
 def verify_command(path: str, key: str | None) -> int:
-    """Verify one scheme file and print one line; returns the exit status."""
+    """Verify one scheme file (every entry of a bundle, or its entry `key`) and print one line
+    per verdict; returns the exit status."""
+    if Path(path).is_file() and bundle.detect(Path(path).read_bytes()[:2]):
+        return verify_bundle(path, key)
     reading = _read(path, key)
     if reading is None:
         return UNREADABLE
@@ -176,8 +206,9 @@ def compile_command(path: str, key: str | None, out: str) -> int:
 
 def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, workers: int,
                      scheduler: str | None, plateau: int, samples: int, sample_every: int) -> int:
-    """Ad-hoc flip-graph search with a progress bar; writes one file per fingerprint to out,
-    and out/index.json (the fingerprints and how many walks found each)."""
+    """Ad-hoc flip-graph search with a progress bar; adds each walk's schemes, one entry per
+    fingerprint, to the bundle out/schemes.jsonl.gz as it finishes, and keeps out/index.json
+    (the fingerprints and how many walks found each) matching it."""
     from bilinear.io import check_writable
     from bilinear.params import ParamError
     from bilinear.search import discover
@@ -203,13 +234,16 @@ def discover_command(key: str, rank: int, seeds: int, out: str, max_flips: int, 
                                        scheduler_address(scheduler), f"{key} rank {rank}",
                                        own=False)  # never delete a user's files
     except Interrupted as exc:
-        print(f"error: discover {key}: {exc}; their schemes are in {out} (index.json lists "
-              "them)", file=sys.stderr)
+        print(f"error: discover {key}: {exc}; their schemes are in {out}/schemes.jsonl.gz "
+              "(index.json lists them)", file=sys.stderr)
         return exc.exit_code
+    except SchemeFormatError as exc:  # a bundle already in out that does not read
+        print(f"error: {out}/schemes.jsonl.gz: {exc}; not replaced", file=sys.stderr)
+        return UNREADABLE
     schemes = discover.unique_schemes(results)
     m = discover.summarize(fmt, rank, results)
     print(f"{key} rank {rank}: {m['exact']}/{m['tried']} walks exact, best rank {m['best_rank']}, "
-          f"{m['distinct_fingerprints']} distinct fingerprints written to {out}, "
+          f"{m['distinct_fingerprints']} distinct fingerprints added to {out}/schemes.jsonl.gz, "
           f"{m['search_seconds']:.0f} s of search")
     return EXACT if schemes else INCORRECT
 

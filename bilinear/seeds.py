@@ -8,7 +8,8 @@ Kinds of derivation (all kept as they were, so the draws of unchanged streams st
   * run seeds of a study: run_seeds(study, master, count) = master * RUN_BLOCK + offset + k;
   * tagged entropy: stream(master, OFFSET, ...) = default_rng(SeedSequence([master, OFFSET, ...]))
     with a registered OFFSET (the same draws as default_rng([master, OFFSET, ...]));
-  * hashed seeds: study_seed (sweep), attempt_seed (frontier), walk_seed (discover).
+  * hashed seeds: study_seed (sweep), attempt_seed (frontier), walk_seed (discover; its rounds'
+    walks: pool_walk_seed(walk seed, round, k)).
 """
 
 from __future__ import annotations
@@ -79,6 +80,13 @@ def attempt_seed(seed: int, attempt: int) -> int:
 def walk_seed(seed: int, fmt: tuple[int, int, int], k: int) -> int:
     """The seed of discovery walk k of a format (independent of the target rank)."""
     return int(np.random.SeedSequence([seed, *fmt, k]).generate_state(1)[0])
+
+
+def pool_walk_seed(run_seed: int, round_: int, k: int) -> int:
+    """The 64-bit seed of walk k of round `round_` of a pooled discovery run (whose seed is a
+    walk_seed)."""
+    state = np.random.SeedSequence([run_seed, round_, k]).generate_state(2, dtype=np.uint32)
+    return int(state[0]) << 32 | int(state[1])
 
 
 def stream(master: int, tag: int, *keys: int) -> np.random.Generator:

@@ -1,11 +1,12 @@
-"""Stage `discover@<n>x<m>x<p>`: flip-graph walks toward the target rank of one format ->
-schemes/found/<n>x<m>x<p>-r<R>/<fingerprint>.json (and index.json, written even when
-nothing is found) and metrics/discover/<n>x<m>x<p>.json.  Each walk's schemes are written as it
-finishes; SIGINT or SIGTERM stops the walks with one line, the finished ones kept.
+"""Stage `discover@<n>x<m>x<p>`: pooled flip-graph search toward the target rank of one format
+(bilinear.search.pool) -> schemes/found/<n>x<m>x<p>-r<R>/schemes.jsonl.gz (one compressed
+bundle, an entry per refined fingerprint) and index.json, written even when nothing is found,
+and metrics/discover/<n>x<m>x<p>.json (with the time-to-rank table and lift counts).  The
+schemes are written after every round; SIGINT or SIGTERM stops the walks with one line, the
+finished rounds kept.
 Usage: python -m stages.discover 3x3x3   (a key of params discover.targets)
-Reads: params.yaml (seed, discover.targets.<n>x<m>x<p>, discover.seeds, discover.max_flips,
-discover.plateau, discover.samples, discover.sample_every, discover.max_coefficient). Writes:
-schemes/found/<n>x<m>x<p>-r<R>, metrics/discover/<n>x<m>x<p>.json."""
+Reads: params.yaml (seed, discover). Writes: schemes/found/<n>x<m>x<p>-r<R>,
+metrics/discover/<n>x<m>x<p>.json."""
 
 from __future__ import annotations
 
@@ -14,20 +15,28 @@ import sys
 from bilinear import params as blocks
 from bilinear.io import write_json
 from bilinear.params import Field, ParamError, read_sections
-from bilinear.search import discover
+from bilinear.search import discover, pool
 from bilinear.search.executor import Interrupted, scheduler_address
+from bilinear.search.flips import RINGS
+from bilinear.seeds import walk_seed
 from bilinear.stage import stage_main
 
 SPECS = {
     "seed": blocks.SEED,
     "discover": {
         "targets": Field(dict),
-        "seeds": Field(int, low=1, high=100000),
-        "max_flips": Field(int, low=1),
+        "seeds": Field(int, low=1, high=1000),
+        "ring": Field(str, choices=RINGS),
+        "walkers": Field(int, low=1, high=1000),
+        "pool_size": Field(int, low=1, high=10000),
+        "round_flips": Field(int, low=1),
+        "max_rounds": Field(int, low=1),
         "plateau": Field(int, low=1),
         "samples": Field(int, low=1, high=1000),
         "sample_every": Field(int, low=1),
         "max_coefficient": Field(int, low=1, high=1000),
+        "lift_steps": Field(int, low=1, high=19),
+        "collect_rounds": Field(int, low=0, high=100000),
         "workers": Field(int, low=1, high=64),
         "scheduler": Field(str, nullable=True),
     },
@@ -54,23 +63,39 @@ def main(argv: list[str] | None = None) -> int:
     if len(args) != 1:
         raise ParamError(f"usage: python -m stages.discover <n>x<m>x<p> (got {args})")
     seed, cfg, fmt, rank = read_params(args[0])
-    search = discover.Search(cfg["max_flips"], cfg["plateau"], cfg["samples"],
-                             cfg["sample_every"], cfg["max_coefficient"])
+    search = pool.PoolSearch(cfg["ring"], cfg["walkers"], cfg["pool_size"], cfg["round_flips"],
+                             cfg["max_rounds"], cfg["plateau"], cfg["samples"],
+                             cfg["sample_every"], cfg["max_coefficient"], cfg["lift_steps"],
+                             cfg["collect_rounds"])
     address = scheduler_address(cfg["scheduler"])
+    seeds = [walk_seed(seed, fmt, k) for k in range(cfg["seeds"])]
     folder = f"schemes/found/{args[0]}-r{rank}"
+    writer, written = discover.FoundWriter(folder, own=True), set()
+
+    def on_round(runs: list[pool.Run]) -> None:  # each run's new schemes, as they come
+        for run in runs:
+            new = {k: v for k, v in run.schemes.items() if (run.seed, k) not in written}
+            written.update((run.seed, k) for k in new)
+            if new:
+                writer.add(new)
+
     try:
-        results = discover.search_into(folder, fmt, rank, seed, search, cfg["seeds"],
-                                       cfg["workers"], address, args[0], own=True)
+        runs = pool.pooled_search(fmt, rank, seeds, search, cfg["workers"], address, args[0],
+                                  on_round)
     except Interrupted as exc:
-        print(f"error: discover@{args[0]}: {exc}; their schemes are in {folder} (index.json "
-              "lists them); metrics not written", file=sys.stderr)
+        print(f"error: discover@{args[0]}: {exc}; the finished rounds' schemes are in {folder} "
+              "(index.json lists them); metrics not written", file=sys.stderr)
         return exc.exit_code
-    metrics = discover.summarize(fmt, rank, results)
+    writer.finish(discover.unique_schemes([{"seed": r.seed, "schemes": r.schemes}
+                                           for r in runs]))
+    metrics = pool.summarize_runs(fmt, rank, runs, search, discover.BEST_KNOWN.get(fmt))
     metrics["executor"] = "dask" if address else "local processes"
     write_json(f"metrics/discover/{args[0]}.json", metrics)
-    print(f"discover@{args[0]}: rank {rank}: {metrics['exact']}/{metrics['tried']} walks exact, "
-          f"best rank {metrics['best_rank']}, {metrics['distinct_fingerprints']} distinct "
-          f"fingerprints, {metrics['search_seconds']:.0f} s of search")
+    lifts = metrics["lift"]
+    print(f"discover@{args[0]}: rank {rank}: {metrics['exact']}/{metrics['tried']} runs reached "
+          f"it, best rank {metrics['best_rank']}, {metrics['distinct_fingerprints']} distinct "
+          f"fingerprints, {metrics['search_seconds']:.0f} core-s; lifts {lifts['lifted']}/"
+          f"{lifts['attempts']} ({lifts['proved_unliftable']} provably unliftable)")
     return 0
 
 

@@ -1,7 +1,9 @@
 """Stage `discover_summary`: every target's metrics in one file -> metrics/discover.json,
-plots/discover.csv and plots/discover.png.
+plots/discover.csv and plots/discover.png (yield and time per scheme), and
+plots/discover_rank_time.csv and .png (rank against core-seconds per format).
 Reads: params.yaml (discover.targets), metrics/discover. Writes: plots/discover.csv,
-plots/discover.png, metrics/discover.json."""
+plots/discover.png, plots/discover_rank_time.csv, plots/discover_rank_time.png,
+metrics/discover.json."""
 
 from __future__ import annotations
 
@@ -11,7 +13,12 @@ from pathlib import Path
 from bilinear.checks import InputError, Outputs
 from bilinear.io import read_json
 from bilinear.params import Field, ParamError, load_params, validate
-from bilinear.report.discover_plots import discover_figure, discover_rows
+from bilinear.report.discover_plots import (
+    discover_figure,
+    discover_rows,
+    rank_time_figure,
+    rank_time_rows,
+)
 from bilinear.stage import stage_main
 
 
@@ -22,6 +29,7 @@ def _read_target(key: str) -> dict:
     try:
         doc = read_json(path)
         discover_rows({key: doc})
+        rank_time_rows({key: doc})
         if not all(isinstance(doc[k], int | None) for k in ("best_rank", "best_known_rank")):
             raise TypeError("best_rank and best_known_rank must be integers or null")
     except (OSError, ValueError) as exc:
@@ -48,6 +56,8 @@ def main() -> int:
     rows = discover_rows(summary)
     out.add_csv("plots/discover.csv", rows)
     out.add_bytes("plots/discover.png", discover_figure(rows))
+    out.add_csv("plots/discover_rank_time.csv", rank_time_rows(summary))
+    out.add_bytes("plots/discover_rank_time.png", rank_time_figure(summary))
     at_best = sum(t["best_rank"] is not None and t["best_known_rank"] is not None
                   and t["best_rank"] <= t["best_known_rank"] for t in summary.values())
     out.commit()

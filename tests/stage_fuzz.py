@@ -200,7 +200,7 @@ PARAM_CASES = [
     ("verify_expand", [], "verify.dtypes", ["float16"]), ("verify_expand", [], "verify", None),
     ("discover", ["2x2x2"], "discover.seeds", -1),
     ("discover", ["2x2x2"], "discover.targets", {"2x2x2": 9}),
-    ("discover", ["2x2x2"], "discover.max_flips", NAN),
+    ("discover", ["2x2x2"], "discover.round_flips", NAN),
     ("discover", ["2x2x2"], "discover.workers", 10**6), ("discover", ["2x2x2"], "discover", None),
     ("conditions", [], "conditions.seeds", 0), ("conditions", [], "conditions.lr", NAN),
     ("conditions", [], "conditions.recipes", []), ("conditions", [], "conditions", None),

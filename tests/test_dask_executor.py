@@ -1,5 +1,6 @@
 """The executor on a real Dask cluster: a scheduler and two workers on 127.0.0.1 give the same
-schemes as local processes, also when a worker is killed mid-run."""
+schemes as local processes, also when a worker is killed mid-run, and pooled searches (rounds
+of walks as tasks) give the same schemes as on local processes."""
 
 from __future__ import annotations
 
@@ -93,6 +94,39 @@ def test_dask_cluster_gives_the_local_results_and_survives_a_dead_worker():
         assert victim.wait(timeout=10) is not None
         assert _strip(results) == _strip(local)
         assert sorted(r["seed"] for r in results) == sorted(t[2] for t in tasks)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+
+
+@pytest.mark.slow
+def test_pooled_search_on_a_two_worker_cluster_gives_the_local_schemes():
+    from bilinear.search.pool import PoolSearch, pooled_search
+
+    cfg = PoolSearch("gf2", walkers=3, pool_size=4, round_flips=200_000, max_rounds=30,
+                     plateau=2000, samples=3, sample_every=500, max_coefficient=1, lift_steps=19)
+    seeds = [walk_seed(0, (3, 3, 3), k) for k in range(3)]
+
+    def comparable(runs):
+        return [(r.seed, r.rank, r.rounds, r.flips, r.pool, r.schemes, dict(r.lift),
+                 [rank for rank, _ in r.history]) for r in runs]
+
+    local = pooled_search((3, 3, 3), 23, seeds, cfg, workers=2)
+    assert all(r.rank == 23 and r.schemes for r in local)
+    port = _port()
+    address = f"tcp://127.0.0.1:{port}"
+    procs = [_start(["scheduler", "--host", "127.0.0.1", "--port", str(port),
+                     "--no-dashboard"])]
+    try:
+        time.sleep(2)
+        for _ in range(2):
+            procs.append(_start(["worker", address, "--nthreads", "1", "--nworkers", "1",
+                                 "--no-dashboard", "--host", "127.0.0.1"]))
+        _wait_for(address, 2)
+        remote = pooled_search((3, 3, 3), 23, seeds, cfg, scheduler=address)
+        assert comparable(remote) == comparable(local)
     finally:
         for proc in procs:
             if proc.poll() is None:

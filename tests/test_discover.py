@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+from bilinear.algebra import bundle
 from bilinear.algebra.schemes import matmul_tensor, verify
 from bilinear.params import ParamError
 from bilinear.search import discover
@@ -89,20 +90,25 @@ def test_found_folder_and_index_exist_for_an_empty_result(tmp_path):
     folder = tmp_path / "2x2x2-r6"
     out = discover.run_task(((2, 2, 2), 6, 5, discover.Search(2000, 500, 1, 1, 1)))
     assert out["schemes"] == {} and out["best_rank"] >= 7
-    assert discover.write_found(folder, {}, [out]) == []
+    assert discover.write_found(folder, {}, [out]) == folder / "schemes.jsonl.gz"
     assert json.loads((folder / "index.json").read_text()) == {"fingerprints": []}
+    assert bundle.read_all(folder / "schemes.jsonl.gz") == {}
 
 
 def test_index_counts_the_walks_of_each_fingerprint(tmp_path):
     results = [discover.run_task(((2, 2, 2), 7, s, SMALL)) for s in (1, 2)]
     schemes = discover.unique_schemes(results)
-    discover.write_found(tmp_path, schemes, results)
     (tmp_path / "stale.json").write_text("{}")
     discover.write_found(tmp_path, schemes, results)
+    first = (tmp_path / "schemes.jsonl.gz").read_bytes()
+    discover.write_found(tmp_path, schemes, results)
+    assert (tmp_path / "schemes.jsonl.gz").read_bytes() == first   # deterministic bytes
     index = json.loads((tmp_path / "index.json").read_text())["fingerprints"]
     assert [e["fingerprint"] for e in index] == sorted(schemes)
     assert sum(e["walks"] for e in index) == sum(len(r["schemes"]) for r in results)
-    assert sorted(p.stem for p in tmp_path.glob("*.json")) == sorted([*schemes, "index"])
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.json", "schemes.jsonl.gz"]
+    stored = bundle.read_all(tmp_path / "schemes.jsonl.gz")
+    assert sorted(stored) == sorted(schemes) and all(verify(s) for s in stored.values())
 
 
 def test_task_returns_verified_deduplicated_schemes():
@@ -134,7 +140,6 @@ def test_bad_targets_are_param_errors(key, rank, message):
 
 
 def test_discover_command_writes_verified_schemes_and_an_index(tmp_path, capsys):
-    from bilinear.algebra.formats import read_scheme_file
     from bilinear.cli import main
 
     out = tmp_path / "found"
@@ -144,9 +149,30 @@ def test_discover_command_writes_verified_schemes_and_an_index(tmp_path, capsys)
                  "--plateau", "500", "--samples", "1", "--workers", "1", "--out", str(out)]) == 0
     assert "2x2x2 rank 7: 2/2 walks exact" in capsys.readouterr().out
     index = json.loads((out / "index.json").read_text())
-    files = [out / f"{e['fingerprint']}.json" for e in index["fingerprints"]]
-    assert files and all(verify(read_scheme_file(f).scheme) for f in files)
+    stored = bundle.read_all(out / "schemes.jsonl.gz")
+    assert stored and sorted(stored) == [e["fingerprint"] for e in index["fingerprints"]]
+    assert all(verify(s) for s in stored.values())
     assert (out / "mine.json").read_text() == "{}"
+    assert main(["verify", str(out / "schemes.jsonl.gz")]) == 0
+    assert f"{len(stored)} of {len(stored)} schemes exact" in capsys.readouterr().out
+    key = sorted(stored)[0]
+    assert main(["verify", str(out / "schemes.jsonl.gz"), "--key", key]) == 0
     assert main(["discover", "2x2x2", "--rank", "7", "--seeds", "0", "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: --seeds") and err.count("\n") == 1
+
+
+def test_verify_reports_an_incorrect_bundle_entry(tmp_path, capsys):
+    from bilinear.algebra.formats.project_json import scheme_to_json
+    from bilinear.algebra.schemes import strassen
+    from bilinear.cli import main
+
+    good = strassen()
+    bad = discover.to_scheme((2, 2, 2), standard((2, 2, 2))[:7], {})
+    path = tmp_path / "b.jsonl.gz"
+    path.write_bytes(bundle.bundle_bytes({"a": scheme_to_json(good), "b": scheme_to_json(bad)}))
+    assert main(["verify", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "entry b" in out and "1 of 2 schemes exact" in out
+    path.write_bytes(b"\x1f\x8bnot gzip")
+    assert main(["verify", str(path)]) == 2

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bilinear.algebra.formats import read_scheme_file
+from bilinear.algebra import bundle
 from bilinear.algebra.schemes import verify
 from bilinear.search import discover
 from bilinear.search.executor import Interrupted, run_tasks
@@ -65,7 +65,9 @@ def _listed(folder: Path) -> list[str]:
 
 
 def _scheme_files(folder: Path) -> list[str]:
-    return sorted(p.stem for p in folder.glob("*.json") if p.name != "index.json")
+    """The keys of the folder's bundle (none where there is no bundle yet)."""
+    path = folder / bundle.FILE
+    return sorted(bundle.read_texts(path)) if path.exists() else []
 
 
 def test_second_search_merges_with_the_index(tmp_path):
@@ -94,10 +96,14 @@ def test_index_rebuilt_from_the_files(tmp_path, damage):
     assert (tmp_path / "notes.json").read_text() == "{}"
 
 
-def _stage_dir(tmp_path: Path, target: str, rank: int, seeds: int, cfg: discover.Search) -> Path:
+def _stage_dir(tmp_path: Path, target: str, rank: int, seeds: int, cfg: discover.Search,
+               walkers: int) -> Path:
+    """A project folder whose params run pooled discovery of one target: `seeds` runs of
+    `walkers` walks per round, cfg's flips per walk, rounds without end."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["discover"].update(targets={target: rank}, seeds=seeds, max_flips=cfg.max_flips,
-                              plateau=cfg.plateau, samples=cfg.samples,
+    params["discover"].update(targets={target: rank}, seeds=seeds, ring="integer",
+                              walkers=walkers, round_flips=cfg.max_flips, max_rounds=10**6,
+                              collect_rounds=10**5, plateau=cfg.plateau, samples=cfg.samples,
                               sample_every=cfg.sample_every, workers=2, scheduler=None)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     return tmp_path
@@ -117,7 +123,7 @@ def _stop(proc: subprocess.Popen, signum: int) -> tuple[float, str]:
 
 
 def test_stage_sigint_after_first_walks_keeps_them(tmp_path):
-    cwd = _stage_dir(tmp_path, "2x2x2", 7, 20000, QUICK)
+    cwd = _stage_dir(tmp_path, "2x2x2", 7, 2, QUICK, 2)  # each round at the target adds some
     folder = cwd / "schemes/found/2x2x2-r7"
     proc = _start_stage(cwd, "2x2x2")
     deadline = time.monotonic() + 60
@@ -129,12 +135,12 @@ def test_stage_sigint_after_first_walks_keeps_them(tmp_path):
     assert last.startswith("error: discover@2x2x2: interrupted by SIGINT"), err[-500:]
     assert "Traceback" not in err
     assert _listed(folder) == _scheme_files(folder) != []
-    assert all(verify(read_scheme_file(folder / f"{k}.json").scheme) for k in _listed(folder))
+    assert all(verify(s) for s in bundle.read_all(folder / bundle.FILE).values())
     assert not (cwd / "metrics/discover/2x2x2.json").exists()
 
 
 def test_stage_sigterm_stops_walks_in_c_code(tmp_path):
-    cwd = _stage_dir(tmp_path, "3x3x3", 21, 4, ENDLESS)
+    cwd = _stage_dir(tmp_path, "3x3x3", 21, 4, ENDLESS, 1)
     folder = cwd / "schemes/found/3x3x3-r21"
     proc = _start_stage(cwd, "3x3x3")
     deadline = time.monotonic() + 60

@@ -61,8 +61,9 @@ TINY = {'data': {'n_train': 128, 'n_test': 128},
  'frontier': {'format': [2, 2, 2], 'seeds': 2, 'slots': 8, 'pruned_slots': 7, 'epochs': 5,
               'n_train': 64, 'n_test': 64, 'budget': 10.0, 'attempts': 2,
               'anneal': {'fit_epochs': 3, 'l1_epochs': 3, 'penalty_epochs': 3}},
- 'discover': {'targets': Replace({'2x2x2': 7}), 'seeds': 2, 'max_flips': 50000, 'plateau': 500,
-              'samples': 1, 'sample_every': 500}}
+ 'discover': {'targets': Replace({'2x2x2': 7}), 'seeds': 2, 'walkers': 2, 'pool_size': 4,
+              'round_flips': 50000, 'max_rounds': 5, 'plateau': 500, 'samples': 1,
+              'sample_every': 500}}
 
 
 def apply_overrides(params: dict, overrides: dict) -> dict:

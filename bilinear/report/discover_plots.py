@@ -44,3 +44,33 @@ def discover_figure(rows: list[dict]) -> bytes:
         ax.set_xticks(list(xs), names, rotation=30, ha="right")
     fig.tight_layout()
     return png_bytes(fig)
+
+
+def rank_time_rows(targets: dict) -> list[dict]:
+    """One row per target and rank of the time-to-rank tables of metrics/discover.json."""
+    return [{"format": key, "rank": row["rank"], "reached": row["reached"], "runs": row["runs"],
+             "median_core_seconds": row["median_core_seconds"]}
+            for key, t in targets.items() for row in t.get("time_to_rank", [])]
+
+
+def rank_time_figure(targets: dict) -> bytes:
+    """Rank against core-seconds from the standard algorithm, per format: each run's descent
+    (thin steps) and the median over the runs that reached each rank (markers)."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (key, t) in enumerate(targets.items()):
+        color = colors[i % len(colors)]
+        for run in t.get("runs", []):
+            history = run["history"]
+            ax.step([max(s, 1e-2) for _, s in history], [r for r, _ in history], where="post",
+                    color=color, alpha=0.35, linewidth=0.8)
+        rows = [r for r in t.get("time_to_rank", []) if r["median_core_seconds"] is not None]
+        ax.plot([max(r["median_core_seconds"], 1e-2) for r in rows], [r["rank"] for r in rows],
+                "o-", color=color, markersize=3, label=f"{key} (target {t['target_rank']})")
+    ax.set_xscale("log")
+    ax.set_xlabel("core-seconds from the standard algorithm (log)")
+    ax.set_ylabel("rank reached")
+    ax.set_title("Time to rank: pooled flip-graph search (median over runs; thin: each run)")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return png_bytes(fig)

@@ -4,8 +4,9 @@ A target is a format and a rank.  Each seed is one task: a walk from the standar
 (bilinear.search.flips.search) that, once it reaches the target rank, keeps a few schemes along
 its way.  Every scheme a task returns has passed the exact verifier; tasks are pure functions of
 (target, seed, search settings), so the schemes do not depend on the executor that ran them.
-Schemes are deduplicated by fingerprint (bilinear.algebra.fingerprint): two files in one target's
-folder are inequivalent; schemes that share a fingerprint may or may not be equivalent.
+Schemes are deduplicated by their refined fingerprint (bilinear.algebra.invariants, a certified
+invariant): two entries of one target's bundle are inequivalent; schemes that share it may or may
+not be equivalent.
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from bilinear.algebra.fingerprint import fingerprint
+from bilinear.algebra import bundle
 from bilinear.algebra.formats.project_json import scheme_to_json
+from bilinear.algebra.invariants import refined_fingerprint
 from bilinear.algebra.schemes import Scheme, canonical, verify
 from bilinear.intervals import wilson
-from bilinear.io import atomic_write_text, write_json
+from bilinear.io import atomic_write_bytes, write_json
 from bilinear.params import ParamError
 from bilinear.search.executor import run_tasks
 from bilinear.search.flips import Product, search
@@ -91,7 +93,7 @@ def run_task(task: tuple) -> dict:
                           "walk_flips": walk.flips, "reached_at_flip": walk.reached_at}
             scheme = canonical(to_scheme(fmt, products, provenance))
             if verify(scheme):
-                found.setdefault(fingerprint(scheme), scheme_to_json(scheme))
+                found.setdefault(refined_fingerprint(scheme), scheme_to_json(scheme))
     return {"seed": seed, "best_rank": len(walk.products), "flips": walk.flips,
             "plus": walk.plus, "reached_at": walk.reached_at,
             "seconds": time.perf_counter() - start, "schemes": found}
@@ -138,103 +140,101 @@ def unique_schemes(results: list[dict]) -> dict[str, str]:
 
 
 INDEX = "index.json"
-FINGERPRINT = re.compile(r"^\d+x\d+x\d+-r\d+-[0-9a-f]+$")
+LEGACY_FILE = re.compile(r"^\d+x\d+x\d+-r\d+-[0-9a-f]+$")  # a scheme file of the old layout
 
 
 def read_index(folder: str | Path) -> dict[str, int | None]:
-    """{fingerprint: walks} of a folder's index.json, reconciled with the folder: entries whose
-    file is gone are dropped, scheme files missing from the index (or every scheme file, when
-    the index is missing or corrupt) are added with walks None (unknown)."""
+    """{fingerprint: walks} of a folder's bundle, with the walk counts of its index.json where
+    that lists the entry (None: unknown, as when the index is missing or corrupt)."""
     folder = Path(folder)
+    try:
+        keys = bundle.read_texts(folder / bundle.FILE) if (folder / bundle.FILE).exists() else {}
+    except (OSError, ValueError):
+        keys = {}
     walks: dict[str, int | None] = {}
     try:
-        entries = json.loads((folder / INDEX).read_text(encoding="utf-8"))["fingerprints"]
-        for e in entries:
-            count = e["walks"]
-            walks[str(e["fingerprint"])] = count if isinstance(count, int) else None
+        for e in json.loads((folder / INDEX).read_text(encoding="utf-8"))["fingerprints"]:
+            walks[str(e["fingerprint"])] = e["walks"] if isinstance(e["walks"], int) else None
     except (OSError, ValueError, KeyError, TypeError):
         walks = {}
-    present = {p.stem for p in folder.glob("*.json") if FINGERPRINT.match(p.stem)}
-    return {key: walks.get(key) for key in sorted(present)}
-
-
-def _write_index(folder: Path, walks: dict[str, int | None]) -> None:
-    write_json(folder / INDEX, {"fingerprints": [{"fingerprint": key, "walks": walks[key]}
-                                                 for key in sorted(walks)]})
+    return {key: walks.get(key) for key in sorted(keys)}
 
 
 class FoundWriter:
-    """Writes the schemes of a target's walks into a folder as each walk finishes, keeping
-    index.json equal to the folder's scheme files after every walk (merged with the index
-    already there).  `own`: the folder is the stage's output, so finish() removes the schemes of
-    earlier runs that this run did not find and counts this run's walks only; otherwise files
-    already there are never touched and walk counts add up."""
+    """Keeps a folder's bundle (schemes.jsonl.gz, every entry keyed by its refined fingerprint;
+    bilinear.algebra.bundle) and index.json (each fingerprint with the number of walks or runs
+    that found it) up to date as results arrive, each rewritten atomically, so an interruption
+    leaves every finished result written and the index matching the bundle.  The bundle already
+    there is merged with, never replaced, while the search runs.  `own`: the folder is the
+    stage's output, so finish() keeps only this run's schemes (and removes the one-file-per-
+    scheme JSON of older layouts); otherwise entries already there are never changed and walk
+    counts add up."""
 
     def __init__(self, folder: str | Path, own: bool):
         self.folder, self.own = Path(folder), own
         self.folder.mkdir(parents=True, exist_ok=True)
-        self.before = read_index(self.folder)
+        self.path = self.folder / bundle.FILE
+        if self.path.exists() and not own:
+            bundle.read_texts(self.path)  # a bundle that does not read is refused, not replaced
+        self.before_walks = read_index(self.folder)
+        self.before = bundle.read_texts(self.path) if self.before_walks else {}
+        self.schemes: dict[str, str] = {}
         self.walks: dict[str, int] = {}
-        self.created: set[str] = set()
-        _write_index(self.folder, self.index())
+        self._write()
 
-    def index(self) -> dict[str, int | None]:
-        """The index as it stands: earlier entries merged with this run's walk counts."""
-        merged = dict(self.before)
+    def _write(self) -> None:
+        merged = {**self.before, **{k: v for k, v in self.schemes.items() if k not in self.before}}
+        walks = dict(self.before_walks)
         for key, count in self.walks.items():
-            merged[key] = (merged.get(key) or 0) + count if not self.own else count
-        return merged
+            walks[key] = count if self.own else (walks.get(key) or 0) + count
+        atomic_write_bytes(self.path, bundle.bundle_bytes(merged))
+        write_json(self.folder / INDEX, {"fingerprints": [{"fingerprint": key,
+                                                           "walks": walks.get(key)}
+                                                          for key in sorted(merged)]})
 
-    def add(self, result: dict) -> None:
-        """Write a finished walk's new schemes, then the index."""
-        for key, text in sorted(result["schemes"].items()):
-            path = self.folder / f"{key}.json"
-            if key not in self.before and key not in self.created or self.own:
-                atomic_write_text(path, text)
-                self.created.add(key)
+    def add(self, schemes: dict[str, str]) -> None:
+        """A finished walk's (or run's) schemes {fingerprint: JSON}: add the new ones, count
+        them, rewrite the bundle and the index."""
+        for key, text in sorted(schemes.items()):
+            self.schemes.setdefault(key, text)
             self.walks[key] = self.walks.get(key, 0) + 1
-        _write_index(self.folder, self.index())
+        self._write()
 
-    def finish(self, schemes: dict[str, str]) -> list[Path]:
-        """Once every walk is done, given unique_schemes of all of them: each scheme this run
-        wrote holds the lowest seed's version (the output does not depend on the order walks
-        finished in); with `own`, the folder's other .json files (earlier runs') are removed.
-        Returns this run's scheme paths."""
-        for key in sorted(self.created):
-            atomic_write_text(self.folder / f"{key}.json", schemes[key])
-        if self.own:  # the stage's folder: any other .json is from an earlier run
-            for old in self.folder.glob("*.json"):
-                if old.name != INDEX and old.stem not in schemes:
+    def finish(self, schemes: dict[str, str]) -> Path:
+        """Once every result is in, given unique_schemes of all of them (the lowest seed's
+        version of each, so the output does not depend on the order results finished in);
+        with `own`, the bundle then holds this run's schemes only.  Returns the bundle's path."""
+        self.schemes = dict(schemes)
+        if self.own:
+            self.before, self.before_walks = {}, {}
+            for old in self.folder.glob("*.json"):  # one file per scheme, as written before
+                if LEGACY_FILE.match(old.stem):
                     old.unlink()
-            self.before = {}
-        _write_index(self.folder, self.index())
-        return [self.folder / f"{key}.json" for key in sorted(schemes)]
+        self._write()
+        return self.path
 
 
 def search_into(folder: str | Path, fmt: tuple[int, int, int], rank: int, seed: int,
                 cfg: Search, seeds: int, workers: int, scheduler: str | None, label: str,
                 own: bool) -> list[dict]:
-    """search_target, writing each walk's schemes into folder as it finishes (FoundWriter);
-    walks run in worker processes, so SIGINT or SIGTERM stops them at once and raises
-    executor.Interrupted with every finished walk written and the index matching the folder."""
+    """search_target, adding each walk's schemes to folder's bundle as it finishes
+    (FoundWriter); walks run in worker processes, so SIGINT or SIGTERM stops them at once and
+    raises executor.Interrupted with every finished walk written and the index matching."""
     writer = FoundWriter(folder, own)
     tasks = [(fmt, rank, walk_seed(seed, fmt, k), cfg) for k in range(seeds)]
     results = run_tasks(run_task, tasks, workers, scheduler, label=label,
-                        on_result=lambda i, r: writer.add(r), in_process=False)
+                        on_result=lambda i, r: writer.add(r["schemes"]), in_process=False)
     writer.finish(unique_schemes(results))
     return results
 
 
 def write_found(folder: str | Path, schemes: dict[str, str], results: list[dict],
-                prune: bool = True) -> list[Path]:
-    """Write each scheme once as <folder>/<fingerprint>.json and <folder>/index.json, each
-    fingerprint with the number of walks of results that found it (an empty list when nothing
-    was found, so the folder always exists); `prune` removes the other scheme files of the
-    folder (the stage's own folder, from earlier runs); without it, files already there are
-    kept and the index is merged with the folder's (walk counts added).  Returns the scheme
-    files' paths."""
+                prune: bool = True) -> Path:
+    """Write schemes ({fingerprint: JSON}) to folder's bundle and index.json, each fingerprint
+    with the number of results (walks or runs) that found it (an empty bundle when nothing was
+    found, so the folder always exists); `prune` replaces the folder's bundle (the stage's own
+    folder), otherwise the schemes are added to it.  Returns the bundle's path."""
     writer = FoundWriter(folder, own=prune)
-    for result in sorted(results, key=lambda r: r["seed"]):
-        writer.add({**result, "schemes": {k: v for k, v in result["schemes"].items()
-                                          if k in schemes}})
+    for result in results:
+        writer.add({k: v for k, v in result["schemes"].items() if k in schemes})
     return writer.finish(schemes)

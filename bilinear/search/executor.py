@@ -93,6 +93,28 @@ def _handlers(guard: _Guard):
             signal.signal(s, handler)
 
 
+class Interruptible:
+    """For a loop of run_tasks calls: inside `with x.active()`, SIGINT or SIGTERM between the
+    calls raises Interrupted as well (with the caller's counts `done` of `total`), and
+    `with x.deliver()` holds signals back while results are handed over."""
+
+    def __init__(self) -> None:
+        self.guard, self.done, self.total = _Guard(), 0, 0
+
+    @contextmanager
+    def active(self):
+        """Signal handlers for the block; a signal between run_tasks calls -> Interrupted."""
+        try:
+            with _handlers(self.guard):
+                yield self
+        except _Signal as sig:
+            raise Interrupted(sig.signum, self.done, self.total) from None
+
+    def deliver(self):
+        """A block that a signal never cuts short (it is raised at the block's end)."""
+        return self.guard.deliver()
+
+
 def scheduler_address(param: str | None) -> str | None:
     """The scheduler to use: the param if set, else the environment variable, else None."""
     return param or os.environ.get(ENV) or None

@@ -17,6 +17,7 @@
 typedef struct {
     int len[3];
     int bound;
+    int mod2;      /* 1: coefficients in GF(2) (entries 0/1, sums are xor) */
     int rank;
     int16_t v[MAXR][3][MAXL];
     uint64_t key[MAXR][3];
@@ -46,6 +47,14 @@ static int below(walk_t *w, int n) {
     uint64_t limit = UINT64_MAX - UINT64_MAX % (uint64_t)n, r;
     do { r = next(w); } while (r >= limit);
     return (int)(r % (uint64_t)n);
+}
+
+/* x + s*y over the walk's ring (xor over GF(2), where -1 = 1); 0 if outside +-bound */
+static int comb(const walk_t *w, int x, int y, int s, int16_t *out) {
+    int z = w->mod2 ? (x ^ y) : x + s * y;
+    if (z > w->bound || z < -w->bound) return 0;
+    *out = (int16_t)z;
+    return 1;
 }
 
 static void rekey(walk_t *w, int r, int role) {
@@ -113,11 +122,8 @@ static int reduce_at(walk_t *w, int q) {
         /* t = (sa u) (x) (sb v) (x) c_t = u (x) v (x) (sa sb c_t) */
         int sg = sa * sb, n = w->len[keep], ok = 1;
         int16_t sum[MAXL];
-        for (int i = 0; i < n; i++) {
-            int x = w->v[q][keep][i] + sg * w->v[t][keep][i];
-            if (x > w->bound || x < -w->bound) { ok = 0; break; }
-            sum[i] = (int16_t)x;
-        }
+        for (int i = 0; i < n && ok; i++)
+            ok = comb(w, w->v[q][keep][i], w->v[t][keep][i], sg, &sum[i]);
         if (!ok) continue;
         memcpy(w->v[q][keep], sum, sizeof(int16_t) * n);
         rekey(w, q, keep);
@@ -155,16 +161,10 @@ static int flip(walk_t *w, int *reduced) {
     if (next(w) >> 63) { int t = a; a = b; b = t; }
     int s = (next(w) >> 63) ? 1 : -1, n = w->len[a], m = w->len[b];
     int16_t na[MAXL], nb[MAXL];
-    for (int t = 0; t < n; t++) {   /* a_i + s a_j */
-        int x = w->v[i][a][t] + s * w->v[j][a][t];
-        if (x > w->bound || x < -w->bound) return 0;
-        na[t] = (int16_t)x;
-    }
-    for (int t = 0; t < m; t++) {   /* b_j - s b_i */
-        int x = w->v[j][b][t] - s * w->v[i][b][t];
-        if (x > w->bound || x < -w->bound) return 0;
-        nb[t] = (int16_t)x;
-    }
+    for (int t = 0; t < n; t++)   /* a_i + s a_j */
+        if (!comb(w, w->v[i][a][t], w->v[j][a][t], s, &na[t])) return 0;
+    for (int t = 0; t < m; t++)   /* b_j - s b_i */
+        if (!comb(w, w->v[j][b][t], w->v[i][b][t], -s, &nb[t])) return 0;
     memcpy(w->v[i][a], na, sizeof(int16_t) * n);
     memcpy(w->v[j][b], nb, sizeof(int16_t) * m);
     rekey(w, i, a);
@@ -181,18 +181,12 @@ static int plus(walk_t *w) {
         if (j >= i) j++;
         int a = below(w, 3), b = (a + 1 + below(w, 2)) % 3, c = 3 - a - b, ok = 1;
         int16_t d[MAXL], e[MAXL], f[MAXL];
-        for (int t = 0; t < w->len[a] && ok; t++) {
-            d[t] = (int16_t)(w->v[i][a][t] - w->v[j][a][t]);
-            ok = d[t] <= w->bound && d[t] >= -w->bound;
-        }
-        for (int t = 0; t < w->len[b] && ok; t++) {
-            e[t] = (int16_t)(w->v[i][b][t] - w->v[j][b][t]);
-            ok = e[t] <= w->bound && e[t] >= -w->bound;
-        }
-        for (int t = 0; t < w->len[c] && ok; t++) {
-            f[t] = (int16_t)(w->v[i][c][t] + w->v[j][c][t]);
-            ok = f[t] <= w->bound && f[t] >= -w->bound;
-        }
+        for (int t = 0; t < w->len[a] && ok; t++)
+            ok = comb(w, w->v[i][a][t], w->v[j][a][t], -1, &d[t]);
+        for (int t = 0; t < w->len[b] && ok; t++)
+            ok = comb(w, w->v[i][b][t], w->v[j][b][t], -1, &e[t]);
+        for (int t = 0; t < w->len[c] && ok; t++)
+            ok = comb(w, w->v[i][c][t], w->v[j][c][t], 1, &f[t]);
         if (!ok) continue;
         /* (a_i - a_j, b_i, c_i) + (a_j, b_i - b_j, c_i) + (a_j, b_j, c_i + c_j) */
         int k = w->rank++;
@@ -225,14 +219,15 @@ static void copy_in(walk_t *w, const int16_t *in, int rank) {
         }
 }
 
-/* The walk of flips.search.  start: `rank` products (rows of len0 + len1 + len2 entries); best:
- * room for `rank` products, samples: room for samples * target products.  stats: flips, plus
- * transitions, flip count at the target (-1: never), best rank, samples kept.
+/* The walk of flips.search.  start: `rank` products (rows of len0 + len1 + len2 entries); mod2:
+ * 1 for a walk over GF(2) (entries 0/1); best and last: room for `rank` products (the first and
+ * the latest scheme at the lowest rank reached); samples: room for samples * target products.
+ * stats: flips, plus transitions, flip count at the target (-1: never), best rank, samples kept.
  * Returns 0, or -1 if the sizes are out of range. */
 int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, uint64_t seed,
                  int64_t max_flips, int64_t plateau, int samples,
-                 int64_t sample_every, int bound, int16_t *best, int16_t *sample_out,
-                 int64_t *stats) {
+                 int64_t sample_every, int bound, int mod2, int16_t *best, int16_t *last,
+                 int16_t *sample_out, int64_t *stats) {
     for (int k = 0; k < 3; k++)
         if (lens[k] < 1 || lens[k] > MAXL) return -1;
     if (rank < 1 || rank >= MAXR || bound < 1 || bound > 16000) return -1;
@@ -243,12 +238,14 @@ int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, ui
     if (!best_rows) { free(w); return -1; }
     memcpy(w->len, lens, sizeof w->len);
     w->bound = bound;
+    w->mod2 = mod2 != 0;
     uint64_t x = seed;
     for (int k = 0; k < 4; k++) w->s[k] = splitmix64(&x);
     copy_in(w, start, rank);
     reduce_all(w);
     int top = rank, best_rank = w->rank, kept = 0;
     copy_out(w, best_rows);
+    copy_out(w, last);
     int64_t flips = 0, nplus = 0, since = 0, reached = -1, at = 0;
     if (w->rank <= target) reached = 0;
     while (flips < max_flips) {
@@ -262,6 +259,7 @@ int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, ui
             }
             at++;
         } else if (since >= plateau && w->rank <= top && w->rank <= best_rank) {
+            copy_out(w, last);   /* the latest scheme at the best rank, before leaving it */
             nplus += plus(w);
             reduced += reduce_all(w);
             since = 0;
@@ -279,6 +277,7 @@ int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, ui
             }
         }
     }
+    if (w->rank == best_rank) copy_out(w, last);
     memcpy(best, best_rows, sizeof(int16_t) * (size_t)width * (size_t)best_rank);
     stats[0] = flips; stats[1] = nplus; stats[2] = reached; stats[3] = best_rank;
     stats[4] = kept;

@@ -15,7 +15,10 @@ products but never the tensor:
   end.
 
 Every move keeps coefficients within +-max_coefficient (1: ternary schemes) or is not made.
-Factors equal up to sign count as shared (the sign is moved into another role first).  The walk
+Factors equal up to sign count as shared (the sign is moved into another role first).  With
+ring "gf2" the same moves run over GF(2) (entries 0/1, sums taken mod 2, where -1 = 1): the
+schemes are then exact modulo 2 only, and bilinear.algebra.lift decides whether they lift to
+the integers.  The walk
 itself runs in C (flips.c, compiled with gcc on first use into the user's cache folder,
 bilinear.io.cache_dir, keyed by the source hash); it uses an integer PRNG (xoshiro256** seeded
 by splitmix64), so a seed gives the same schemes on any machine or executor.  Nothing it
@@ -42,8 +45,8 @@ SOURCE = Path(__file__).with_name("flips.c")
 CDEF = """
 int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, uint64_t seed,
                  int64_t max_flips, int64_t plateau, int samples,
-                 int64_t sample_every, int bound, int16_t *best, int16_t *sample_out,
-                 int64_t *stats);
+                 int64_t sample_every, int bound, int mod2, int16_t *best, int16_t *last,
+                 int16_t *sample_out, int64_t *stats);
 """
 CFLAGS = ["-O2", "-std=c11", "-fPIC", "-shared"]
 MAX_LENGTH, MAX_RANK, MAX_BOUND = 64, 512, 16000   # the C walker's limits
@@ -68,13 +71,15 @@ def standard(fmt: tuple[int, int, int]) -> list[Product]:
 
 @dataclass
 class WalkResult:
-    """What one walk found: the lowest-rank products reached and the schemes sampled at it."""
+    """What one walk found: the lowest-rank products reached (first and latest) and the schemes
+    sampled at the target."""
 
     products: list[Product]
     flips: int
     plus: int
     reached_at: int | None          # flip count when the target rank was first reached
     samples: list[list[Product]] = field(default_factory=list)
+    last: list[Product] = field(default_factory=list)   # the latest scheme at the lowest rank
 
 
 def library():
@@ -114,9 +119,19 @@ def _products(values, rank: int, lens: tuple[int, int, int]) -> list[Product]:
     return out
 
 
+RINGS = ("integer", "gf2")
+
+
 def walk(products: list[Product], target: int, seed: int, max_flips: int, plateau: int,
-         samples: int, sample_every: int, max_coefficient: int = 1) -> WalkResult:
-    """The C walk from `products` (entries within +-max_coefficient); see search."""
+         samples: int, sample_every: int, max_coefficient: int = 1,
+         ring: str = "integer") -> WalkResult:
+    """The C walk from `products` (entries within +-max_coefficient; over "gf2" they are taken
+    mod 2 and the bound is 1); see search."""
+    if ring not in RINGS:
+        raise ValueError(f"flip walk: ring must be one of {RINGS}, got {ring!r}")
+    if ring == "gf2":
+        products = [tuple(tuple(a % 2 for a in v) for v in prod) for prod in products]
+        max_coefficient = 1
     lens = tuple(len(v) for v in products[0])
     if not (1 <= min(lens) and max(lens) <= MAX_LENGTH and 1 <= len(products) < MAX_RANK
             and 1 <= max_coefficient <= MAX_BOUND and 1 <= target and samples >= 1
@@ -129,11 +144,12 @@ def walk(products: list[Product], target: int, seed: int, max_flips: int, platea
     width, rank = sum(lens), len(products)
     start = _FFI.new("int16_t[]", _rows(products))
     best = _FFI.new("int16_t[]", width * rank)
+    last = _FFI.new("int16_t[]", width * rank)
     kept = _FFI.new("int16_t[]", width * target * samples)
     stats = _FFI.new("int64_t[5]")
     status = lib.bl_flip_walk(_FFI.new("int[3]", list(lens)), rank, start, target,
                               seed % 2**64, max_flips, plateau, samples, sample_every,
-                              max_coefficient, best, kept, stats)
+                              max_coefficient, int(ring == "gf2"), best, last, kept, stats)
     if status:
         raise ValueError("flip walk refused its arguments")
     flips, plus, reached, best_rank, n_kept = (int(v) for v in stats)
@@ -141,12 +157,13 @@ def walk(products: list[Product], target: int, seed: int, max_flips: int, platea
     return WalkResult(
         _products(list(_FFI.unpack(best, width * best_rank)), best_rank, lens), flips, plus,
         None if reached < 0 else reached,
-        [_products(values[k * width * target:], best_rank, lens) for k in range(n_kept)])
+        [_products(values[k * width * target:], best_rank, lens) for k in range(n_kept)],
+        _products(list(_FFI.unpack(last, width * best_rank)), best_rank, lens))
 
 
 def search(fmt: tuple[int, int, int], target: int, seed: int, max_flips: int,
            plateau: int, samples: int, sample_every: int, max_coefficient: int = 1,
-           ) -> WalkResult:
+           ring: str = "integer") -> WalkResult:
     """Walk from the standard algorithm down to `target` products within `max_flips` flips.
 
     Reductions are applied whenever a move enables one; after `plateau` flips without one, a
@@ -156,4 +173,4 @@ def search(fmt: tuple[int, int, int], target: int, seed: int, max_flips: int,
     `samples` schemes, one every `sample_every` flips from its arrival (schemes of lower rank
     replace them).  Returns the lowest-rank products reached."""
     return walk(standard(fmt), target, seed, max_flips, plateau, samples, sample_every,
-                max_coefficient)
+                max_coefficient, ring)

@@ -1,0 +1,237 @@
+"""Pooled flip-graph search: a pool of schemes at the current rank, walks restarted from it.
+
+One *run* (one seed) starts with the standard algorithm as its pool, at rank n*m*p.  Each
+*round* runs `walkers` walks (tasks on the executor, bilinear.search.executor), each from a pool
+member drawn by its seed, of at most `round_flips` flips toward the target rank.  When some
+walks descend, the whole pool moves down: it becomes the latest schemes of the walks that
+reached the lowest rank (their samples at the target; up to `pool_size`); otherwise it is
+refilled with the walks' latest schemes at the current rank (the walk moved, so the pool
+spreads over the rank's flip graph), then the old members.  A run stops `collect_rounds`
+rounds after reaching the target rank (rounds of walks at the target that collect more
+schemes), or after `max_rounds` rounds.
+
+Ring "integer": walks keep coefficients within +-max_coefficient and every scheme is verified
+exactly.  Ring "gf2": walks run over GF(2); a walk counts as descended only with schemes that
+lift to exact ones (bilinear.algebra.lift), so the pool never moves to a rank known only mod 2;
+every lift attempt and failure is counted.  Walks are pure functions of (start, seed,
+settings), and rounds are combined in task order, so a seed gives the same schemes on local
+processes or a Dask cluster.  Time is counted in core-seconds (process time of the tasks); a
+rank's time is the run's total up to the end of the round that first reached it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bilinear.algebra.formats.project_json import scheme_to_json
+from bilinear.algebra.invariants import refined_fingerprint
+from bilinear.algebra.lift import lift
+from bilinear.algebra.schemes import canonical, verify
+from bilinear.intervals import wilson
+from bilinear.search.discover import to_scheme
+from bilinear.search.executor import Interruptible, Interrupted, run_tasks
+from bilinear.search.flips import Product, standard, walk
+from bilinear.seeds import pool_walk_seed
+
+LIFT_KEYS = ("attempts", "lifted", "obstructed", "proved_unliftable", "unreconstructed")
+
+
+@dataclass(frozen=True)
+class PoolSearch:
+    """Settings of a pooled search (see the module docstring and flips.search)."""
+
+    ring: str
+    walkers: int
+    pool_size: int
+    round_flips: int
+    max_rounds: int
+    plateau: int
+    samples: int
+    sample_every: int
+    max_coefficient: int
+    lift_steps: int
+    collect_rounds: int = 0
+
+
+@dataclass
+class Run:
+    """The state of one pooled run."""
+
+    seed: int
+    rank: int
+    pool: list[list[Product]]
+    core_seconds: float = 0.0
+    flips: int = 0
+    rounds: int = 0
+    history: list[list] = field(default_factory=list)    # [rank, core-seconds] at each first
+    schemes: dict[str, str] = field(default_factory=dict)  # exact schemes at the target rank
+    lift: Counter = field(default_factory=Counter)
+    collected: int = 0      # rounds run at the target rank, collecting schemes
+
+
+def _exact(fmt, products, cfg: PoolSearch, provenance: dict, counts: Counter):
+    """The exact scheme of a walk's products (lifted over gf2), or None."""
+    scheme = to_scheme(fmt, products, provenance)
+    if cfg.ring == "integer":
+        return scheme if verify(scheme) else None
+    counts["attempts"] += 1
+    result = lift(scheme, steps=cfg.lift_steps)
+    if result.status != "lifted":
+        counts["proved_unliftable" if result.proved else result.status] += 1
+        return None
+    counts["lifted"] += 1
+    return result.scheme
+
+
+def pool_task(task: tuple) -> dict:
+    """One walk of a round: (fmt, start products, pool rank, target, seed, PoolSearch) ->
+    best_rank (exact), the products for the next pool, exact schemes at best_rank if it is at
+    most the target (canonical JSON by fingerprint), flips, lift counts and core-seconds.
+    The walk aims at the target itself, so one round may descend several ranks."""
+    fmt, start, rank, target, seed, cfg = task
+    clock = time.process_time()
+    w = walk(start, target, seed, cfg.round_flips, cfg.plateau, cfg.samples,
+             cfg.sample_every, cfg.max_coefficient, cfg.ring)
+    counts: Counter = Counter()
+    best, pool, schemes = rank, [w.last] if len(w.last) == rank else [], {}
+    if len(w.products) < rank or rank <= target:
+        pool = []
+        at_target = len(w.products) <= target
+        for k, products in enumerate(w.samples if at_target and w.samples else [w.last]):
+            provenance = {"method": f"pooled flip-graph walk ({cfg.ring})", "walk_seed": seed,
+                          "sample": k, "max_coefficient": cfg.max_coefficient}
+            scheme = _exact(fmt, products, cfg, provenance, counts)
+            if scheme is None:
+                continue
+            best = len(products)
+            pool.append(products)
+            if at_target:
+                scheme = canonical(scheme)
+                schemes.setdefault(refined_fingerprint(scheme), scheme_to_json(scheme))
+    return {"seed": seed, "best_rank": best, "pool": pool, "flips": w.flips,
+            "schemes": schemes, "lift": dict(counts),
+            "seconds": time.process_time() - clock}
+
+
+def _dedupe(pools: list[list[Product]], size: int) -> list[list[Product]]:
+    out, seen = [], set()
+    for products in pools:
+        key = tuple(sorted(products))
+        if key not in seen:
+            seen.add(key)
+            out.append(products)
+    return out[:size]
+
+
+def advance(run: Run, results: list[dict], target: int, cfg: PoolSearch) -> None:
+    """Fold one round's results (in task order) into the run."""
+    run.rounds += 1
+    run.core_seconds += sum(r["seconds"] for r in results)
+    run.flips += sum(r["flips"] for r in results)
+    for r in results:
+        run.lift.update(r["lift"])
+    best = min(r["best_rank"] for r in results)
+    if run.rank <= target:
+        run.collected += 1
+    if best < run.rank:
+        down = [r for r in results if r["best_rank"] == best]
+        run.pool = _dedupe([p for r in down for p in r["pool"]], cfg.pool_size)
+        run.rank = best
+        run.history.append([best, run.core_seconds])
+    else:
+        run.pool = _dedupe([p for r in results for p in r["pool"]] + run.pool, cfg.pool_size)
+    if run.rank <= target:
+        for r in results:
+            if r["best_rank"] == run.rank:
+                for key, text in sorted(r["schemes"].items()):
+                    run.schemes.setdefault(key, text)
+
+
+def pooled_search(fmt: tuple[int, int, int], target: int, run_seeds: list[int],
+                  cfg: PoolSearch, workers: int = 2, scheduler: str | None = None,
+                  label: str = "pool", on_round: Callable[[list[Run]], None] | None = None
+                  ) -> list[Run]:
+    """One pooled run per seed (all runs' walks of a round submitted together); on_round(runs)
+    after each round.  Walks run in worker processes, so SIGINT or SIGTERM stops them at once
+    (executor.Interrupted; the rounds before it were passed to on_round)."""
+    top = fmt[0] * fmt[1] * fmt[2]
+    runs = [Run(seed, top, [standard(fmt)], history=[[top, 0.0]]) for seed in run_seeds]
+    stop = Interruptible()
+    with stop.active():
+        for round_ in range(cfg.max_rounds):
+            active = [run for run in runs
+                      if run.rank > target or run.collected < cfg.collect_rounds]
+            if not active:
+                break
+            tasks = []
+            for run in active:
+                for k in range(cfg.walkers):
+                    seed = pool_walk_seed(run.seed, round_, k)
+                    tasks.append((fmt, run.pool[seed % len(run.pool)], run.rank, target, seed,
+                                  cfg))
+            stop.total += len(tasks)
+            try:
+                results = run_tasks(pool_task, tasks, workers, scheduler,
+                                    label=f"{label} round {round_}", progress=False,
+                                    in_process=False)
+            except Interrupted as exc:  # counted over the whole search
+                raise Interrupted(exc.signum, stop.done + exc.done, stop.total) from None
+            stop.done += len(tasks)
+            with stop.deliver():
+                for i, run in enumerate(active):
+                    advance(run, results[i * cfg.walkers:(i + 1) * cfg.walkers], target, cfg)
+                if on_round is not None:
+                    on_round(runs)
+    return runs
+
+
+def _median(values: list) -> float | None:
+    values = sorted(values)
+    if not values:
+        return None
+    mid = len(values) // 2
+    return float(values[mid]) if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+def time_to_rank(runs: list[Run], top: int) -> list[dict]:
+    """Per rank from top - 1 down to the lowest reached: the core-seconds at which each run
+    first reached it (or a lower rank; None if never), how many did, and their median."""
+    low = min((run.rank for run in runs), default=top)
+    rows = []
+    for rank in range(top - 1, low - 1, -1):
+        times = [next((t for r, t in run.history if r <= rank), None) for run in runs]
+        reached = [t for t in times if t is not None]
+        rows.append({"rank": rank, "reached": len(reached), "runs": len(runs),
+                     "median_core_seconds": _median(reached), "core_seconds": times})
+    return rows
+
+
+def summarize_runs(fmt: tuple[int, int, int], target: int, runs: list[Run], cfg: PoolSearch,
+                   best_known: int | None, alpha: float = 0.05) -> dict:
+    """Metrics of one target's pooled runs: best rank, runs reaching the target (Wilson
+    yield), core-seconds, distinct fingerprints, the time-to-rank table, lift counts, and
+    each run's seed, rank, rounds, flips and [rank, core-seconds] history."""
+    exact = sum(run.rank <= target for run in runs)
+    seconds = sum(run.core_seconds for run in runs)
+    prints = {key for run in runs for key in run.schemes}
+    lifts = Counter()
+    for run in runs:
+        lifts.update(run.lift)
+    table = time_to_rank(runs, fmt[0] * fmt[1] * fmt[2])
+    at_target = [row for row in table if row["rank"] == target]
+    return {
+        "format": list(fmt), "target_rank": target, "best_known_rank": best_known,
+        "best_rank": min((run.rank for run in runs), default=None), "ring": cfg.ring,
+        "tried": len(runs), "exact": exact, "yield": wilson(exact, len(runs), alpha),
+        "search_seconds": seconds, "seconds_per_exact_scheme": seconds / exact if exact else None,
+        "median_core_seconds_to_target": at_target[0]["median_core_seconds"] if at_target else None,
+        "distinct_fingerprints": len(prints),
+        "fingerprints_per_hour": len(prints) / seconds * 3600 if seconds else None,
+        "time_to_rank": table, "lift": {key: lifts.get(key, 0) for key in LIFT_KEYS},
+        "runs": [{"seed": run.seed, "best_rank": run.rank, "rounds": run.rounds,
+                  "flips": run.flips, "core_seconds": run.core_seconds, "history": run.history}
+                 for run in runs],
+    }

@@ -1,0 +1,73 @@
+"""Pooled flip-graph search: runs reach small targets over the integers and over GF(2) (with
+lifting), every kept scheme is exact, the pool only moves down, results do not depend on the
+number of local workers, and the time-to-rank table follows the runs' histories."""
+
+from __future__ import annotations
+
+import json
+
+from bilinear.algebra.formats.project_json import scheme_from_dict
+from bilinear.algebra.schemes import verify
+from bilinear.search.pool import PoolSearch, Run, pooled_search, summarize_runs, time_to_rank
+
+SMALL = PoolSearch("integer", walkers=3, pool_size=4, round_flips=200_000, max_rounds=30,
+                   plateau=2000, samples=3, sample_every=500, max_coefficient=1, lift_steps=19)
+
+
+def _comparable(runs):
+    return [(r.seed, r.rank, r.rounds, r.flips, r.pool, r.schemes, dict(r.lift),
+             [rank for rank, _ in r.history]) for r in runs]
+
+
+def _check(runs, fmt, target):
+    for run in runs:
+        ranks = [rank for rank, _ in run.history]
+        assert ranks == sorted(ranks, reverse=True) and len(set(ranks)) == len(ranks)
+        assert run.rank == ranks[-1] and all(len(p) == run.rank for p in run.pool)
+        for text in run.schemes.values():
+            scheme = scheme_from_dict(json.loads(text))
+            assert scheme.fmt == fmt and scheme.rank == target and verify(scheme)
+
+
+def test_pooled_runs_reach_small_targets_over_both_rings():
+    for ring in ("integer", "gf2"):
+        cfg = PoolSearch(**{**SMALL.__dict__, "ring": ring})
+        for fmt, target in [((2, 2, 2), 7), ((3, 3, 3), 23)]:
+            runs = pooled_search(fmt, target, [11, 12], cfg, workers=1)
+            assert [r.rank for r in runs] == [target, target]
+            assert all(r.schemes for r in runs)
+            _check(runs, fmt, target)
+            if ring == "gf2":
+                assert all(r.lift["attempts"] >= r.lift["lifted"] > 0 for r in runs)
+            else:
+                assert all(not r.lift for r in runs)
+
+
+def test_pooled_runs_do_not_depend_on_the_local_workers():
+    serial = pooled_search((3, 3, 3), 23, [5, 6, 7], SMALL, workers=1)
+    pooled = pooled_search((3, 3, 3), 23, [5, 6, 7], SMALL, workers=2)
+    assert _comparable(serial) == _comparable(pooled)
+
+
+def test_time_to_rank_and_summary():
+    runs = [Run(1, 7, [], history=[[8, 0.0], [7, 2.0]]),
+            Run(2, 6, [], history=[[8, 0.0], [6, 1.0]]), Run(3, 8, [], history=[[8, 0.0]])]
+    table = time_to_rank(runs, 8)
+    assert [row["rank"] for row in table] == [7, 6]
+    assert table[0]["core_seconds"] == [2.0, 1.0, None] and table[0]["median_core_seconds"] == 1.5
+    assert (table[1]["reached"], table[1]["runs"], table[1]["median_core_seconds"]) == (1, 3, 1.0)
+    runs[0].core_seconds = 5.0
+    m = summarize_runs((2, 2, 2), 7, runs, SMALL, 7)
+    assert (m["best_rank"], m["exact"], m["tried"], m["search_seconds"]) == (6, 2, 3, 5.0)
+    assert m["median_core_seconds_to_target"] == 1.5 and m["lift"]["attempts"] == 0
+
+
+def test_collect_rounds_add_schemes_at_the_target():
+    plain = pooled_search((3, 3, 3), 23, [5], SMALL, workers=1)
+    more = pooled_search((3, 3, 3), 23, [5], PoolSearch(**{**SMALL.__dict__,
+                                                            "collect_rounds": 2}), workers=1)
+    assert (plain[0].collected, more[0].collected) == (0, 2)
+    assert more[0].rounds == plain[0].rounds + 2
+    assert [r for r, _ in more[0].history] == [r for r, _ in plain[0].history]
+    assert set(plain[0].schemes) < set(more[0].schemes)
+    _check(more, (3, 3, 3), 23)
