@@ -32,7 +32,7 @@ from bilinear.algebra.lift import lift
 from bilinear.algebra.schemes import canonical, verify
 from bilinear.intervals import wilson
 from bilinear.search.discover import to_scheme
-from bilinear.search.executor import Interruptible, Interrupted, run_tasks
+from bilinear.search.executor import Interrupted, Interruptible, run_tasks
 from bilinear.search.flips import Product, standard, walk
 from bilinear.seeds import pool_walk_seed
 
