@@ -168,15 +168,15 @@ def _worker_init() -> None:
 def _local(fn, tasks, workers, finished) -> list:
     results = [None] * len(tasks)
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
-    try:
+    try:  # the shutdown too: a signal during it must still end the workers
         futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             finished(futures[future], results[futures[future]])
+        pool.shutdown()
     except BaseException:
         _stop(pool)
         raise
-    pool.shutdown()
     return results
 
 
