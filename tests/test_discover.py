@@ -98,7 +98,8 @@ def test_found_folder_and_index_exist_for_an_empty_result(tmp_path):
 def test_index_counts_the_walks_of_each_fingerprint(tmp_path):
     results = [discover.run_task(((2, 2, 2), 7, s, SMALL)) for s in (1, 2)]
     schemes = discover.unique_schemes(results)
-    (tmp_path / "stale.json").write_text("{}")
+    (tmp_path / "2x2x2-r7-00aa.json").write_text("{}")  # a scheme file of the old layout
+    (tmp_path / "notes.json").write_text("{}")  # not the stage's: never touched
     discover.write_found(tmp_path, schemes, results)
     first = (tmp_path / "schemes.jsonl.gz").read_bytes()
     discover.write_found(tmp_path, schemes, results)
@@ -106,7 +107,8 @@ def test_index_counts_the_walks_of_each_fingerprint(tmp_path):
     index = json.loads((tmp_path / "index.json").read_text())["fingerprints"]
     assert [e["fingerprint"] for e in index] == sorted(schemes)
     assert sum(e["walks"] for e in index) == sum(len(r["schemes"]) for r in results)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.json", "schemes.jsonl.gz"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["index.json", "notes.json",
+                                                          "schemes.jsonl.gz"]
     stored = bundle.read_all(tmp_path / "schemes.jsonl.gz")
     assert sorted(stored) == sorted(schemes) and all(verify(s) for s in stored.values())
 
