@@ -212,7 +212,7 @@ def _last_line(err: str) -> str:
 def test_discover_interrupted_keeps_walks_and_old_metrics(base, tmp_path, capsys, monkeypatch,
                                                           signum, workers, after):
     from bilinear.algebra import bundle
-    from bilinear.search import discover
+    from bilinear.search import pool
 
     root = _copy(base, tmp_path)
     params = yaml.safe_load((root / "params.yaml").read_text())
@@ -220,15 +220,16 @@ def test_discover_interrupted_keeps_walks_and_old_metrics(base, tmp_path, capsys
                               max_rounds=10**6, collect_rounds=10**5)  # rounds without end
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     earlier = (root / "metrics/discover/2x2x2.json").read_bytes()  # the base's own run
-    add = discover.FoundWriter.add
+    advance = pool.advance
+    calls = []
 
-    def add_then_signal(self, schemes):
-        add(self, schemes)
-        self.calls = getattr(self, "calls", 0) + 1
-        if self.calls == after:
+    def advance_then_signal(*args, **kwargs):  # a round's results folded in: signal after `after`
+        advance(*args, **kwargs)
+        calls.append(1)
+        if len(calls) == after:
             os.kill(os.getpid(), signum)
 
-    monkeypatch.setattr(discover.FoundWriter, "add", add_then_signal)
+    monkeypatch.setattr(pool, "advance", advance_then_signal)
     monkeypatch.chdir(root)
     code = _run("discover", ["2x2x2"])
     err = capsys.readouterr().err
@@ -238,7 +239,7 @@ def test_discover_interrupted_keeps_walks_and_old_metrics(base, tmp_path, capsys
     folder = root / "schemes/found/2x2x2-r7"
     index = yaml.safe_load((folder / "index.json").read_text())["fingerprints"]
     keys = sorted(bundle.read_texts(folder / bundle.FILE))
-    assert [e["fingerprint"] for e in index] == keys and sum(e["walks"] for e in index) >= after
+    assert [e["fingerprint"] for e in index] == keys and sum(e["walks"] for e in index) >= 1
     assert (root / "metrics/discover/2x2x2.json").read_bytes() == earlier
 
 
