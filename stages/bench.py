@@ -28,6 +28,7 @@ SPECS = {
         "repeats": Field(int, low=1, high=1000),
         "target_seconds": Field(float, low=0.0, high=3600.0),
         "max_repeats": Field(int, low=1, high=1000),
+        "warm_up_max_n": Field(int, low=1, high=1 << 16),
         "pause_seconds": Field(float, low=0.0, high=60.0),
         "numpy_max_n": Field(int, low=0),
         "additions_max_n": Field(int, low=0),

@@ -25,6 +25,7 @@ from tests.native_schemes import TEST_SETTINGS
 ROOT = Path(__file__).resolve().parents[1]
 TINY_BENCH = {"sizes": [16, 33], "dtypes": ["float64", "float32"], "threads": [1, 2],
               "repeats": 1, "target_seconds": 0.0, "max_repeats": 1, "pause_seconds": 0.0,
+              "warm_up_max_n": 16,  # N=33 warms up on its leading 16 x 16 block
               "numpy_max_n": 16, "additions_max_n": 33, "expansion_max_n": 16,
               # a margin below any loss: the plans recurse from 8 up
               "plan_sizes": [8, 16], "plan_repeats": 1, "plan_margin": -1e9, "first_call_n": 0}
@@ -143,7 +144,7 @@ def test_stages_end_to_end_and_param_errors(tmp_path):
     unplanned = result["first_call_unplanned"]
     assert [c["dtype"] for c in unplanned] == ["float64", "float32"]
     assert all(c["levels"] == 0 and c["t_first"] > 0 and c["t_numpy"] > 0
-               and "no stored plan" in c["notice"] for c in unplanned)
+               and c["t_numpy_first"] > 0 and "no stored plan" in c["notice"] for c in unplanned)
     by_schedule = {(c["dtype"], c["schedule"]): c["workspace_over_operand"] for c in first}
     assert all(by_schedule[(dt, "depth")] <= 1 < by_schedule[(dt, "breadth")]
                for dt in ("float64", "float32"))

@@ -1,6 +1,7 @@
 """Benchmark of the kernel built from the learned scheme against one call of its BLAS and
 numpy.matmul: one process, the plan of this machine first (bilinear.native.wisdom), then per
-cell a warm-up round (which also measures errors) and rotating rounds (bilinear.native.timing),
+cell a warm-up round (which also measures errors; on a smaller block for the largest cells) and
+rotating rounds (bilinear.native.timing),
 medians with their spread, errors against a float64 classical product without full-size
 temporaries (numexpr), duration and peak memory recorded."""
 
@@ -56,12 +57,21 @@ def contenders(kernel: Kernel, A: np.ndarray, B: np.ndarray, threads: int, level
     return out
 
 
+def _rounds(gemm_seconds: float, cfg: dict) -> int:
+    """Timed rounds of a cell whose gemm call takes gemm_seconds (see run_cell)."""
+    return max(cfg["repeats"], min(cfg["max_repeats"],
+                                   math.ceil(cfg["target_seconds"] / max(gemm_seconds, 1e-9))))
+
+
 def run_cell(kernel: Kernel, A, B, ref, ref_norm: float, threads: int, cfg: dict,
              extras: Extras = Extras()) -> dict:
     """Time one (n, dtype, threads) cell: a warm-up round measuring each error, then rounds
     rotating (at least cfg's repeats; more, up to max_repeats, while one gemm call takes less
     than target_seconds over them), pause_seconds idle before each call at 2+ threads; numpy's
-    BLAS limited to the cell's thread count.  Per contender the median, min and max."""
+    BLAS limited to the cell's thread count.  Above cfg's warm_up_max_n, where a call takes
+    seconds, the warm-up runs on the operands' leading block of that size (threads, code
+    paths) and the errors are measured on the first timed round's results.  Per contender the
+    median, min and max."""
     n = A.shape[0]
     levels = kernel.levels_for(n, n, n, A.dtype, threads)
     calls = contenders(kernel, A, B, threads, levels, cfg, extras)
@@ -73,10 +83,19 @@ def run_cell(kernel: Kernel, A, B, ref, ref_norm: float, threads: int, cfg: dict
             errors[name] = rel_error(out, ref, ref_norm)
 
     with threadpool_limits(limits=threads, user_api="blas"):
-        warm = harness.warm_up(calls, check)
-        rounds = max(cfg["repeats"], min(cfg["max_repeats"], math.ceil(
-            cfg["target_seconds"] / max(warm["blas"], 1e-9))))
-        times = harness.rounds(calls, rounds)
+        if n <= cfg["warm_up_max_n"]:
+            rounds = _rounds(harness.warm_up(calls, check)["blas"], cfg)
+            times = harness.rounds(calls, rounds)
+        else:  # seconds per call: warm up on the leading block, errors from the first round
+            m = cfg["warm_up_max_n"]
+            a, b = np.ascontiguousarray(A[:m, :m]), np.ascontiguousarray(B[:m, :m])
+            small = contenders(kernel, a, b, threads, kernel.levels_for(m, m, m, A.dtype, threads),
+                               cfg, extras)
+            rounds = _rounds(harness.warm_up(small)["blas"] * (n / m) ** 3, cfg)
+            first = harness.warm_up(calls, check)  # timed round 1 in order, errors measured
+            names = list(calls)  # the later rounds go on rotating from the second contender
+            later = harness.rounds({k: calls[k] for k in names[1:] + names[:1]}, rounds - 1)
+            times = {k: [first[k], *later[k]] for k in names}
     stats = {name: spread(t) for name, t in times.items()}
     med = {name: s["median"] for name, s in stats.items()}
     cell = {"n": n, "dtype": A.dtype.name, "threads": threads, "levels": levels,

@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from bilinear import seeds
 from bilinear.native.kernel import Kernel
@@ -45,18 +46,22 @@ def measure_here(build_dir: str, n: int, dtype: str, threads: int, levels: int, 
 def measure_unplanned_here(build_dir: str, n: int, dtype: str, threads: int,
                            warm_calls: int = 2, seed: int = 0) -> dict:
     """In this process, whose plan cache is empty: seconds of a fresh Kernel's first call with
-    no levels given (the default plan) and the median of warm_calls numpy.matmul calls of the
-    same product after it."""
+    no levels given (the default plan), then of numpy.matmul's first call of the same product
+    and the median of warm_calls later ones, numpy's BLAS limited to the same thread count."""
     kernel = Kernel(build_dir)
     rng = seeds.stream(seed, seeds.NATIVE_FIRST_CALL, n)
     A = rng.standard_normal((n, n)).astype(dtype)
     B = rng.standard_normal((n, n)).astype(dtype)
     harness = Harness()
     first = harness.warm_up({"kernel": lambda: kernel.matmul(A, B, threads=threads)})["kernel"]
-    numpy = spread(harness.run({"numpy": lambda: np.matmul(A, B)}, warm_calls).times["numpy"])
+    with threadpool_limits(limits=threads, user_api="blas"):
+        numpy = harness.run({"numpy": lambda: np.matmul(A, B)}, warm_calls)
+    warm = spread(numpy.times["numpy"])
     return {"n": n, "dtype": dtype, "threads": threads,
             "levels": kernel.levels_for(n, n, n, A.dtype, threads), "t_first": first,
-            "t_numpy": numpy["median"], "first_over_numpy": first / numpy["median"]}
+            "t_numpy_first": numpy.warm["numpy"], "t_numpy": warm["median"],
+            "first_over_numpy": first / warm["median"],
+            "first_over_numpy_first": first / numpy.warm["numpy"]}
 
 
 def _fresh(args: list[str], timeout: float, env: dict | None = None) -> tuple[dict, str]:

@@ -56,8 +56,10 @@ def kernel_section(metrics: dict) -> list[str]:
     unplanned = bench.get("first_call_unplanned") or []
     if unplanned:
         lines += ["", "First call in a fresh process with no plan stored (the safe default: "
-                  "one gemm call), against numpy.matmul of the same product: "
-                  + "; ".join(f"{c['dtype']} N={c['n']}: {_x(c['first_over_numpy'])}"
+                  "one gemm call), against numpy.matmul of the same product at the same "
+                  "thread count (its warm calls; its own first call): "
+                  + "; ".join(f"{c['dtype']} N={c['n']} t{c['threads']}: "
+                              f"{_x(c['first_over_numpy'])} ({_x(c['first_over_numpy_first'])})"
                               for c in unplanned)
                   + f". It says so on stderr: \"{unplanned[0]['notice']}\""]
     board = metrics.get("leaderboard") or {}
