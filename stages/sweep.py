@@ -1,12 +1,17 @@
 """Stage `sweep@B<size>`: every run of the batch-size study at that batch size, trained at once,
-then crystallized at every evaluation epoch -> data/sweep/B<size>.csv.  SIGINT or SIGTERM stops
-the crystallization workers at once with one line; the table is written only when complete.
+then crystallized at every evaluation epoch -> data/sweep/B<size>.csv.  Each finished
+crystallization is kept in a partial-results file in the user's cache folder
+(sweep_batch.partial_results); SIGINT or SIGTERM stops the workers at once with one line, and a
+rerun with the same params and code retrains (deterministic), then crystallizes only what is
+missing, giving the bytes of an uninterrupted run.  The table is written only when complete, and
+the partial file is then removed.
 Usage: python -m stages.sweep B<size>   (e.g. B32; an entry of params sweep.batch_sizes)
 Reads: params.yaml (seed, anneal, sweep.protocols, sweep.run, sweep.batch_sizes.B<size>). Writes:
 data/sweep/B<size>.csv."""
 
 from __future__ import annotations
 
+import os
 import sys
 
 import torch
@@ -17,7 +22,7 @@ from bilinear.search.executor import Interrupted
 from bilinear.stage import stage_main
 from bilinear.studies import anneal_study, sweep
 from bilinear.studies.batch_keys import batch_key, batch_of, is_batch_key
-from bilinear.studies.sweep_batch import read_params, run_batch
+from bilinear.studies.sweep_batch import partial_results, read_params, run_batch
 
 
 @stage_main
@@ -32,16 +37,21 @@ def main(argv: list[str] | None = None) -> int:
         raise ParamError(f"sweep.batch_sizes: no entry {args[0]} (batch sizes "
                          f"{cfg['batch_sizes']})")
     torch.set_num_threads(1)
+    partial = partial_results(batch, seed, cfg, os.getcwd())
     try:
-        table, timing = run_batch(batch, seed, cfg)
+        table, timing = run_batch(batch, seed, cfg, partial=partial)
     except (Interrupted, KeyboardInterrupt) as exc:  # workers already stopped by the executor
         code = exc.exit_code if isinstance(exc, Interrupted) else 130
-        print(f"error: sweep@{batch_key(batch)}: {exc or 'interrupted by SIGINT'}; "
+        kept = (f"{partial.kept} of {partial.total} crystallizations kept in {partial.path}, "
+                "rerunning resumes from them" if partial.total else
+                "stopped before crystallizing")
+        print(f"error: sweep@{batch_key(batch)}: {exc or 'interrupted by SIGINT'}; {kept}; "
               f"data/sweep/{batch_key(batch)}.csv not written (other batch sizes untouched)",
               file=sys.stderr)
         return code
     write_csv(f"data/sweep/{batch_key(batch)}.csv", table,
               sweep.columns(cfg["kappa_percents"]))
+    partial.remove()
     failed = [f"{r['run_id']}@{r['epoch']}:{r['method']}" for r in table if r["nonzeros"] == ""]
     if failed:
         print(f"warning: the crystallization solver failed (no scheme, counted as failure) on "

@@ -48,6 +48,7 @@ from bilinear.learn.training import (
     unpack,
 )
 from bilinear.search.executor import run_tasks
+from bilinear.search.resume import Partial, run_resumable
 from bilinear.seeds import SWEEP_TAG, study_seed
 from bilinear.studies.kappa import gradient_noise
 
@@ -238,12 +239,30 @@ def crystallize_job(job: tuple) -> dict:
         return crystallize_one(*job)
 
 
+def check_outcome(outcome) -> dict:
+    """A crystallization outcome read back from a partial-results file, checked to have
+    crystallize_one's keys and value types (ValueError otherwise)."""
+    types = {"margin": (float, type(None)), "exact": bool, "expansion_success": bool,
+             "nonzeros": (int, type(None)), "equivalent_to_strassen": bool,
+             "expansion_error": (float, type(None))}
+    if not isinstance(outcome, dict) or set(outcome) != set(types) or any(
+            not isinstance(outcome[k], t) or (t is not bool and isinstance(outcome[k], bool))
+            for k, t in types.items()):
+        raise ValueError(f"not a crystallization outcome: {str(outcome)[:60]}")
+    return outcome
+
+
 def crystallize_all(tasks: list[tuple], tol: float, workers: int, progress: bool = False,
-                    scheduler: str | None = None) -> list[dict]:
+                    scheduler: str | None = None, partial: Partial | None = None) -> list[dict]:
     """crystallize_one of every task, in task order, through the executor (local processes, or
-    the Dask cluster at `scheduler`)."""
-    return run_tasks(crystallize_job, [(t, tol) for t in tasks], workers, scheduler,
-                     label="crystallize", progress=progress)
+    the Dask cluster at `scheduler`); with `partial`, each outcome is kept there as it finishes
+    and the outcomes it already holds are not computed again (search.resume)."""
+    jobs, options = [(t, tol) for t in tasks], {"workers": workers, "scheduler": scheduler,
+                                                "label": "crystallize", "progress": progress}
+    if partial is None:
+        return run_tasks(crystallize_job, jobs, **options)
+    ids = [[int(i), int(e), method] for i, e, method, *_ in tasks]
+    return run_resumable(crystallize_job, jobs, ids, partial, check_outcome, **options)
 
 
 def _cell(x) -> str:
