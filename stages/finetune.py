@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import sys
 
-import torch
-
 from bilinear import params as blocks
 from bilinear.algebra.equivalence import equivalent_to_strassen
 from bilinear.algebra.formats.project_json import load_scheme
@@ -21,6 +19,7 @@ from bilinear.learn.methods.anneal import Schedule
 from bilinear.learn.model import INITS
 from bilinear.learn.training import Recipe
 from bilinear.params import Field, ParamError, read_sections
+from bilinear.search.executor import Interrupted
 from bilinear.seeds import run_seeds
 from bilinear.stage import stage_main
 from bilinear.studies import finetune
@@ -53,12 +52,15 @@ def main() -> int:
         return 0
     setup = finetune.FineTune(cfg["n_train"], cfg["n_test"], Recipe.from_params(cfg),
                               params["anneal"]["lr"], Schedule.from_params(params["anneal"]))
-    torch.set_num_threads(1)
     starts = {"kronecker": finetune.kronecker_start(learned, seeds, cfg["perturbation"]),
               "random": finetune.random_start(seeds, cfg["init"], cfg["init_scale"])}
+    try:
+        results = finetune.run_starts(starts, seeds, params["seed"], setup, learned)
+    except Interrupted as exc:
+        print(f"error: finetune: {exc}; metrics/finetune.json not written", file=sys.stderr)
+        return exc.exit_code
     out = {}
-    for name, (U, V, W) in starts.items():
-        res = finetune.run_start(U, V, W, seeds, params["seed"], setup, learned)
+    for name, res in results.items():
         k = sum(r["exact"] for r in res["runs"])
         out[name] = {"exact": wilson(k, len(seeds), cfg["alpha"]),
                      "returns_to_start": sum(r["returns_to_start"] for r in res["runs"]),

@@ -12,13 +12,14 @@ data/sweep/B<size>.csv."""
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 import torch
 
 from bilinear.io import write_csv
 from bilinear.params import ParamError
-from bilinear.search.executor import Interrupted
+from bilinear.search.executor import Interrupted, Interruptible
 from bilinear.stage import stage_main
 from bilinear.studies import anneal_study, sweep
 from bilinear.studies.batch_keys import batch_key, batch_of, is_batch_key
@@ -39,16 +40,16 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     partial = partial_results(batch, seed, cfg, os.getcwd())
     try:
-        table, timing = run_batch(batch, seed, cfg, partial=partial)
-    except (Interrupted, KeyboardInterrupt) as exc:  # workers already stopped by the executor
-        code = exc.exit_code if isinstance(exc, Interrupted) else 130
+        with Interruptible().active():  # training and annealing too, not only the executor's tasks
+            table, timing = run_batch(batch, seed, cfg, partial=partial)
+    except Interrupted as exc:  # workers already stopped by the executor
         kept = (f"{partial.kept} of {partial.total} crystallizations kept in {partial.path}, "
                 "rerunning resumes from them" if partial.total else
                 "stopped before crystallizing")
-        print(f"error: sweep@{batch_key(batch)}: {exc or 'interrupted by SIGINT'}; {kept}; "
-              f"data/sweep/{batch_key(batch)}.csv not written (other batch sizes untouched)",
-              file=sys.stderr)
-        return code
+        print(f"error: sweep@{batch_key(batch)}: interrupted by "
+              f"{signal.Signals(exc.signum).name}; {kept}; data/sweep/{batch_key(batch)}.csv "
+              "not written (other batch sizes untouched)", file=sys.stderr)
+        return exc.exit_code
     write_csv(f"data/sweep/{batch_key(batch)}.csv", table,
               sweep.columns(cfg["kappa_percents"]))
     partial.remove()

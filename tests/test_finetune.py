@@ -1,5 +1,5 @@
 """studies.finetune: the Kronecker-square start is exact before any training; a short run of
-both starts gives one record per run."""
+both starts gives one record per run, the same side by side as one after the other."""
 
 from __future__ import annotations
 
@@ -37,3 +37,14 @@ def test_zero_shot_and_a_tiny_run():
     out = finetune.run_start(U, V, W, [4, 5], 0, setup, strassen())
     assert len(out["runs"]) == 2 and out["seconds"] > 0
     assert {"exact", "returns_to_start", "fingerprint_matches"} <= set(out["runs"][0])
+
+
+def test_starts_side_by_side_give_the_records_of_one_after_the_other():
+    setup = finetune.FineTune(32, 8, Recipe(epochs=2, batch_size=16), 0.01, Schedule(1, 1, 1))
+    starts = {"kronecker": finetune.kronecker_start(strassen(), [4, 5], 0.1),
+              "random": finetune.random_start([4, 5], "symmetric", 0.5)}
+    serial = {n: finetune.run_start(*s, [4, 5], 0, setup, strassen())["runs"]
+              for n, s in starts.items()}
+    both = finetune.run_starts(starts, [4, 5], 0, setup, strassen(), workers=2)
+    assert list(both) == ["kronecker", "random"]
+    assert {n: r["runs"] for n, r in both.items()} == serial

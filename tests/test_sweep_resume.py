@@ -156,3 +156,19 @@ def test_stage_sigint_keeps_crystallizations_and_the_rerun_resumes(tmp_path):
     assert reference.communicate(timeout=60) and reference.returncode == 0
     assert ((cwd / "data/sweep/B16.csv").read_bytes()
             == (tmp_path / "whole/data/sweep/B16.csv").read_bytes())
+
+
+def test_stage_sigterm_during_training_is_one_line(tmp_path):
+    cwd = _project(tmp_path / "long", epochs=100000, eval_epochs=[100000], workers=1)
+    proc = _start(cwd, tmp_path / "cache")
+    seen = ""
+    while "train:" not in seen:  # its progress bar: inside training (100000 epochs take minutes)
+        seen += proc.stderr.read(1) or pytest.fail(f"ended before training: {seen[-500:]}")
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    err = seen + err
+    last = err.strip().splitlines()[-1].split("\r")[-1].strip()
+    assert proc.returncode == 143 and "Traceback" not in err, err[-500:]
+    assert last.startswith("error: sweep@B16: interrupted by SIGTERM; stopped before "
+                           "crystallizing") and err.count("error:") == 1
+    assert not (cwd / "data/sweep/B16.csv").exists()

@@ -26,6 +26,7 @@ from bilinear.algebra.schemes import Scheme, canonical, strassen, verify
 from bilinear.learn.data import make_datasets
 from bilinear.learn.methods.anneal import Schedule, anneal_crystals
 from bilinear.learn.training import Recipe, init_runs, train_runs
+from bilinear.search.executor import run_tasks
 from bilinear.seeds import derived_seed
 
 
@@ -85,6 +86,23 @@ def run_start(U, V, W, seeds: Sequence[int], data_seed: int, setup: FineTune,
                      bool(c.exact) and fingerprint(c.scheme) == target,
                      "nonzeros": int(c.scheme.nonzeros())})
     return {"runs": runs, "seconds": seconds}
+
+
+def run_starts(starts: dict, seeds: Sequence[int], data_seed: int, setup: FineTune,
+               learned: Scheme, workers: int = 2) -> dict:
+    """name -> run_start of each start ((U, V, W) by name), the starts side by side on
+    `workers` local processes of one torch thread each (bilinear.search.executor): the same
+    records as one after the other."""
+    names = list(starts)
+    results = run_tasks(_run_start_task, [(starts[n], seeds, data_seed, setup, learned)
+                                          for n in names], workers, label="finetune starts")
+    return dict(zip(names, results, strict=True))
+
+
+def _run_start_task(task: tuple) -> dict:
+    (U, V, W), seeds, data_seed, setup, learned = task
+    torch.set_num_threads(1)
+    return run_start(U, V, W, seeds, data_seed, setup, learned)
 
 
 def random_start(seeds: Sequence[int], init: str, scale: float):
