@@ -22,6 +22,7 @@ from bilinear.stage import stage_main
 from bilinear.studies.batch_keys import batch_of, is_batch_key
 from bilinear.studies.stats import SweepFormatError
 from bilinear.studies.study import analyze
+from bilinear.studies.sweep_table import read_tables
 
 SPEC = {
     "seed": blocks.SEED,
@@ -38,8 +39,8 @@ SWEEP = Path("data/sweep")
 
 def read_sweep(keys, folder: Path = SWEEP) -> pd.DataFrame:
     """Concatenate <key>.csv for the study's batch sizes (the keys B<size> of params
-    sweep.batch_sizes) in order of size; files of other batch sizes (left from an earlier
-    study) are not read."""
+    sweep.batch_sizes) in order of size, each checked (bilinear.studies.sweep_table); files
+    of other batch sizes (left from an earlier study) are not read."""
     bad = [k for k in keys if not is_batch_key(k)]
     if bad or not keys:
         raise ParamError(f"sweep.batch_sizes: expected keys B<size>, e.g. B32, got {list(keys)}")
@@ -47,7 +48,7 @@ def read_sweep(keys, folder: Path = SWEEP) -> pd.DataFrame:
     missing = [str(f) for f in files if not f.exists()]
     if missing:
         raise FileNotFoundError(f"{', '.join(missing)} missing (run the sweep stages first)")
-    return pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    return read_tables(files)
 
 
 def _csv(out: Outputs, path: str, table: pd.DataFrame) -> None:

@@ -11,7 +11,7 @@ import sys
 
 from bilinear.algebra.formats.project_json import load_scheme
 from bilinear.algebra.schemes import SchemeFormatError
-from bilinear.io import write_csv, write_json
+from bilinear.checks import Outputs
 from bilinear.native.bench import Extras, not_built, run
 from bilinear.native.bench_figure import speedup_figure
 from bilinear.native.build import read_config
@@ -69,9 +69,11 @@ def main() -> int:
     else:
         result = run(kernel, cfg, params["seed"], extras, build_dir="build/kernel")
     rows = [{c: cell.get(c, "") for c in COLUMNS} for cell in result["cells"].values()]
-    write_json("metrics/bench.json", result)
-    write_csv("plots/bench.csv", rows, COLUMNS)
-    speedup_figure(rows, "plots/bench_speedup.png", note=result.get("reason"))
+    out = Outputs()  # written only once all three are rendered
+    out.add_json("metrics/bench.json", result, "the bench's timings")
+    out.add_csv("plots/bench.csv", rows, COLUMNS)
+    out.add_bytes("plots/bench_speedup.png", speedup_figure(rows, note=result.get("reason")))
+    out.commit()
     if not config["built"]:
         print(f"bench: nothing to time: {config['reason']}")
         return 0

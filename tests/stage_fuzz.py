@@ -29,6 +29,7 @@ INPUTS = {
                 "metrics/verify.json", "metrics/kappa.json"],
     "summary": ["metrics/discretize.json", "metrics/verify.json", "metrics/bench.json"],
     "discover_summary": ["metrics/discover/2x2x2.json"],
+    "anova": ["data/sweep/B16.csv", "data/sweep/B32.csv"],
 }
 # metrics/bench.json comes from a timing stage that the fuzz does not run: a minimal valid one
 BENCH = {"cells": {"64-float64-t1": {"n": 64, "dtype": "float64", "threads": 1,
@@ -124,6 +125,16 @@ METRICS_JSON = {
     "list": lambda text: "[1, 2]",
     "wrong_type": lambda text: json.dumps({k: 3 for k in json.loads(text)}),
 }
+CSV = {  # kind -> new text of a sweep table given the old text
+    "header_only": lambda text: text.splitlines()[0] + "\n",
+    "column_missing": lambda text: "\n".join(",".join(line.split(",")[1:])
+                                             for line in text.splitlines()) + "\n",
+    "text_in_numbers": lambda text: _cell(text, "nonzeros", "many"),
+    "nan_epoch": lambda text: _cell(text, "epoch", "nan"),
+    "ragged": lambda text: "\n".join(line + ",1,2" * (i == 2)
+                                      for i, line in enumerate(text.splitlines())) + "\n",
+    "binary_junk": lambda text: text[:40] + "\x00\xff" + text[40:],
+}
 BYTES = {  # any file
     "truncated": lambda data: data[: len(data) // 2],
     "random": lambda data: random.Random(len(data)).randbytes(max(len(data), 64)),
@@ -141,6 +152,8 @@ def file_cases() -> list[tuple]:
                 kinds.update({k: _apply(damage_npz, f) for k, f in NPZ.items()})
             elif name.endswith(".pt"):
                 kinds.update({k: _apply(damage_pt, f) for k, f in PT.items()})
+            elif name.endswith(".csv"):
+                kinds.update({k: _text(f) for k, f in CSV.items()})
             elif name == "models/algorithm.json":  # any format is valid where it is alone
                 kinds.update({k: _text(f) for k, f in JSON.items()
                               if k != "format_3x3x3" or len(inputs) > 1})
@@ -151,6 +164,15 @@ def file_cases() -> list[tuple]:
                     damage = _bytes(BYTES[kind])
                 cases.append((f"{stage}:{name}:{kind}", stage, [], _at(name, damage)))
     return cases
+
+
+def _cell(text: str, column: str, value: str) -> str:
+    """The CSV text with `column` of its first data row set to value."""
+    lines = text.splitlines()
+    i = lines[0].split(",").index(column)
+    row = lines[1].split(",")
+    row[i] = value
+    return "\n".join([lines[0], ",".join(row), *lines[2:]]) + "\n"
 
 
 def _apply(loader, change):

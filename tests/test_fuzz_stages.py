@@ -37,9 +37,9 @@ from tests.stage_fuzz import (
 from tests.tiny_params import TINY, apply_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
-PIPELINE = ["data", "train", "prune", "discretize", "verify_expand", "kappa", "noise_ablate",
-            "figures", "summary", "discover", "discover_summary"]
-ARGV = {"discover": ["2x2x2"]}
+PIPELINE = [("data",), ("train",), ("prune",), ("discretize",), ("verify_expand",), ("kappa",),
+            ("noise_ablate",), ("figures",), ("summary",), ("discover", "2x2x2"),
+            ("discover_summary",), ("sweep", "B16"), ("sweep", "B32"), ("anova",)]
 CASES = file_cases() + param_cases()
 
 
@@ -62,14 +62,12 @@ def base(tmp_path_factory) -> Path:
     (root / "params.yaml").write_text(yaml.safe_dump(params))
     (root / "metrics").mkdir()
     (root / "metrics/bench.json").write_text(json.dumps(BENCH))
-    here = os.getcwd()
-    os.chdir(root)
-    try:
+    with pytest.MonkeyPatch.context() as patch:  # the sweep's partial results: not the user's
+        patch.setenv("BILINEAR_CACHE_DIR", str(tmp_path_factory.mktemp("fuzz_cache")))
+        patch.chdir(root)
         torch.set_num_threads(1)
-        for stage in PIPELINE:
-            assert _run(stage, ARGV.get(stage, [])) == 0, stage
-    finally:
-        os.chdir(here)
+        for stage, *argv in PIPELINE:
+            assert _run(stage, argv) == 0, (stage, argv)
     return root
 
 
@@ -262,8 +260,7 @@ def test_sweep_interrupted_writes_no_partial_table(base, tmp_path, capsys, monke
     from bilinear.studies import sweep
 
     root = _copy(base, tmp_path)
-    (root / "data/sweep").mkdir(parents=True)
-    for key in ("B16", "B32"):
+    for key in ("B16", "B32"):  # the base's tables replaced by an earlier run's
         (root / f"data/sweep/{key}.csv").write_text(f"{key} of an earlier run\n")
     before = _snapshot(root)
     monkeypatch.setenv("FUZZ_MARKER", str(tmp_path / "signalled"))

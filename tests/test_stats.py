@@ -248,7 +248,7 @@ def test_stage_errors_are_one_line(tmp_path, monkeypatch, capsys):
     pd.DataFrame({"protocol": ["A"], "batch_size": [8]}).to_csv(
         tmp_path / "data" / "sweep" / "B8.csv", index=False)
     assert anova.main() == 2
-    assert "lack column(s)" in capsys.readouterr().err
+    assert "lacks column(s)" in capsys.readouterr().err
     params = yaml.safe_load((tmp_path / "params.yaml").read_text())
     params["anova"]["cv_folds"] = 1
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
@@ -280,3 +280,27 @@ def test_separating_kappa_predicts_perfectly():
     assert not rec["degenerate"] and rec["auc"] == 1.0 and rec["accuracy"] == 1.0
     assert rec["features"] == ["log10_kappa_5"] and len(preds) == len(final)
     assert all("separation" in p for p in rec["fold_problems"])
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda t: t[:-1] + ",x\n", "data row 1 has 11 fields, the header 10"),
+    (lambda t: t[:-5], "ends inside a row"),
+    (lambda t: t.split("\n")[0] + "\n", "no rows"),
+])
+def test_sweep_tables_are_checked_before_the_statistics(tmp_path, edit, message):
+    from bilinear.studies.sweep_table import read_tables
+    rows = pd.DataFrame({c: [1] for c in stats.REQUIRED} | {
+        "protocol": ["A"], "run_id": ["r0"], "method": ["round"], "final": [True],
+        "exact": [False], "expansion_success": [""], "equivalent_to_strassen": [False]})
+    good = tmp_path / "B1.csv"
+    rows.to_csv(good, index=False)
+    assert len(read_tables([good])) == 1
+    bad = tmp_path / "B2.csv"
+    bad.write_text(edit(good.read_text()))
+    with pytest.raises(stats.SweepFormatError, match=f"B2.csv: .*{message}"):
+        read_tables([good, bad])
+    rows["epoch"] = [0.5]  # not a whole epoch: named with its column and row
+    rows.to_csv(bad, index=False)
+    with pytest.raises(stats.SweepFormatError, match="column epoch, data row 1: '0.5' is not a "
+                       "positive whole number"):
+        read_tables([bad])

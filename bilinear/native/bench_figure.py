@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import io
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from bilinear.io import atomic_write_bytes  # noqa: E402
 
-
-def speedup_figure(rows: list[dict], path: str | Path, note: str | None = None) -> None:
-    """Kernel speedup against the leaf BLAS (solid) and numpy.matmul (dashed, where timed) by N,
-    one colour per (dtype, threads), with note written across it (why there is nothing to
-    plot, say); written atomically as PNG."""
+def speedup_figure(rows: list[dict], note: str | None = None) -> bytes:
+    """PNG of the kernel speedup against the leaf BLAS (solid) and numpy.matmul (dashed, where
+    timed) by N, one colour per (dtype, threads), with note written across it (why there is
+    nothing to plot, say)."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
     if note:
         ax.text(0.5, 0.5, note, ha="center", va="center", wrap=True, transform=ax.transAxes)
@@ -40,9 +38,7 @@ def speedup_figure(rows: list[dict], path: str | Path, note: str | None = None) 
         ax.legend(fontsize=7, ncol=2)
     ax.grid(alpha=0.3)
     fig.tight_layout()
-    tmp = Path(path).with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=120)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=120, metadata={"Software": None})
     plt.close(fig)
-    data = tmp.read_bytes()
-    tmp.unlink()
-    atomic_write_bytes(path, data)
+    return buf.getvalue()
