@@ -10,6 +10,7 @@ bilinear.search (its executor).  Modules:
 - sweep: the batch-size study's design, batched training and crystallization rows;
 - sweep_batch: the study's validated settings and one batch size run end to end;
 - sweep_bench: the study's benchmark (batched vs one at a time, the full study timed);
+- sweep_table: the study's tables read and checked before any statistics;
 - anneal_study: anneal in the batch-size study;
 - batch_keys: names of the study's batch sizes (params key, stage suffix, file name);
 - stats: ANOVA, Tukey HSD, logistic trend;
