@@ -450,19 +450,20 @@ static int divide_fixed(walk_t *w, int f) {
 }
 
 /* one fixed move toward a fixed count congruent to the target rank modulo 3 (rank = fixed +
- * 3 orbits): one fixed product fewer (over GF(2) unfold or split_fixed at random, over the
- * integers split_fixed) or one more (divide_fixed), whichever is nearer and possible; 0 if none
- * is needed or none was made */
+ * 3 orbits): one fixed product more (divide_fixed) when that is the nearer way and possible,
+ * else one fewer (over GF(2) unfold or split_fixed at random, over the integers split_fixed;
+ * with a single fixed product over the integers, divide_fixed); 0 if none is needed or made */
 static int fixed_move(walk_t *w) {
     int off = ((w->fixed - w->target) % 3 + 3) % 3;   /* 1: one too many; 2: one too few */
     if (!off || !w->fixed) return 0;
     int f = below(w, w->fixed);
-    if (off == 1 && w->mod2 && (w->fixed < 2 || (next(w) >> 63))) return unfold(w, f);
-    if (off == 1 && w->fixed >= 2) {
+    if (off == 2 && divide_fixed(w, f)) return 1;
+    if (w->mod2 && (w->fixed < 2 || (next(w) >> 63))) return unfold(w, f);
+    if (w->fixed >= 2) {
         int g = below(w, w->fixed - 1);
         return split_fixed(w, f, g >= f ? g + 1 : g);
     }
-    return divide_fixed(w, f);
+    return off == 1 && divide_fixed(w, f);
 }
 
 /* one symmetric plus transition: a fixed move if the fixed count does not fit the target rank
