@@ -112,32 +112,35 @@ static void delete(walk_t *w, int r) {
     }
 }
 
+/* products t and q share two factors up to sign: t is merged into q (the third factors added,
+ * q rekeyed) when the sum stays within the bound; 1 if merged (t is then to be dropped) */
+static int merge_into(walk_t *w, int q, int t) {
+    int s0 = same(w, t, q, 0), s1 = same(w, t, q, 1), keep;
+    int sa, sb;
+    if (s0 && s1) { keep = 2; sa = s0; sb = s1; }
+    else {
+        int s2 = same(w, t, q, 2);
+        if (!s2 || !(s0 || s1)) return 0;
+        keep = s0 ? 1 : 0; sa = s0 ? s0 : s1; sb = s2;
+    }
+    /* t = (sa u) (x) (sb v) (x) c_t = u (x) v (x) (sa sb c_t) */
+    int sg = sa * sb, n = w->len[keep], ok = 1;
+    int16_t sum[MAXL];
+    for (int i = 0; i < n && ok; i++)
+        ok = comb(w, w->v[q][keep][i], w->v[t][keep][i], sg, &sum[i]);
+    if (!ok) return 0;
+    memcpy(w->v[q][keep], sum, sizeof(int16_t) * n);
+    rekey(w, q, keep);
+    return 1;
+}
+
 /* one reduction involving product q (zero factor; or another product sharing two factors with
  * it, merged into q when the sum stays within the bound); 1 if one was made */
 static int reduce_at(walk_t *w, int q) {
     for (int k = 0; k < 3; k++)
         if (zero(w, q, k)) { delete(w, q); return 1; }
-    for (int t = 0; t < w->rank; t++) {
-        if (t == q) continue;
-        int s0 = same(w, t, q, 0), s1 = same(w, t, q, 1), keep;
-        int sa, sb;
-        if (s0 && s1) { keep = 2; sa = s0; sb = s1; }
-        else {
-            int s2 = same(w, t, q, 2);
-            if (!s2 || !(s0 || s1)) continue;
-            keep = s0 ? 1 : 0; sa = s0 ? s0 : s1; sb = s2;
-        }
-        /* t = (sa u) (x) (sb v) (x) c_t = u (x) v (x) (sa sb c_t) */
-        int sg = sa * sb, n = w->len[keep], ok = 1;
-        int16_t sum[MAXL];
-        for (int i = 0; i < n && ok; i++)
-            ok = comb(w, w->v[q][keep][i], w->v[t][keep][i], sg, &sum[i]);
-        if (!ok) continue;
-        memcpy(w->v[q][keep], sum, sizeof(int16_t) * n);
-        rekey(w, q, keep);
-        delete(w, t);
-        return 1;
-    }
+    for (int t = 0; t < w->rank; t++)
+        if (t != q && merge_into(w, q, t)) { delete(w, t); return 1; }
     return 0;
 }
 
@@ -308,25 +311,12 @@ static int sym_reduce_at(walk_t *w, int q) {
     int o = q / 3;
     for (int k = 0; k < 3; k++)
         if (zero(w, q, k)) { delete_orbit(w, o); return 1; }
-    for (int t = 0; t < w->rank; t++) {
-        if (t / 3 == o) continue;
-        int s0 = same(w, t, q, 0), s1 = same(w, t, q, 1), keep, sa, sb;
-        if (s0 && s1) { keep = 2; sa = s0; sb = s1; }
-        else {
-            int s2 = same(w, t, q, 2);
-            if (!s2 || !(s0 || s1)) continue;
-            keep = s0 ? 1 : 0; sa = s0 ? s0 : s1; sb = s2;
+    for (int t = 0; t < w->rank; t++)
+        if (t / 3 != o && merge_into(w, q, t)) {
+            set_images(w, q);
+            delete_orbit(w, t / 3);
+            return 1;
         }
-        int sg = sa * sb, n = w->len[keep], ok = 1;
-        int16_t sum[MAXL];
-        for (int i = 0; i < n && ok; i++)
-            ok = comb(w, w->v[q][keep][i], w->v[t][keep][i], sg, &sum[i]);
-        if (!ok) continue;
-        memcpy(w->v[q][keep], sum, sizeof(int16_t) * n);
-        set_images(w, q);
-        delete_orbit(w, t / 3);
-        return 1;
-    }
     return w->mod2 && merge_fixed(w, o);
 }
 
