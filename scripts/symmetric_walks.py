@@ -36,7 +36,7 @@ def runs(args) -> dict:
         if time.process_time() - clock > 60 * args.minutes:
             break
         found = symmetric.search(args.n, args.target, seed, args.flips, args.plateau, args.ring,
-                                 lift_steps=args.lift_steps)
+                                 lift_steps=args.lift_steps, fixed_moves=args.fixed_moves)
         rank = len(found.walk.products)
         hits += bool(found.schemes) and rank <= args.target
         lifts.update(found.lift)
@@ -48,7 +48,8 @@ def runs(args) -> dict:
               flush=True)
     seconds = time.process_time() - clock
     return {"format": [args.n] * 3, "target": args.target, "ring": args.ring, "walks": done,
-            "flips_per_walk": args.flips, "plateau": args.plateau, "hits": hits,
+            "flips_per_walk": args.flips, "plateau": args.plateau,
+            "fixed_moves": args.fixed_moves, "hits": hits,
             "ranks": dict(sorted(ranks.items())), "lift": dict(lifts),
             "core_seconds": round(seconds, 1),
             "hits_per_core_minute": round(60 * hits / seconds, 4) if seconds else None}
@@ -88,6 +89,8 @@ def main() -> int:
     sub.choices["runs"].add_argument("--seeds", type=int, nargs=2, default=(0, 10))
     sub.choices["runs"].add_argument("--flips", type=int, default=5_000_000)
     sub.choices["runs"].add_argument("--minutes", type=float, default=10.0)
+    sub.choices["runs"].add_argument("--fixed-moves", choices=symmetric.FIXED_MOVES,
+                                     default="free")
     sub.choices["pooled"].add_argument("--seed", type=int, default=0)
     sub.choices["pooled"].add_argument("--walkers", type=int, default=4)
     sub.choices["pooled"].add_argument("--pool-size", type=int, default=32)

@@ -24,7 +24,7 @@ typedef struct {
     int symmetric; /* 1: a Z3-symmetric walk (see the section below) */
     int n;         /* symmetric walk: the side of the square format */
     int fixed;     /* symmetric walk: fixed products, x (x) x (x) x^T for each x in fx */
-    int fixed_moves; /* symmetric walk: plus transitions may act on fixed products */
+    int fixed_moves; /* symmetric walk: 0 none, 1 toward the target's fixed count, 2 also free */
     int target;    /* symmetric walk: the target rank */
     int16_t fx[MAXF][MAXL];
     int16_t v[MAXR][3][MAXL];
@@ -442,10 +442,17 @@ static int divide_fixed(walk_t *w, int f) {
 /* one fixed move toward a fixed count congruent to the target rank modulo 3 (rank = fixed +
  * 3 orbits): one fixed product more (divide_fixed) when that is the nearer way and possible,
  * else one fewer (over GF(2) unfold or split_fixed at random, over the integers split_fixed;
- * with a single fixed product over the integers, divide_fixed); 0 if none is needed or made */
+ * with a single fixed product over the integers, divide_fixed).  When the count fits and
+ * fixed_moves is 2, a free move (more or fewer at random) with probability fixed / (fixed +
+ * orbits), so that the fixed products change too.  1 if a move was made */
 static int fixed_move(walk_t *w) {
+    if (!w->fixed) return 0;
     int off = ((w->fixed - w->target) % 3 + 3) % 3;   /* 1: one too many; 2: one too few */
-    if (!off || !w->fixed) return 0;
+    if (!off) {
+        if (w->fixed_moves < 2) return 0;
+        if (below(w, w->fixed + w->rank / 3) >= w->fixed) return 0;
+        off = 1 + below(w, 2);
+    }
     int f = below(w, w->fixed);
     if (off == 2 && divide_fixed(w, f)) return 1;
     if (w->mod2 && (w->fixed < 2 || (next(w) >> 63))) return unfold(w, f);
@@ -456,9 +463,8 @@ static int fixed_move(walk_t *w) {
     return off == 1 && divide_fixed(w, f);
 }
 
-/* one symmetric plus transition: a fixed move if the fixed count does not fit the target rank
- * (and fixed moves are on), else products of two random orbits split into three, on all images
- * (rank + 3); 1 if made */
+/* one symmetric plus transition: a fixed move (fixed_move, when fixed moves are on), else
+ * products of two random orbits split into three, on all images (rank + 3); 1 if made */
 static int sym_plus(walk_t *w) {
     int orbits = w->rank / 3;
     if (w->fixed_moves && fixed_move(w)) return 1;
@@ -593,8 +599,8 @@ int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, ui
 }
 
 /* The walk of symmetric.walk on <n,n,n>: `fixed` products given by their x (n*n entries each),
- * then `orbits` representatives (3 n*n entries each); fixed_moves: 1 to let plus transitions act
- * on fixed products (sym_plus).  Outputs and stats as bl_flip_walk's,
+ * then `orbits` representatives (3 n*n entries each); fixed_moves: which fixed moves plus
+ * transitions may make (0 none, 1 toward the target's fixed count, 2 also free ones; fixed_move).  Outputs and stats as bl_flip_walk's,
  * products written as full schemes (fixed products first, then each orbit's three).
  * Returns 0, or -1 if the sizes are out of range. */
 int bl_symmetric_walk(int n, int fixed, const int16_t *fixed_x, int orbits,
@@ -602,15 +608,16 @@ int bl_symmetric_walk(int n, int fixed, const int16_t *fixed_x, int orbits,
                       int64_t max_flips, int64_t plateau, int samples, int64_t sample_every,
                       int bound, int mod2, int fixed_moves, int16_t *best, int16_t *last,
                       int16_t *sample_out, int64_t *stats) {
-    if (n < 1 || n * n > MAXL || fixed < 0 || fixed > MAXF || orbits < 0
-        || 3 * orbits + 3 > MAXR || fixed + orbits < 1 || bound < 1 || bound > 16000) return -1;
+    if (n < 1 || n * n > MAXL || fixed < 0 || fixed > MAXF || orbits < 0 || fixed_moves < 0
+        || fixed_moves > 2 || 3 * orbits + 3 > MAXR || fixed + orbits < 1 || bound < 1
+        || bound > 16000) return -1;
     walk_t *w = start_walk(seed, bound, mod2);
     if (!w) return -1;
     w->symmetric = 1;
     w->n = n;
     for (int k = 0; k < 3; k++) w->len[k] = n * n;
     w->fixed = fixed;
-    w->fixed_moves = fixed_moves != 0;
+    w->fixed_moves = fixed_moves;
     w->target = target;
     for (int f = 0; f < fixed; f++)
         memcpy(w->fx[f], fixed_x + (size_t)f * (size_t)(n * n), sizeof(int16_t) * (size_t)(n * n));

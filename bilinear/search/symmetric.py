@@ -32,9 +32,12 @@ threefold:
   O(P) is the orbit sum of P) or, over GF(2), by taking F_x as the orbit of (x, x, x^T) (3 = 1)
   and flipping it with another orbit (rank + 2); or one more, by
   F_c = F_a + F_b + O(a, a, b^T) + O(b, b, a^T) with a a random part of c (rank + 7).
+  With fixed_moves "free" (the default), a fixed move is also made now and then while f fits
+  (with probability f / (f + orbits) at a plateau, one more or one fewer at random), so the
+  fixed products themselves change; "target" makes only the moves toward a fitting f.
 
-Without fixed moves (walk's `fixed_moves`), over the integers the fixed products never change,
-so from the standard algorithm the rank stays n modulo 3 (<3,3,3> cannot reach 23).  The walk
+Without fixed moves ("none"), over the integers the fixed products never change, so from the
+standard algorithm the rank stays n modulo 3 (<3,3,3> cannot reach 23).  The walk
 is deterministic per seed on any machine (the PRNG of flips.c), and nothing it returns is
 trusted: search verifies every scheme exactly, lifting GF(2) ones first
 (bilinear.algebra.lift).
@@ -63,6 +66,8 @@ from bilinear.search.flips import (
     library,
     standard,
 )
+
+FIXED_MOVES = ("none", "target", "free")   # which fixed moves plateaus may make (the module)
 
 
 def transpose(v: Vec, n: int) -> Vec:
@@ -135,13 +140,16 @@ def expand(fixed: list[Vec], representatives: list[Product], n: int) -> list[Pro
 
 def walk(products: list[Product], target: int, seed: int, max_flips: int, plateau: int,
          samples: int, sample_every: int, max_coefficient: int = 1,
-         ring: str = "integer", fixed_moves: bool = True) -> WalkResult:
+         ring: str = "integer", fixed_moves: str = "free") -> WalkResult:
     """The symmetric walk (see the module) from a symmetric scheme of a square format, with the
-    arguments and result of flips.walk (plus fixed_moves: whether plateaus may be left by fixed
-    moves): ranks and samples count full products, and every scheme returned is symmetric, its
-    fixed products first, then the orbits' three each."""
+    arguments and result of flips.walk (plus fixed_moves, one of FIXED_MOVES): ranks and samples
+    count full products, and every scheme returned is symmetric, its fixed products first, then
+    the orbits' three each."""
     if ring not in RINGS:
         raise ValueError(f"symmetric walk: ring must be one of {RINGS}, got {ring!r}")
+    if fixed_moves not in FIXED_MOVES:
+        raise ValueError(f"symmetric walk: fixed_moves must be one of {FIXED_MOVES}, "
+                         f"got {fixed_moves!r}")
     if ring == "gf2":
         products = [tuple(tuple(a % 2 for a in v) for v in prod) for prod in products]
         max_coefficient = 1
@@ -164,7 +172,7 @@ def walk(products: list[Product], target: int, seed: int, max_flips: int, platea
         len(representatives),
         FFI.new("int16_t[]", [a for p in representatives for v in p for a in v] or [0]),
         target, seed % 2**64, max_flips, plateau, samples, sample_every, max_coefficient,
-        int(ring == "gf2"), int(fixed_moves), *buffers.outputs())
+        int(ring == "gf2"), FIXED_MOVES.index(fixed_moves), *buffers.outputs())
     if status:
         raise ValueError("symmetric walk refused its arguments")
     return buffers.result((n * n, n * n, n * n))
@@ -183,14 +191,14 @@ class SymmetricSearch:
 
 def search(n: int, target: int, seed: int, max_flips: int, plateau: int, ring: str = "integer",
            samples: int = 1, sample_every: int = 10_000, max_coefficient: int = 1,
-           lift_steps: int = 19) -> SymmetricSearch:
+           lift_steps: int = 19, fixed_moves: str = "free") -> SymmetricSearch:
     """A symmetric walk on <n,n,n> from the standard algorithm toward `target` (see walk); the
     samples at the target (else the lowest-rank scheme) are verified exactly, over gf2 after
     lifting (bilinear.algebra.lift; attempts and failures counted in `lift`)."""
     clock = time.process_time()
     fmt = (n, n, n)
     result = walk(standard(fmt), target, seed, max_flips, plateau, samples, sample_every,
-                  max_coefficient, ring)
+                  max_coefficient, ring, fixed_moves)
     out = SymmetricSearch(result)
     for k, products in enumerate(result.samples or [result.products]):
         provenance = {"method": f"symmetric flip-graph walk ({ring})", "seed": seed,
