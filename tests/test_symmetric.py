@@ -53,6 +53,16 @@ def test_strassen_is_symmetric_and_a_scheme_not_invariant_is_refused():
         orbits(standard((2, 2, 2))[2:], 2)   # (0, 1, 0) and (1, 0, 0) without (0, 0, 1)
     with pytest.raises(ValueError, match="square"):
         symmetric.walk(standard((2, 2, 3)), 11, 0, 100, 10, 1, 1)
+    with pytest.raises(ValueError, match="fixed_moves"):
+        symmetric.walk(standard((2, 2, 2)), 7, 0, 100, 10, 1, 1, fixed_moves="all")
+
+
+def test_without_fixed_moves_integer_walks_keep_the_fixed_products():
+    found = symmetric.search(3, 23, seed=0, max_flips=100_000, plateau=2000,
+                             fixed_moves="none")
+    fixed, _ = orbits(found.walk.last, 3)
+    assert sorted(fixed) == sorted(orbits(standard((3, 3, 3)), 3)[0])
+    assert len(found.walk.products) % 3 == 0 and not found.schemes   # 23 is out of reach
 
 
 def _symmetric_and_exact(products, n, ring):

@@ -181,7 +181,8 @@ def walk(products: list[Product], target: int, seed: int, max_flips: int, platea
 @dataclass
 class SymmetricSearch:
     """One symmetric walk from the standard algorithm and what came of it: the exact schemes
-    (lifted over gf2) among its lowest-rank schemes, lift counts, and process seconds."""
+    (lifted over gf2) among its samples at the target rank, lift counts, and process seconds
+    (walk, verification and lifting)."""
 
     walk: WalkResult
     schemes: list[Scheme] = field(default_factory=list)
@@ -192,15 +193,15 @@ class SymmetricSearch:
 def search(n: int, target: int, seed: int, max_flips: int, plateau: int, ring: str = "integer",
            samples: int = 1, sample_every: int = 10_000, max_coefficient: int = 1,
            lift_steps: int = 19, fixed_moves: str = "free") -> SymmetricSearch:
-    """A symmetric walk on <n,n,n> from the standard algorithm toward `target` (see walk); the
-    samples at the target (else the lowest-rank scheme) are verified exactly, over gf2 after
-    lifting (bilinear.algebra.lift; attempts and failures counted in `lift`)."""
+    """A symmetric walk on <n,n,n> from the standard algorithm toward `target` (see walk); its
+    samples at the target, if it got there, are verified exactly, over gf2 after lifting
+    (bilinear.algebra.lift; attempts and failures counted in `lift`)."""
     clock = time.process_time()
     fmt = (n, n, n)
     result = walk(standard(fmt), target, seed, max_flips, plateau, samples, sample_every,
                   max_coefficient, ring, fixed_moves)
     out = SymmetricSearch(result)
-    for k, products in enumerate(result.samples or [result.products]):
+    for k, products in enumerate(result.samples):
         provenance = {"method": f"symmetric flip-graph walk ({ring})", "seed": seed,
                       "sample": k, "max_coefficient": max_coefficient}
         scheme = exact_scheme(fmt, products, ring, lift_steps, provenance, out.lift)
