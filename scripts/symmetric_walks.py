@@ -36,7 +36,8 @@ def runs(args) -> dict:
         if time.process_time() - clock > 60 * args.minutes:
             break
         found = symmetric.search(args.n, args.target, seed, args.flips, args.plateau, args.ring,
-                                 lift_steps=args.lift_steps, fixed_moves=args.fixed_moves)
+                                 args.samples, args.sample_every, lift_steps=args.lift_steps,
+                                 fixed_moves=args.fixed_moves)
         rank = len(found.walk.products)
         hits += bool(found.schemes) and rank <= args.target
         lifts.update(found.lift)
@@ -49,7 +50,7 @@ def runs(args) -> dict:
     seconds = time.process_time() - clock
     return {"format": [args.n] * 3, "target": args.target, "ring": args.ring, "walks": done,
             "flips_per_walk": args.flips, "plateau": args.plateau,
-            "fixed_moves": args.fixed_moves, "hits": hits,
+            "fixed_moves": args.fixed_moves, "samples": args.samples, "hits": hits,
             "ranks": dict(sorted(ranks.items())), "lift": dict(lifts),
             "core_seconds": round(seconds, 1),
             "hits_per_core_minute": round(60 * hits / seconds, 4) if seconds else None}
@@ -91,6 +92,9 @@ def main() -> int:
     sub.choices["runs"].add_argument("--minutes", type=float, default=10.0)
     sub.choices["runs"].add_argument("--fixed-moves", choices=symmetric.FIXED_MOVES,
                                      default="free")
+    sub.choices["runs"].add_argument("--samples", type=int, default=1,
+                                     help="schemes kept (and verified) per walk at the target")
+    sub.choices["runs"].add_argument("--sample-every", type=int, default=20_000)
     sub.choices["pooled"].add_argument("--seed", type=int, default=0)
     sub.choices["pooled"].add_argument("--walkers", type=int, default=4)
     sub.choices["pooled"].add_argument("--pool-size", type=int, default=32)
