@@ -88,10 +88,11 @@ def pool_task(task: tuple) -> dict:
     The walk aims at the target itself, so one round may descend several ranks."""
     fmt, start, rank, target, seed, cfg = task
     clock = time.process_time()
-    walker = symmetric.walk if symmetric_walks(fmt, cfg) else walk
-    w = walker(start, target, seed, cfg.round_flips, cfg.plateau, cfg.samples,
-               cfg.sample_every, cfg.max_coefficient, cfg.ring)
-    method = "symmetric pooled" if symmetric_walks(fmt, cfg) else "pooled"
+    symmetric_walk = symmetric_walks(fmt, cfg)
+    w = (symmetric.walk if symmetric_walk else walk)(
+        start, target, seed, cfg.round_flips, cfg.plateau, cfg.samples, cfg.sample_every,
+        cfg.max_coefficient, cfg.ring)
+    method = "symmetric pooled" if symmetric_walk else "pooled"
     counts: Counter = Counter()
     best, pool, schemes = rank, [w.last] if len(w.last) == rank else [], {}
     if len(w.products) < rank or rank <= target:
