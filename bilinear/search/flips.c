@@ -115,6 +115,7 @@ static void delete(walk_t *w, int r) {
 /* products t and q share two factors up to sign: t is merged into q (the third factors added,
  * q rekeyed) when the sum stays within the bound; 1 if merged (t is then to be dropped) */
 static int merge_into(walk_t *w, int q, int t) {
+    if (w->key[t][0] != w->key[q][0] && w->key[t][1] != w->key[q][1]) return 0;   /* fast no */
     int s0 = same(w, t, q, 0), s1 = same(w, t, q, 1), keep;
     int sa, sb;
     if (s0 && s1) { keep = 2; sa = s0; sb = s1; }
@@ -166,8 +167,9 @@ static int partner(walk_t *w, int i, int role, int lo, int hi) {
 }
 
 /* the flip of products i and j, which share factor `role` up to sign (j's sign is moved into
- * another of its roles first), the other two roles and the sign drawn at random; 1 if made, 0
- * if a coefficient would leave the bound (the tensor is unchanged either way) */
+ * role + 1 first), the other two roles and the sign drawn at random: 1 + the role of i that
+ * changed if made (j's is the third role), 0 if a coefficient would leave the bound (the tensor
+ * is unchanged either way) */
 static int flip_pair(walk_t *w, int i, int j, int role) {
     int a = (role + 1) % 3, b = (role + 2) % 3;
     if (same(w, i, j, role) < 0) { negate(w, j, role); negate(w, j, a); }
@@ -182,7 +184,7 @@ static int flip_pair(walk_t *w, int i, int j, int role) {
     memcpy(w->v[j][b], nb, sizeof(int16_t) * m);
     rekey(w, i, a);
     rekey(w, j, b);
-    return 1;
+    return 1 + a;
 }
 
 /* one random flip; 1 if made.  Reductions it enables are applied; *reduced counts them. */
@@ -261,6 +263,20 @@ static void set_images(walk_t *w, int r) {
     memcpy(w->v[s2][1], w->v[r][0], bytes);
     transpose(w->v[r][1], w->v[s2][2], n);
     rekey_all(w, r); rekey_all(w, s1); rekey_all(w, s2);
+}
+
+/* factor `role` of slot r changed: its images in the orbit's other slots follow (rekeyed) */
+static void update_image(walk_t *w, int r, int role) {
+    int o = r / 3, k = r % 3, n = w->n;
+    int s1 = 3 * o + (k + 1) % 3, s2 = 3 * o + (k + 2) % 3;
+    int r1 = (role + 2) % 3, r2 = (role + 1) % 3;   /* the role's place in sigma(P), sigma^2(P) */
+    size_t bytes = sizeof(int16_t) * (size_t)(n * n);
+    if (role == 1) memcpy(w->v[s1][r1], w->v[r][role], bytes);
+    else transpose(w->v[r][role], w->v[s1][r1], n);
+    if (role == 0) memcpy(w->v[s2][r2], w->v[r][role], bytes);
+    else transpose(w->v[r][role], w->v[s2][r2], n);
+    rekey(w, s1, r1);
+    rekey(w, s2, r2);
 }
 
 static void delete_orbit(walk_t *w, int o) {
@@ -355,10 +371,14 @@ static int sym_flip(walk_t *w, int *reduced) {
         j = partner(w, i, role, i, i + 3);
     }
     if (j < 0) return 0;
-    int made = flip_pair(w, i, j, role);
-    set_images(w, j);   /* also when not made: its sign may have moved between roles */
+    int negated = same(w, i, j, role) < 0, made = flip_pair(w, i, j, role);
+    if (negated) {   /* also when not made: j's sign moved into role + 1 */
+        update_image(w, j, role);
+        update_image(w, j, (role + 1) % 3);
+    }
     if (!made) return 0;
-    set_images(w, i);
+    update_image(w, i, made - 1);
+    update_image(w, j, 3 - role - (made - 1));
     if (sym_reduce_at(w, i) || sym_reduce_at(w, j)) *reduced += 1 + sym_reduce_all(w);
     return 1;
 }
