@@ -65,9 +65,18 @@ static int comb(const walk_t *w, int x, int y, int s, int16_t *out) {
     return 1;
 }
 
+/* the key of factor `role` of product r: over GF(2) (factors of at most 64 entries) its bits,
+ * which decide equality, else a hash of its sign-normalised value */
 static void rekey(walk_t *w, int r, int role) {
     const int16_t *v = w->v[r][role];
     int n = w->len[role], t, sg = 1;
+    if (w->mod2 && n <= 64) {
+        uint64_t bits = 0;
+        for (t = 0; t < n; t++) bits |= (uint64_t)(v[t] & 1) << t;
+        w->key[r][role] = bits;
+        w->sign[r][role] = 1;
+        return;
+    }
     for (t = 0; t < n && v[t] == 0; t++) {}
     if (t < n && v[t] < 0) sg = -1;
     uint64_t h = 0x84222325cbf29ce4ULL;
@@ -85,6 +94,7 @@ static void rekey_all(walk_t *w, int r) { for (int k = 0; k < 3; k++) rekey(w, r
 /* factor `role` of products a and b equal up to sign: the sign (a = sign * b), else 0 */
 static int same(const walk_t *w, int a, int b, int role) {
     if (w->key[a][role] != w->key[b][role]) return 0;
+    if (w->mod2 && w->len[role] <= 64) return 1;   /* the keys are the factors' bits */
     int sg = w->sign[a][role] * w->sign[b][role];
     const int16_t *u = w->v[a][role], *v = w->v[b][role];
     for (int t = 0; t < w->len[role]; t++)
