@@ -37,6 +37,7 @@ SPECS = {
         "max_coefficient": Field(int, low=1, high=1000),
         "lift_steps": Field(int, low=1, high=19),
         "collect_rounds": Field(int, low=0, high=100000),
+        "symmetric": Field(bool),
         "workers": Field(int, low=1, high=64),
         "scheduler": Field(str, nullable=True),
     },
@@ -66,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     search = pool.PoolSearch(cfg["ring"], cfg["walkers"], cfg["pool_size"], cfg["round_flips"],
                              cfg["max_rounds"], cfg["plateau"], cfg["samples"],
                              cfg["sample_every"], cfg["max_coefficient"], cfg["lift_steps"],
-                             cfg["collect_rounds"])
+                             cfg["collect_rounds"], cfg["symmetric"])
     address = scheduler_address(cfg["scheduler"])
     seeds = [walk_seed(seed, fmt, k) for k in range(cfg["seeds"])]
     folder = f"schemes/found/{args[0]}-r{rank}"

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ import numpy as np
 from bilinear.algebra import bundle
 from bilinear.algebra.formats.project_json import scheme_to_json
 from bilinear.algebra.invariants import refined_fingerprint
+from bilinear.algebra.lift import lift
 from bilinear.algebra.schemes import Scheme, canonical, verify
 from bilinear.intervals import wilson
 from bilinear.io import atomic_write_bytes, write_json
@@ -74,6 +76,24 @@ def to_scheme(fmt: tuple[int, int, int], products: list[Product], provenance: di
     V = np.array([y for _, y, _ in products], dtype=int)
     W = np.array([z for _, _, z in products], dtype=int).T
     return Scheme(fmt, U, V, W, provenance)
+
+
+def exact_scheme(fmt: tuple[int, int, int], products: list[Product], ring: str,
+                 lift_steps: int, provenance: dict, counts: Counter) -> Scheme | None:
+    """The exact scheme of a walk's products, or None: over "integer" if it verifies, over
+    "gf2" if it lifts (bilinear.algebra.lift, `lift_steps` steps); counts gets one "attempts"
+    per lift and "lifted" or the failure ("proved_unliftable", "obstructed",
+    "unreconstructed")."""
+    scheme = to_scheme(fmt, products, provenance)
+    if ring == "integer":
+        return scheme if verify(scheme) else None
+    counts["attempts"] += 1
+    result = lift(scheme, steps=lift_steps)
+    if result.status != "lifted":
+        counts["proved_unliftable" if result.proved else result.status] += 1
+        return None
+    counts["lifted"] += 1
+    return result.scheme
 
 
 def run_task(task: tuple) -> dict:

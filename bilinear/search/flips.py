@@ -47,11 +47,16 @@ int bl_flip_walk(const int *lens, int rank, const int16_t *start, int target, ui
                  int64_t max_flips, int64_t plateau, int samples,
                  int64_t sample_every, int bound, int mod2, int16_t *best, int16_t *last,
                  int16_t *sample_out, int64_t *stats);
+int bl_symmetric_walk(int n, int fixed, const int16_t *fixed_x, int orbits,
+                      const int16_t *representatives, int target, uint64_t seed,
+                      int64_t max_flips, int64_t plateau, int samples, int64_t sample_every,
+                      int bound, int mod2, int fixed_moves, int16_t *best, int16_t *last,
+                      int16_t *sample_out, int64_t *stats);
 """
 CFLAGS = ["-O2", "-std=c11", "-fPIC", "-shared"]
-MAX_LENGTH, MAX_RANK, MAX_BOUND = 64, 512, 16000   # the C walker's limits
-_FFI = cffi.FFI()
-_FFI.cdef(CDEF)
+MAX_LENGTH, MAX_RANK, MAX_BOUND, MAX_FIXED = 64, 512, 16000, 64   # the C walker's limits
+FFI = cffi.FFI()   # the C walker's interface (library() loads it)
+FFI.cdef(CDEF)
 _LIB = None
 
 
@@ -83,8 +88,8 @@ class WalkResult:
 
 
 def library():
-    """The compiled C walker (built with gcc into the cache folder on first use, keyed by the
-    source hash)."""
+    """The compiled C walkers, bl_flip_walk and bilinear.search.symmetric's bl_symmetric_walk
+    (built with gcc into the cache folder on first use, keyed by the source hash)."""
     global _LIB
     if _LIB is None:
         source = SOURCE.read_bytes()
@@ -101,7 +106,7 @@ def library():
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
-        _LIB = _FFI.dlopen(str(path))
+        _LIB = FFI.dlopen(str(path))
     return _LIB
 
 
@@ -140,25 +145,42 @@ def walk(products: list[Product], target: int, seed: int, max_flips: int, platea
         raise ValueError(f"flip walk out of range: factor lengths {lens} (1..{MAX_LENGTH}), "
                          f"{len(products)} products (< {MAX_RANK}), bound {max_coefficient} "
                          f"(1..{MAX_BOUND}, every entry within it)")
-    lib = library()
     width, rank = sum(lens), len(products)
-    start = _FFI.new("int16_t[]", _rows(products))
-    best = _FFI.new("int16_t[]", width * rank)
-    last = _FFI.new("int16_t[]", width * rank)
-    kept = _FFI.new("int16_t[]", width * target * samples)
-    stats = _FFI.new("int64_t[5]")
-    status = lib.bl_flip_walk(_FFI.new("int[3]", list(lens)), rank, start, target,
-                              seed % 2**64, max_flips, plateau, samples, sample_every,
-                              max_coefficient, int(ring == "gf2"), best, last, kept, stats)
+    buffers = Buffers(width, rank, target, samples)
+    status = library().bl_flip_walk(FFI.new("int[3]", list(lens)), rank,
+                                    FFI.new("int16_t[]", _rows(products)), target, seed % 2**64,
+                                    max_flips, plateau, samples, sample_every, max_coefficient,
+                                    int(ring == "gf2"), *buffers.outputs())
     if status:
         raise ValueError("flip walk refused its arguments")
-    flips, plus, reached, best_rank, n_kept = (int(v) for v in stats)
-    values = list(_FFI.unpack(kept, width * target * samples))
-    return WalkResult(
-        _products(list(_FFI.unpack(best, width * best_rank)), best_rank, lens), flips, plus,
-        None if reached < 0 else reached,
-        [_products(values[k * width * target:], best_rank, lens) for k in range(n_kept)],
-        _products(list(_FFI.unpack(last, width * best_rank)), best_rank, lens))
+    return buffers.result(lens)
+
+
+class Buffers:
+    """The C walk's output buffers for a start of `rank` products (best, last, samples and
+    stats), and the WalkResult they hold afterwards."""
+
+    def __init__(self, width: int, rank: int, target: int, samples: int):
+        self.width, self.target, self.samples = width, target, samples
+        self.best = FFI.new("int16_t[]", width * rank)
+        self.last = FFI.new("int16_t[]", width * rank)
+        self.kept = FFI.new("int16_t[]", width * target * samples)
+        self.stats = FFI.new("int64_t[5]")
+
+    def outputs(self) -> tuple:
+        """The buffers in the order of the C entry points' last four arguments."""
+        return self.best, self.last, self.kept, self.stats
+
+    def result(self, lens: tuple[int, int, int]) -> WalkResult:
+        """The walk's products, counts and samples, read back from the buffers."""
+        flips, plus, reached, best_rank, n_kept = (int(v) for v in self.stats)
+        width, target = self.width, self.target
+        values = list(FFI.unpack(self.kept, width * target * self.samples))
+        return WalkResult(
+            _products(list(FFI.unpack(self.best, width * best_rank)), best_rank, lens), flips,
+            plus, None if reached < 0 else reached,
+            [_products(values[k * width * target:], best_rank, lens) for k in range(n_kept)],
+            _products(list(FFI.unpack(self.last, width * best_rank)), best_rank, lens))
 
 
 def search(fmt: tuple[int, int, int], target: int, seed: int, max_flips: int,

@@ -13,7 +13,9 @@ schemes), or after `max_rounds` rounds.
 Ring "integer": walks keep coefficients within +-max_coefficient and every scheme is verified
 exactly.  Ring "gf2": walks run over GF(2); a walk counts as descended only with schemes that
 lift to exact ones (bilinear.algebra.lift), so the pool never moves to a rank known only mod 2;
-every lift attempt and failure is counted.  Walks are pure functions of (start, seed,
+every lift attempt and failure is counted.  With `symmetric`, walks on square formats run in
+the Z3-symmetric flip graph (bilinear.search.symmetric), so every pool member is symmetric;
+verification and lifting are the same.  Walks are pure functions of (start, seed,
 settings), and rounds are combined in task order, so a seed gives the same schemes on local
 processes or a Dask cluster.  Time is counted in core-seconds (process time of the tasks); a
 rank's time is the run's total up to the end of the round that first reached it.
@@ -28,10 +30,10 @@ from dataclasses import dataclass, field
 
 from bilinear.algebra.formats.project_json import scheme_to_json
 from bilinear.algebra.invariants import refined_fingerprint
-from bilinear.algebra.lift import lift
-from bilinear.algebra.schemes import canonical, verify
+from bilinear.algebra.schemes import canonical
 from bilinear.intervals import wilson
-from bilinear.search.discover import to_scheme
+from bilinear.search import symmetric
+from bilinear.search.discover import exact_scheme
 from bilinear.search.executor import Interrupted, Interruptible, run_tasks
 from bilinear.search.flips import Product, standard, walk
 from bilinear.seeds import pool_walk_seed
@@ -54,6 +56,7 @@ class PoolSearch:
     max_coefficient: int
     lift_steps: int
     collect_rounds: int = 0
+    symmetric: bool = False   # square formats walk in the Z3-symmetric flip graph (symmetric.py)
 
 
 @dataclass
@@ -72,18 +75,10 @@ class Run:
     collected: int = 0      # rounds run at the target rank, collecting schemes
 
 
-def _exact(fmt, products, cfg: PoolSearch, provenance: dict, counts: Counter):
-    """The exact scheme of a walk's products (lifted over gf2), or None."""
-    scheme = to_scheme(fmt, products, provenance)
-    if cfg.ring == "integer":
-        return scheme if verify(scheme) else None
-    counts["attempts"] += 1
-    result = lift(scheme, steps=cfg.lift_steps)
-    if result.status != "lifted":
-        counts["proved_unliftable" if result.proved else result.status] += 1
-        return None
-    counts["lifted"] += 1
-    return result.scheme
+def symmetric_walks(fmt: tuple[int, int, int], cfg: PoolSearch) -> bool:
+    """True when the walks of this format run in the Z3-symmetric flip graph: cfg.symmetric and
+    a square format (the standard algorithm, every pool's first member, is symmetric)."""
+    return cfg.symmetric and fmt[0] == fmt[1] == fmt[2]
 
 
 def pool_task(task: tuple) -> dict:
@@ -93,17 +88,20 @@ def pool_task(task: tuple) -> dict:
     The walk aims at the target itself, so one round may descend several ranks."""
     fmt, start, rank, target, seed, cfg = task
     clock = time.process_time()
-    w = walk(start, target, seed, cfg.round_flips, cfg.plateau, cfg.samples,
-             cfg.sample_every, cfg.max_coefficient, cfg.ring)
+    symmetric_walk = symmetric_walks(fmt, cfg)
+    w = (symmetric.walk if symmetric_walk else walk)(
+        start, target, seed, cfg.round_flips, cfg.plateau, cfg.samples, cfg.sample_every,
+        cfg.max_coefficient, cfg.ring)
+    method = "symmetric pooled" if symmetric_walk else "pooled"
     counts: Counter = Counter()
     best, pool, schemes = rank, [w.last] if len(w.last) == rank else [], {}
     if len(w.products) < rank or rank <= target:
         pool = []
         at_target = len(w.products) <= target
         for k, products in enumerate(w.samples if at_target and w.samples else [w.last]):
-            provenance = {"method": f"pooled flip-graph walk ({cfg.ring})", "walk_seed": seed,
+            provenance = {"method": f"{method} flip-graph walk ({cfg.ring})", "walk_seed": seed,
                           "sample": k, "max_coefficient": cfg.max_coefficient}
-            scheme = _exact(fmt, products, cfg, provenance, counts)
+            scheme = exact_scheme(fmt, products, cfg.ring, cfg.lift_steps, provenance, counts)
             if scheme is None:
                 continue
             best = len(products)
@@ -225,6 +223,7 @@ def summarize_runs(fmt: tuple[int, int, int], target: int, runs: list[Run], cfg:
     return {
         "format": list(fmt), "target_rank": target, "best_known_rank": best_known,
         "best_rank": min((run.rank for run in runs), default=None), "ring": cfg.ring,
+        "symmetric": symmetric_walks(fmt, cfg),
         "tried": len(runs), "exact": exact, "yield": wilson(exact, len(runs), alpha),
         "search_seconds": seconds, "seconds_per_exact_scheme": seconds / exact if exact else None,
         "median_core_seconds_to_target": at_target[0]["median_core_seconds"] if at_target else None,
