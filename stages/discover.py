@@ -37,7 +37,7 @@ SPECS = {
         "max_coefficient": Field(int, low=1, high=1000),
         "lift_steps": Field(int, low=1, high=19),
         "collect_rounds": Field(int, low=0, high=100000),
-        "symmetric": Field(bool),
+        "symmetric": Field(list, item=str),
         "workers": Field(int, low=1, high=64),
         "scheduler": Field(str, nullable=True),
     },
@@ -52,6 +52,15 @@ def read_params(key: str, path: str = "params.yaml") -> tuple[int, dict, tuple, 
         raise ParamError("discover.targets: expected at least one <n>x<m>x<p>: rank entry")
     for name, rank in cfg["targets"].items():
         discover.check_rank(name, rank)
+    for name in cfg["symmetric"]:
+        try:
+            n, m, p = discover.parse_format(name)
+        except ParamError:
+            raise ParamError(f"discover.symmetric: {name!r} is not a format <n>x<m>x<p>, e.g. "
+                             "4x4x4") from None
+        if not n == m == p:
+            raise ParamError(f"discover.symmetric: {name} is not square (n x n x n); only square "
+                             "formats have the Z3-symmetric flip graph")
     if key not in cfg["targets"]:
         raise ParamError(f"discover.targets: no entry {key} (targets {sorted(cfg['targets'])})")
     return params["seed"], cfg, discover.parse_format(key), cfg["targets"][key]
@@ -67,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     search = pool.PoolSearch(cfg["ring"], cfg["walkers"], cfg["pool_size"], cfg["round_flips"],
                              cfg["max_rounds"], cfg["plateau"], cfg["samples"],
                              cfg["sample_every"], cfg["max_coefficient"], cfg["lift_steps"],
-                             cfg["collect_rounds"], cfg["symmetric"])
+                             cfg["collect_rounds"], args[0] in cfg["symmetric"])
     address = scheduler_address(cfg["scheduler"])
     seeds = [walk_seed(seed, fmt, k) for k in range(cfg["seeds"])]
     folder = f"schemes/found/{args[0]}-r{rank}"
