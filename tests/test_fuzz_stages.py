@@ -146,22 +146,25 @@ def test_nan_pruned_pt_discretize_keeps_algorithm_json(base, tmp_path, capsys, m
     assert "models/pruned.pt[U]" in _check_refused(root, "discretize", [], capsys, monkeypatch)
 
 
+def _set_method(root: Path, method: str) -> None:
+    """params.yaml of the project at root with discretize.method set to method."""
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["discretize"]["method"] = method
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+
+
 @pytest.mark.parametrize("method", ["anneal", "round"])
 def test_nan_train_npz_discretize_never_exits_0(base, tmp_path, capsys, monkeypatch, method):
     root = _copy(base, tmp_path)
     damage_npz(root / "data/train.npz", NPZ["nan"])
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params["discretize"]["method"] = method
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    _set_method(root, method)
     assert "data/train.npz" in _check_refused(root, "discretize", [], capsys, monkeypatch)
 
 
 def test_degenerate_weights_never_written_as_a_scheme(base, tmp_path, capsys, monkeypatch):
     root = _copy(base, tmp_path)
     damage_pt(root / "models/pruned.pt", ALL_ZERO)
-    params = yaml.safe_load((root / "params.yaml").read_text())
-    params["discretize"]["method"] = "round"
-    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    _set_method(root, "round")
     err = _check_refused(root, "discretize", [], capsys, monkeypatch)
     assert "degenerate scheme (7 products, 0 nonzeros); not written" in err
 
