@@ -1,11 +1,14 @@
 """Command line: `python -m bilinear verify|convert|info|compile FILE ...`,
-`python -m bilinear discover FORMAT --rank R ...` and `python -m bilinear plan [SCHEME] ...`.
+`python -m bilinear compare FILE OTHER`, `python -m bilinear discover FORMAT --rank R ...` and
+`python -m bilinear plan [SCHEME] ...`.
 
 Every file is read by content (bilinear.algebra.formats): .exp products, ternary or project JSON,
 a Maple TriadSet, an npz in the plain layout (with --key), or a bundle of many schemes (verify
 checks every entry; --key picks one).  Exit status 0 = success (for verify: the scheme is
 exact), 1 = readable but not a correct scheme, 2 = unreadable input, beyond the limits, or an
-output that cannot be written.  Failures print one line (to stderr, prefixed "error:", for 2).
+output that cannot be written; compare: 0 = equivalent (the witness is printed), 1 = certified
+inequivalent, 3 = undecided within the search budget.  Failures print one line (to stderr,
+prefixed "error:", for 2).
 """
 
 from __future__ import annotations
@@ -36,7 +39,8 @@ from bilinear.algebra.schemes import (
 )
 from bilinear.io import LoadError, OutputError
 
-EXACT, INCORRECT, UNREADABLE = 0, 1, 2
+EXACT, INCORRECT, UNREADABLE, UNDECIDED = 0, 1, 2, 3
+MAX_COMPARE_RANK = 150  # compare's invariants grow with the square of the rank (about 3 s here)
 MAX_PLAN_NONZEROS = 4000  # info counts block additions up to this size (about 7 s)
 
 
@@ -46,6 +50,24 @@ def _read(path: str, key: str | None) -> Reading | None:
         return read_scheme_file(path, key)
     except SchemeFormatError as exc:
         print(f"error: unreadable scheme: {exc}", file=sys.stderr)
+        return None
+
+
+def _read_entry(path: str, key: str | None) -> Reading | None:
+    """Like _read, and a bundle's entry `key` (a bundle needs one)."""
+    if not Path(path).is_file():
+        return _read(path, key)
+    with open(path, "rb") as handle:
+        if not bundle.detect(handle.read(2)):
+            return _read(path, key)
+    try:
+        if key is None:
+            count = len(bundle.read_texts(path))
+            raise SchemeFormatError(f"a bundle of {count} schemes; name one with --key (or "
+                                    "--other-key)")
+        return Reading(bundle.read(path, key), bundle.NAME)
+    except SchemeFormatError as exc:
+        print(f"error: unreadable scheme: {path}: {exc}", file=sys.stderr)
         return None
 
 
@@ -174,6 +196,45 @@ def info_command(path: str, key: str | None) -> int:
                      f"permutation={witness['permutation']}"))
     print("\n".join(lines))
     return code
+
+
+def compare_command(path: str, key: str | None, other: str, other_key: str | None,
+                    max_nodes: int) -> int:
+    """Search a symmetry between two scheme files (bilinear.algebra.equivalence_search) and print
+    each file's refined fingerprint and the verdict: 0 equivalent (with the witness as JSON), 1
+    certified inequivalent, 3 undecided, 2 unreadable."""
+    import json
+
+    from bilinear.algebra.equivalence_search import search_equivalence
+    from bilinear.algebra.invariants import refined_fingerprint
+
+    readings = []
+    for name, entry in ((path, key), (other, other_key)):
+        readings.append(_read_entry(name, entry))
+        if readings[-1] is None:
+            return UNREADABLE
+    for name, reading in zip((path, other), readings, strict=True):
+        if reading.scheme.rank > MAX_COMPARE_RANK:
+            print(f"error: compare: {name} has rank {reading.scheme.rank}; the search handles at "
+                  f"most {MAX_COMPARE_RANK} products", file=sys.stderr)
+            return UNREADABLE
+    if max_nodes < 1:
+        print(f"error: compare: --max-nodes must be >= 1, got {max_nodes}", file=sys.stderr)
+        return UNREADABLE
+    for name, reading in zip((path, other), readings, strict=True):
+        print(f"{_label(name, reading)}: {_check(reading)[1].split(':')[0]}, refined fingerprint "
+              f"{refined_fingerprint(reading.scheme)}")
+    verdict = search_equivalence(readings[0].scheme, readings[1].scheme, max_nodes)
+    if verdict.status == "equivalent":
+        print(f"equivalent ({verdict.nodes} product matches tried); witness mapping the first "
+              f"onto the second: {json.dumps(verdict.witness)}")
+        return EXACT
+    if verdict.status == "inequivalent":
+        print(f"inequivalent: certified, no symmetry maps one onto the other ({verdict.nodes} "
+              "product matches tried)")
+        return INCORRECT
+    print(f"undecided after {verdict.nodes} product matches (raise --max-nodes)")
+    return UNDECIDED
 
 
 def compile_command(path: str, key: str | None, out: str) -> int:
@@ -329,6 +390,14 @@ def main(argv: list[str] | None = None) -> int:
     parsers["convert"].add_argument("--to", choices=sorted(WRITERS), help="output format")
     parsers["compile"].add_argument("--out", default="build/kernel/custom",
                                     help="build directory (default build/kernel/custom)")
+    compare = sub.add_parser("compare", help="search a symmetry mapping one scheme onto another "
+                             "(exit 0 equivalent, 1 inequivalent, 3 undecided, 2 unreadable)")
+    compare.add_argument("path", help=file_help)
+    compare.add_argument("other", help="the other scheme file")
+    compare.add_argument("--key", help="format key or bundle entry of the first file")
+    compare.add_argument("--other-key", help="format key or bundle entry of the other file")
+    compare.add_argument("--max-nodes", type=int, default=200_000,
+                         help="product matches to try before answering undecided")
     found = sub.add_parser("discover", help="search schemes of a format at a rank (flip graph)")
     found.add_argument("format", help="format <n>x<m>x<p>, e.g. 3x3x3")
     found.add_argument("--rank", type=int, required=True, help="target rank")
@@ -393,4 +462,6 @@ def _run(args: argparse.Namespace) -> int:
         return info_command(args.path, args.key)
     if args.command == "compile":
         return compile_command(args.path, args.key, args.out)
+    if args.command == "compare":
+        return compare_command(args.path, args.key, args.other, args.other_key, args.max_nodes)
     return verify_command(args.path, args.key)

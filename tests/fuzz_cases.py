@@ -230,10 +230,11 @@ def special_cases() -> list[Case]:
     """Devices, FIFOs, folders, sockets and missing files given to every command reading one."""
     cases = []
     for kind in SPECIAL:
-        for command in ("verify", "info", "convert", "compile", "plan"):
+        for command in ("verify", "info", "convert", "compile", "plan", "compare"):
             def build(root: Path, kind=kind, command=command) -> list[str]:
                 src = _special(root, kind)
-                tail = {"convert": [str(root / "out.exp")], "compile": ["--out", str(root / "b")]}
+                tail = {"convert": [str(root / "out.exp")], "compile": ["--out", str(root / "b")],
+                        "compare": [src]}
                 return [command, src, *tail.get(command, [])]
 
             cases.append(Case("special", f"{kind.strip('/').replace('/', '-')}-{command}", build))
@@ -313,6 +314,9 @@ BAD_ARGUMENTS = [
     ["discover", "2x2x2", "--rank", "7", "--out"],
     ["plan", "--dtype", "float16"], ["plan", "--threads", "3"], ["plan", "--sizes", "x"],
     ["plan", "--repeats", "x"], ["plan", "--build", "{r}/nowhere"], ["plan", "--build", "{s}"],
+    ["compare"], ["compare", "{s}"], ["compare", "{s}", "{s}", "--max-nodes", "x"],
+    ["compare", "{s}", "{s}", "--max-nodes", "0"], ["compare", "{n}", "{s}"],
+    ["compare", "{s}", "{n}", "--other-key", "2x2"], ["compare", "{s}", "{r}/missing"],
 ]
 
 

@@ -5,6 +5,7 @@ shared plumbing (bilinear.io).  Modules:
 - formats: scheme file formats, one module each, in one registry (read by content, written);
 - bundle: many schemes in one compressed file (discovery's collections);
 - equivalence: equivalence witnesses (Strassen's orbit);
+- equivalence_search: the explicit equivalence search between two schemes of any format;
 - expand: recursive block expansion and its errors;
 - permutation: slot permutations;
 - fingerprint: invariants that tell inequivalent schemes apart;

@@ -89,9 +89,8 @@ def _digest(value) -> str:
     return hashlib.sha256(repr(value).encode()).hexdigest()[:16]
 
 
-def refined(scheme: Scheme, rounds: int = 3) -> tuple[str, ...]:
-    """The sorted product colours after colour refinement of the labelled product graph,
-    minimised over the format's role permutations (see the module docstring)."""
+def _colorings(scheme: Scheme, perms, rounds: int):
+    """The product colours after colour refinement, one list per role permutation in perms."""
     factors = _factors(scheme)
     ranks = [[exact_rank(f) for f in role] for role in factors]
     parallel = []
@@ -99,8 +98,7 @@ def refined(scheme: Scheme, rounds: int = 3) -> tuple[str, ...]:
         lines = [_direction(f) for f in role]
         parallel.append([lines.count(line) - 1 for line in lines])
     edges = _edges(scheme)
-    best = None
-    for perm in role_permutations(scheme.fmt):
+    for perm in perms:
         colors = [_digest(tuple(ranks[k][r] for k in perm) + tuple(parallel[k][r] for k in perm))
                   for r in range(scheme.rank)]
         nbrs = [[] for _ in range(scheme.rank)]
@@ -111,9 +109,20 @@ def refined(scheme: Scheme, rounds: int = 3) -> tuple[str, ...]:
         for _ in range(rounds):
             colors = [_digest((colors[r], sorted((key, colors[s]) for key, s in nbrs[r])))
                       for r in range(scheme.rank)]
-        key = tuple(sorted(colors))
-        best = key if best is None or key < best else best
-    return best
+        yield colors
+
+
+def product_colors(scheme: Scheme, rounds: int = 3) -> list[str]:
+    """Each product's colour after colour refinement (roles as stored): a symmetry of the
+    sandwich kind maps every product to one of the same colour."""
+    return next(_colorings(scheme, [(0, 1, 2)], rounds))
+
+
+def refined(scheme: Scheme, rounds: int = 3) -> tuple[str, ...]:
+    """The sorted product colours after colour refinement of the labelled product graph,
+    minimised over the format's role permutations (see the module docstring)."""
+    return min(tuple(sorted(colors))
+               for colors in _colorings(scheme, role_permutations(scheme.fmt), rounds))
 
 
 def refined_fingerprint(scheme: Scheme) -> str:
