@@ -64,11 +64,11 @@ def transformed(scheme: Scheme, rng: random.Random) -> Scheme:
     out = apply_witness(moved, witness)  # the sandwich, with exact inverses
     order = list(range(scheme.rank))
     rng.shuffle(order)
-    scales = [(Fraction(rng.choice([1, -1, 2, -3])), Fraction(rng.choice([1, -1]), rng.choice([1, 2])))
-              for _ in order]
-    U = np.array([out.U[r] * a for r, (a, _) in zip(order, scales)], dtype=object)
-    V = np.array([out.V[r] * b for r, (_, b) in zip(order, scales)], dtype=object)
-    W = np.array([out.W[:, r] / (a * b) for r, (a, b) in zip(order, scales)], dtype=object).T
+    scales = [(Fraction(rng.choice([1, -1, 2, -3])),
+               Fraction(rng.choice([1, -1]), rng.choice([1, 2]))) for _ in order]
+    U = np.array([out.U[r] * a for r, (a, _) in zip(order, scales, strict=True)], dtype=object)
+    V = np.array([out.V[r] * b for r, (_, b) in zip(order, scales, strict=True)], dtype=object)
+    W = np.array([out.W[:, r] / (a * b) for r, (a, b) in zip(order, scales, strict=True)], dtype=object).T
     return Scheme(out.fmt, U, V, W, {})
 
 
