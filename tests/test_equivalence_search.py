@@ -66,9 +66,10 @@ def transformed(scheme: Scheme, rng: random.Random) -> Scheme:
     rng.shuffle(order)
     scales = [(Fraction(rng.choice([1, -1, 2, -3])),
                Fraction(rng.choice([1, -1]), rng.choice([1, 2]))) for _ in order]
-    U = np.array([out.U[r] * a for r, (a, _) in zip(order, scales, strict=True)], dtype=object)
-    V = np.array([out.V[r] * b for r, (_, b) in zip(order, scales, strict=True)], dtype=object)
-    W = np.array([out.W[:, r] / (a * b) for r, (a, b) in zip(order, scales, strict=True)], dtype=object).T
+    pairs = list(zip(order, scales, strict=True))
+    U = np.array([out.U[r] * a for r, (a, _) in pairs], dtype=object)
+    V = np.array([out.V[r] * b for r, (_, b) in pairs], dtype=object)
+    W = np.array([out.W[:, r] / (a * b) for r, (a, b) in pairs], dtype=object).T
     return Scheme(out.fmt, U, V, W, {})
 
 
