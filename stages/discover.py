@@ -15,7 +15,7 @@ import sys
 from bilinear import params as blocks
 from bilinear.io import write_json
 from bilinear.params import Field, ParamError, read_sections
-from bilinear.search import discover, pool
+from bilinear.search import census, discover, pool
 from bilinear.search.executor import Interrupted, scheduler_address
 from bilinear.search.flips import RINGS
 from bilinear.seeds import walk_seed
@@ -37,6 +37,8 @@ SPECS = {
         "max_coefficient": Field(int, low=1, high=1000),
         "lift_steps": Field(int, low=1, high=19),
         "collect_rounds": Field(int, low=0, high=100000),
+        "census": Field(dict),
+        "equivalence_checks": Field(int, low=0, high=1000000),
         "symmetric": Field(list, item=str),
         "workers": Field(int, low=1, high=64),
         "scheduler": Field(str, nullable=True),
@@ -52,6 +54,13 @@ def read_params(key: str, path: str = "params.yaml") -> tuple[int, dict, tuple, 
         raise ParamError("discover.targets: expected at least one <n>x<m>x<p>: rank entry")
     for name, rank in cfg["targets"].items():
         discover.check_rank(name, rank)
+    for name, rounds in cfg["census"].items():
+        if name not in cfg["targets"]:
+            raise ParamError(f"discover.census.{name}: not a target (targets "
+                             f"{sorted(cfg['targets'])})")
+        if isinstance(rounds, bool) or not isinstance(rounds, int) or not 0 <= rounds <= 100000:
+            raise ParamError(f"discover.census.{name}: expected collect rounds in [0, 100000], "
+                             f"got {rounds!r}")
     for name in cfg["symmetric"]:
         try:
             n, m, p = discover.parse_format(name)
@@ -76,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     search = pool.PoolSearch(cfg["ring"], cfg["walkers"], cfg["pool_size"], cfg["round_flips"],
                              cfg["max_rounds"], cfg["plateau"], cfg["samples"],
                              cfg["sample_every"], cfg["max_coefficient"], cfg["lift_steps"],
-                             cfg["collect_rounds"], args[0] in cfg["symmetric"])
+                             cfg["census"].get(args[0], cfg["collect_rounds"]),
+                             args[0] in cfg["symmetric"])
     address = scheduler_address(cfg["scheduler"])
     seeds = [walk_seed(seed, fmt, k) for k in range(cfg["seeds"])]
     folder = f"schemes/found/{args[0]}-r{rank}"
@@ -92,19 +102,25 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runs = pool.pooled_search(fmt, rank, seeds, search, cfg["workers"], address, args[0],
                                   on_round)
+        found = discover.unique_schemes([{"seed": r.seed, "schemes": r.schemes} for r in runs])
+        extra, checks = census.resolve(found, pool.collisions(runs, found),
+                                       cfg["equivalence_checks"], cfg["workers"], address,
+                                       f"{args[0]} equivalence checks")
     except Interrupted as exc:
         print(f"error: discover@{args[0]}: {exc}; the finished rounds' schemes are in {folder} "
               "(index.json lists them); metrics not written", file=sys.stderr)
         return exc.exit_code
-    writer.finish(discover.unique_schemes([{"seed": r.seed, "schemes": r.schemes}
-                                           for r in runs]))
-    metrics = pool.summarize_runs(fmt, rank, runs, search, discover.BEST_KNOWN.get(fmt))
+    writer.finish({**found, **extra})
+    metrics = pool.summarize_runs(fmt, rank, runs, search, discover.BEST_KNOWN.get(fmt),
+                                  len(found) + len(extra), checks)
     metrics["executor"] = "dask" if address else "local processes"
     write_json(f"metrics/discover/{args[0]}.json", metrics)
     lifts = metrics["lift"]
     print(f"discover@{args[0]}: rank {rank}: {metrics['exact']}/{metrics['tried']} runs reached "
-          f"it, best rank {metrics['best_rank']}, {metrics['distinct_fingerprints']} distinct "
-          f"fingerprints, {metrics['search_seconds']:.0f} core-s; lifts {lifts['lifted']}/"
+          f"it, best rank {metrics['best_rank']}, {metrics['certified_classes']} certified "
+          f"classes ({checks['inequivalent']} of them beyond the fingerprint, "
+          f"{checks['checked']} of {checks['collisions']} collisions checked), "
+          f"{metrics['search_seconds']:.0f} core-s; lifts {lifts['lifted']}/"
           f"{lifts['attempts']} ({lifts['proved_unliftable']} provably unliftable)")
     return 0
 

@@ -71,3 +71,12 @@ def test_collect_rounds_add_schemes_at_the_target():
     assert [r for r, _ in more[0].history] == [r for r, _ in plain[0].history]
     assert set(plain[0].schemes) < set(more[0].schemes)
     _check(more, (3, 3, 3), 23)
+
+
+def test_max_rounds_bound_the_descent_not_the_collection():
+    plain = pooled_search((3, 3, 3), 23, [5], SMALL, workers=1)
+    tight = PoolSearch(**{**SMALL.__dict__, "max_rounds": plain[0].rounds, "collect_rounds": 3})
+    runs = pooled_search((3, 3, 3), 23, [5], tight, workers=1)
+    assert runs[0].rounds == plain[0].rounds + 3 and runs[0].collected == 3
+    _check(runs, (3, 3, 3), 23)
+

@@ -64,7 +64,7 @@ TINY = {'data': {'n_train': 128, 'n_test': 128},
               'anneal': {'fit_epochs': 3, 'l1_epochs': 3, 'penalty_epochs': 3}},
  'discover': {'targets': Replace({'2x2x2': 7}), 'seeds': 2, 'walkers': 2, 'pool_size': 4,
               'round_flips': 50000, 'max_rounds': 5, 'plateau': 500, 'samples': 1,
-              'sample_every': 500}}
+              'sample_every': 500, 'census': Replace({})}}
 
 
 def apply_overrides(params: dict, overrides: dict) -> dict:

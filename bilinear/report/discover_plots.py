@@ -19,6 +19,7 @@ def discover_rows(targets: dict) -> list[dict]:
                      "yield_low": y["ci_low"], "yield_high": y["ci_high"],
                      "seconds_per_exact_scheme": t["seconds_per_exact_scheme"],
                      "distinct_fingerprints": t["distinct_fingerprints"],
+                     "certified_classes": t.get("certified_classes", t["distinct_fingerprints"]),
                      "best_rank": t["best_rank"], "best_known_rank": t["best_known_rank"]})
     return rows
 

@@ -44,8 +44,11 @@ def discover_section(metrics: dict) -> list[str]:
              "restart from a pool of schemes at the run's rank, and the pool moves down as soon "
              "as one walk reaches a lower rank. Every scheme is verified exactly (GF(2) walks "
              "count only once Hensel-lifted) and written once per refined fingerprint (a "
-             "certified invariant: the classes counted are pairwise inequivalent) to "
-             "schemes/found/. Best known ranks over the integers: AlphaTensor (2022) and the "
+             "certified invariant) to schemes/found/; a later scheme whose fingerprint is kept "
+             "with another one goes to the explicit equivalence search (up to "
+             "discover.equivalence_checks per target) and is kept as a class of its own when "
+             "certified inequivalent, so the classes counted are pairwise inequivalent. The rate "
+             "counts the searches' core-seconds too. Best known ranks over the integers: AlphaTensor (2022) and the "
              "flip-graph searches of Kauers and Moosbauer (2022-2025).", "",
              "| target | ring | best known | best found | runs reaching it | yield [95% CI] | "
              "median core-s to it | certified classes | per core-hour |",
@@ -55,8 +58,8 @@ def discover_section(metrics: dict) -> list[str]:
                      f"{_g(t['best_known_rank'])} | {_g(t['best_rank'])} | "
                      f"{t['exact']}/{t['tried']} | {_ci(t['yield'])} | "
                      f"{_g(t.get('median_core_seconds_to_target'))} | "
-                     f"{t['distinct_fingerprints']} | "
-                     f"{_g(t['fingerprints_per_hour'])} |")
+                     f"{t.get('certified_classes', t['distinct_fingerprints'])} | "
+                     f"{_g(t.get('classes_per_core_hour', t['fingerprints_per_hour']))} |")
     reached = [k for k, t in targets.items()
                if t["best_rank"] is not None and t["best_rank"] <= t["target_rank"]]
     lines += ["", f"Reached the target rank: {len(reached)} of {len(targets)} targets "
@@ -67,6 +70,14 @@ def discover_section(metrics: dict) -> list[str]:
     if below:
         lines += [f"**Below the best known integer rank:** {'; '.join(below)} (verified "
                   f"schemes in schemes/found/).", ""]
+    checked = {k: t["equivalence_checks"] for k, t in targets.items()
+               if (t.get("equivalence_checks") or {}).get("checked")}
+    if checked:
+        lines += ["Equal refined fingerprints, decided by the explicit search (checked of "
+                  "collisions: equivalent / certified inequivalent / undecided): "
+                  + "; ".join(f"{k}: {c['checked']} of {c['collisions']}: {c['equivalent']} / "
+                              f"{c['inequivalent']} / {c['undecided']}"
+                              for k, c in checked.items()) + ".", ""]
     lines += ["### Time to rank (core-seconds from the standard algorithm)", "",
               "A rank's time is the run's process time summed over its walks up to the end of "
               "the round that first reached it (plots/discover_rank_time.png).", "",

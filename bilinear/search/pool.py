@@ -6,9 +6,11 @@ member drawn by its seed, of at most `round_flips` flips toward the target rank.
 walks descend, the whole pool moves down: it becomes the latest schemes of the walks that
 reached the lowest rank (their samples at the target; up to `pool_size`); otherwise it is
 refilled with the walks' latest schemes at the current rank (the walk moved, so the pool
-spreads over the rank's flip graph), then the old members.  A run stops `collect_rounds`
-rounds after reaching the target rank (rounds of walks at the target that collect more
-schemes), or after `max_rounds` rounds.
+spreads over the rank's flip graph), then the old members.  A run that has not reached the
+target rank stops after `max_rounds` rounds; one that has goes on `collect_rounds` rounds at
+the target (rounds of walks that collect more schemes), then stops.  Exact schemes at the target
+are kept once per refined fingerprint; the later ones whose fingerprint is kept with another
+scheme are the run's collisions, for bilinear.search.census to decide.
 
 Ring "integer": walks keep coefficients within +-max_coefficient and every scheme is verified
 exactly.  Ring "gf2": walks run over GF(2); a walk counts as descended only with schemes that
@@ -32,7 +34,7 @@ from bilinear.algebra.formats.project_json import scheme_to_json
 from bilinear.algebra.invariants import refined_fingerprint
 from bilinear.algebra.schemes import canonical
 from bilinear.intervals import wilson
-from bilinear.search import symmetric
+from bilinear.search import census, symmetric
 from bilinear.search.discover import exact_scheme
 from bilinear.search.executor import Interrupted, Interruptible, run_tasks
 from bilinear.search.flips import Product, standard, walk
@@ -71,6 +73,7 @@ class Run:
     rounds: int = 0
     history: list[list] = field(default_factory=list)    # [rank, core-seconds] at each first
     schemes: dict[str, str] = field(default_factory=dict)  # exact schemes at the target rank
+    collisions: list[tuple[str, str]] = field(default_factory=list)  # same fingerprint, other
     lift: Counter = field(default_factory=Counter)
     collected: int = 0      # rounds run at the target rank, collecting schemes
 
@@ -84,7 +87,8 @@ def symmetric_walks(fmt: tuple[int, int, int], cfg: PoolSearch) -> bool:
 def pool_task(task: tuple) -> dict:
     """One walk of a round: (fmt, start products, pool rank, target, seed, PoolSearch) ->
     best_rank (exact), the products for the next pool, exact schemes at best_rank if it is at
-    most the target (canonical JSON by fingerprint), flips, lift counts and core-seconds.
+    most the target (canonical JSON by fingerprint, and the later samples whose fingerprint
+    came earlier with another scheme: collisions), flips, lift counts and core-seconds.
     The walk aims at the target itself, so one round may descend several ranks."""
     fmt, start, rank, target, seed, cfg = task
     clock = time.process_time()
@@ -94,7 +98,7 @@ def pool_task(task: tuple) -> dict:
         cfg.max_coefficient, cfg.ring)
     method = "symmetric pooled" if symmetric_walk else "pooled"
     counts: Counter = Counter()
-    best, pool, schemes = rank, [w.last] if len(w.last) == rank else [], {}
+    best, pool, schemes, collisions = rank, [w.last] if len(w.last) == rank else [], {}, []
     if len(w.products) < rank or rank <= target:
         pool = []
         at_target = len(w.products) <= target
@@ -108,9 +112,11 @@ def pool_task(task: tuple) -> dict:
             pool.append(products)
             if at_target:
                 scheme = canonical(scheme)
-                schemes.setdefault(refined_fingerprint(scheme), scheme_to_json(scheme))
+                key, text = refined_fingerprint(scheme), scheme_to_json(scheme)
+                if census.new_collision(schemes, key, text):
+                    collisions.append((key, text))
     return {"seed": seed, "best_rank": best, "pool": pool, "flips": w.flips,
-            "schemes": schemes, "lift": dict(counts),
+            "schemes": schemes, "collisions": collisions, "lift": dict(counts),
             "seconds": time.process_time() - clock}
 
 
@@ -144,8 +150,9 @@ def advance(run: Run, results: list[dict], target: int, cfg: PoolSearch) -> None
     if run.rank <= target:
         for r in results:
             if r["best_rank"] == run.rank:
-                for key, text in sorted(r["schemes"].items()):
-                    run.schemes.setdefault(key, text)
+                for key, text in sorted(r["schemes"].items()) + r["collisions"]:
+                    if census.new_collision(run.schemes, key, text):
+                        run.collisions.append((key, text))
 
 
 def pooled_search(fmt: tuple[int, int, int], target: int, run_seeds: list[int],
@@ -159,9 +166,10 @@ def pooled_search(fmt: tuple[int, int, int], target: int, run_seeds: list[int],
     runs = [Run(seed, top, [standard(fmt)], history=[[top, 0.0]]) for seed in run_seeds]
     stop = Interruptible()
     with stop.active():
-        for round_ in range(cfg.max_rounds):
-            active = [run for run in runs
-                      if run.rank > target or run.collected < cfg.collect_rounds]
+        round_ = 0
+        while True:
+            active = [run for run in runs if (run.rank > target and run.rounds < cfg.max_rounds)
+                      or (run.rank <= target and run.collected < cfg.collect_rounds)]
             if not active:
                 break
             tasks = []
@@ -183,6 +191,7 @@ def pooled_search(fmt: tuple[int, int, int], target: int, run_seeds: list[int],
                     advance(run, results[i * cfg.walkers:(i + 1) * cfg.walkers], target, cfg)
                 if on_round is not None:
                     on_round(runs)
+            round_ += 1
     return runs
 
 
@@ -207,11 +216,24 @@ def time_to_rank(runs: list[Run], top: int) -> list[dict]:
     return rows
 
 
+def collisions(runs: list[Run], found: dict[str, str]) -> list[tuple[str, str]]:
+    """Every run's collisions, then the runs' kept schemes that the merge over runs (found,
+    discover.unique_schemes) did not keep: all in seed order."""
+    out = []
+    for run in sorted(runs, key=lambda r: r.seed):
+        out += run.collisions
+        out += [(key, text) for key, text in sorted(run.schemes.items())
+                if found.get(key) != text]
+    return out
+
+
 def summarize_runs(fmt: tuple[int, int, int], target: int, runs: list[Run], cfg: PoolSearch,
-                   best_known: int | None, alpha: float = 0.05) -> dict:
+                   best_known: int | None, classes: int | None = None,
+                   checks: dict | None = None, alpha: float = 0.05) -> dict:
     """Metrics of one target's pooled runs: best rank, runs reaching the target (Wilson
-    yield), core-seconds, distinct fingerprints, the time-to-rank table, lift counts, and
-    each run's seed, rank, rounds, flips and [rank, core-seconds] history."""
+    yield), core-seconds, distinct fingerprints and certified classes (with the equivalence
+    checks that made the classes beyond them, bilinear.search.census), the time-to-rank table,
+    lift counts, and each run's seed, rank, rounds, flips and [rank, core-seconds] history."""
     exact = sum(run.rank <= target for run in runs)
     seconds = sum(run.core_seconds for run in runs)
     prints = {key for run in runs for key in run.schemes}
@@ -229,6 +251,11 @@ def summarize_runs(fmt: tuple[int, int, int], target: int, runs: list[Run], cfg:
         "median_core_seconds_to_target": at_target[0]["median_core_seconds"] if at_target else None,
         "distinct_fingerprints": len(prints),
         "fingerprints_per_hour": len(prints) / seconds * 3600 if seconds else None,
+        "certified_classes": len(prints) if classes is None else classes,
+        "classes_per_core_hour": ((len(prints) if classes is None else classes) * 3600
+                                  / (seconds + (checks or {}).get("core_seconds", 0))
+                                  if seconds else None),
+        "equivalence_checks": checks,
         "time_to_rank": table, "lift": {key: lifts.get(key, 0) for key in LIFT_KEYS},
         "runs": [{"seed": run.seed, "best_rank": run.rank, "rounds": run.rounds,
                   "flips": run.flips, "core_seconds": run.core_seconds, "history": run.history}
