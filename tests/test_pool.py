@@ -8,7 +8,15 @@ import json
 
 from bilinear.algebra.formats.project_json import scheme_from_dict
 from bilinear.algebra.schemes import verify
-from bilinear.search.pool import PoolSearch, Run, pooled_search, summarize_runs, time_to_rank
+from bilinear.search.flips import standard
+from bilinear.search.pool import (
+    PoolSearch,
+    Run,
+    _start,
+    pooled_search,
+    summarize_runs,
+    time_to_rank,
+)
 
 SMALL = PoolSearch("integer", walkers=3, pool_size=4, round_flips=200_000, max_rounds=30,
                    plateau=2000, samples=3, sample_every=500, max_coefficient=1, lift_steps=19)
@@ -80,3 +88,13 @@ def test_max_rounds_bound_the_descent_not_the_collection():
     assert runs[0].rounds == plain[0].rounds + 3 and runs[0].collected == 3
     _check(runs, (3, 3, 3), 23)
 
+
+
+def test_walkers_go_on_from_their_own_last_scheme_at_the_run_rank():
+    std = standard((2, 2, 2))
+    run = Run(0, 8, [std, std[1:] + std[:1]])
+    assert _start(run, 1, seed=3) == run.pool[1]  # first round: a pool member by seed
+    mine, above = std[::-1], std + std[:1]
+    run.lasts = [mine, above]
+    assert _start(run, 0, seed=3) == mine  # at the run's rank: the walk goes on
+    assert _start(run, 1, seed=3) == run.pool[1]  # above it (a plus transition): the pool

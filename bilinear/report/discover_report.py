@@ -48,8 +48,9 @@ def discover_section(metrics: dict) -> list[str]:
              "with another one goes to the explicit equivalence search (up to "
              "discover.equivalence_checks per target) and is kept as a class of its own when "
              "certified inequivalent, so the classes counted are pairwise inequivalent. The rate "
-             "counts the searches' core-seconds too. Best known ranks over the integers: AlphaTensor (2022) and the "
-             "flip-graph searches of Kauers and Moosbauer (2022-2025).", "",
+             "counts the searches' core-seconds too. Best known ranks over the integers: "
+             "AlphaTensor (2022) and the flip-graph searches of Kauers and Moosbauer "
+             "(2022-2025).", "",
              "| target | ring | best known | best found | runs reaching it | yield [95% CI] | "
              "median core-s to it | certified classes | per core-hour |",
              "|---|---|---|---|---|---|---|---|---|"]

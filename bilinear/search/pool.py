@@ -1,8 +1,10 @@
 """Pooled flip-graph search: a pool of schemes at the current rank, walks restarted from it.
 
 One *run* (one seed) starts with the standard algorithm as its pool, at rank n*m*p.  Each
-*round* runs `walkers` walks (tasks on the executor, bilinear.search.executor), each from a pool
-member drawn by its seed, of at most `round_flips` flips toward the target rank.  When some
+*round* runs `walkers` walks (tasks on the executor, bilinear.search.executor) of at most
+`round_flips` flips toward the target rank; walker k goes on from its own last scheme when that
+is at the run's current rank (so a run at a plateau is `walkers` long walks), else starts from a
+pool member drawn by its seed.  When some
 walks descend, the whole pool moves down: it becomes the latest schemes of the walks that
 reached the lowest rank (their samples at the target; up to `pool_size`); otherwise it is
 refilled with the walks' latest schemes at the current rank (the walk moved, so the pool
@@ -76,6 +78,7 @@ class Run:
     collisions: list[tuple[str, str]] = field(default_factory=list)  # same fingerprint, other
     lift: Counter = field(default_factory=Counter)
     collected: int = 0      # rounds run at the target rank, collecting schemes
+    lasts: list[list[Product]] = field(default_factory=list)  # each walker's last scheme
 
 
 def symmetric_walks(fmt: tuple[int, int, int], cfg: PoolSearch) -> bool:
@@ -115,7 +118,7 @@ def pool_task(task: tuple) -> dict:
                 key, text = refined_fingerprint(scheme), scheme_to_json(scheme)
                 if census.new_collision(schemes, key, text):
                     collisions.append((key, text))
-    return {"seed": seed, "best_rank": best, "pool": pool, "flips": w.flips,
+    return {"seed": seed, "best_rank": best, "pool": pool, "last": w.last, "flips": w.flips,
             "schemes": schemes, "collisions": collisions, "lift": dict(counts),
             "seconds": time.process_time() - clock}
 
@@ -147,12 +150,21 @@ def advance(run: Run, results: list[dict], target: int, cfg: PoolSearch) -> None
         run.history.append([best, run.core_seconds])
     else:
         run.pool = _dedupe([p for r in results for p in r["pool"]] + run.pool, cfg.pool_size)
+    run.lasts = [r["last"] for r in results]
     if run.rank <= target:
         for r in results:
             if r["best_rank"] == run.rank:
                 for key, text in sorted(r["schemes"].items()) + r["collisions"]:
                     if census.new_collision(run.schemes, key, text):
                         run.collisions.append((key, text))
+
+
+def _start(run: Run, k: int, seed: int) -> list[Product]:
+    """Walker k's start: its own last scheme when that is at the run's rank (the walk goes on),
+    else a pool member drawn by the walk's seed."""
+    if run.lasts and len(run.lasts[k]) == run.rank:
+        return run.lasts[k]
+    return run.pool[seed % len(run.pool)]
 
 
 def pooled_search(fmt: tuple[int, int, int], target: int, run_seeds: list[int],
@@ -176,7 +188,7 @@ def pooled_search(fmt: tuple[int, int, int], target: int, run_seeds: list[int],
             for run in active:
                 for k in range(cfg.walkers):
                     seed = pool_walk_seed(run.seed, round_, k)
-                    tasks.append((fmt, run.pool[seed % len(run.pool)], run.rank, target, seed,
+                    tasks.append((fmt, _start(run, k, seed), run.rank, target, seed,
                                   cfg))
             stop.total += len(tasks)
             try:
