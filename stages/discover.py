@@ -37,6 +37,7 @@ SPECS = {
         "max_coefficient": Field(int, low=1, high=1000),
         "lift_steps": Field(int, low=1, high=19),
         "collect_rounds": Field(int, low=0, high=100000),
+        "restart_above": Field(int, low=0, high=100000),
         "census": Field(dict),
         "equivalence_checks": Field(int, low=0, high=1000000),
         "symmetric": Field(list, item=str),
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
                              cfg["max_rounds"], cfg["plateau"], cfg["samples"],
                              cfg["sample_every"], cfg["max_coefficient"], cfg["lift_steps"],
                              cfg["census"].get(args[0], cfg["collect_rounds"]),
-                             args[0] in cfg["symmetric"])
+                             args[0] in cfg["symmetric"], cfg["restart_above"])
     address = scheduler_address(cfg["scheduler"])
     seeds = [walk_seed(seed, fmt, k) for k in range(cfg["seeds"])]
     folder = f"schemes/found/{args[0]}-r{rank}"

@@ -90,11 +90,12 @@ def test_max_rounds_bound_the_descent_not_the_collection():
 
 
 
-def test_walkers_go_on_from_their_own_last_scheme_at_the_run_rank():
+def test_walkers_go_on_from_their_own_last_scheme_near_the_run_rank():
     std = standard((2, 2, 2))
     run = Run(0, 8, [std, std[1:] + std[:1]])
     assert _start(run, 1, seed=3) == run.pool[1]  # first round: a pool member by seed
     mine, above = std[::-1], std + std[:1]
     run.lasts = [mine, above]
     assert _start(run, 0, seed=3) == mine  # at the run's rank: the walk goes on
-    assert _start(run, 1, seed=3) == run.pool[1]  # above it (a plus transition): the pool
+    assert _start(run, 1, seed=3) == run.pool[1]  # one above it: the pool ...
+    assert _start(run, 1, seed=3, restart_above=1) == above  # ... unless one above may go on

@@ -3,8 +3,9 @@
 One *run* (one seed) starts with the standard algorithm as its pool, at rank n*m*p.  Each
 *round* runs `walkers` walks (tasks on the executor, bilinear.search.executor) of at most
 `round_flips` flips toward the target rank; walker k goes on from its own last scheme when that
-is at the run's current rank (so a run at a plateau is `walkers` long walks), else starts from a
-pool member drawn by its seed.  When some
+is at most `restart_above` products above the run's current rank (so walkers that descend to
+neighbouring ranks stay independent long walks), else starts from a pool member drawn by its
+seed.  When some
 walks descend, the whole pool moves down: it becomes the latest schemes of the walks that
 reached the lowest rank (their samples at the target; up to `pool_size`); otherwise it is
 refilled with the walks' latest schemes at the current rank (the walk moved, so the pool
@@ -61,6 +62,7 @@ class PoolSearch:
     lift_steps: int
     collect_rounds: int = 0
     symmetric: bool = False   # square formats walk in the Z3-symmetric flip graph (symmetric.py)
+    restart_above: int = 0    # a walker further above the run's rank restarts from the pool
 
 
 @dataclass
@@ -159,10 +161,10 @@ def advance(run: Run, results: list[dict], target: int, cfg: PoolSearch) -> None
                         run.collisions.append((key, text))
 
 
-def _start(run: Run, k: int, seed: int) -> list[Product]:
-    """Walker k's start: its own last scheme when that is at the run's rank (the walk goes on),
-    else a pool member drawn by the walk's seed."""
-    if run.lasts and len(run.lasts[k]) == run.rank:
+def _start(run: Run, k: int, seed: int, restart_above: int = 0) -> list[Product]:
+    """Walker k's start: its own last scheme when that is at most restart_above products above
+    the run's rank (the walk goes on), else a pool member drawn by the walk's seed."""
+    if run.lasts and len(run.lasts[k]) <= run.rank + restart_above:
         return run.lasts[k]
     return run.pool[seed % len(run.pool)]
 
@@ -188,7 +190,8 @@ def pooled_search(fmt: tuple[int, int, int], target: int, run_seeds: list[int],
             for run in active:
                 for k in range(cfg.walkers):
                     seed = pool_walk_seed(run.seed, round_, k)
-                    tasks.append((fmt, _start(run, k, seed), run.rank, target, seed,
+                    tasks.append((fmt, _start(run, k, seed, cfg.restart_above), run.rank,
+                                  target, seed,
                                   cfg))
             stop.total += len(tasks)
             try:
