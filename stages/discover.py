@@ -2,8 +2,8 @@
 (bilinear.search.pool) -> schemes/found/<n>x<m>x<p>-r<R>/schemes.jsonl.gz (one compressed
 bundle, an entry per refined fingerprint) and index.json, written even when nothing is found,
 and metrics/discover/<n>x<m>x<p>.json (with the time-to-rank table and lift counts).  The
-schemes are written after every round; SIGINT or SIGTERM stops the walks with one line, the
-finished rounds kept.
+schemes of the finished rounds are written every 30 s and at the end; SIGINT or SIGTERM stops
+the walks with one line, the finished rounds' schemes written.
 Usage: python -m stages.discover 3x3x3   (a key of params discover.targets)
 Reads: params.yaml (seed, discover). Writes: schemes/found/<n>x<m>x<p>-r<R>,
 metrics/discover/<n>x<m>x<p>.json."""
@@ -11,6 +11,7 @@ metrics/discover/<n>x<m>x<p>.json."""
 from __future__ import annotations
 
 import sys
+import time
 
 from bilinear import params as blocks
 from bilinear.io import write_json
@@ -20,6 +21,8 @@ from bilinear.search.executor import Interrupted, scheduler_address
 from bilinear.search.flips import RINGS
 from bilinear.seeds import walk_seed
 from bilinear.stage import stage_main
+
+WRITE_SECONDS = 30  # the bundle is rewritten at most this often while rounds come in
 
 SPECS = {
     "seed": blocks.SEED,
@@ -91,14 +94,17 @@ def main(argv: list[str] | None = None) -> int:
     address = scheduler_address(cfg["scheduler"])
     seeds = [walk_seed(seed, fmt, k) for k in range(cfg["seeds"])]
     folder = f"schemes/found/{args[0]}-r{rank}"
-    writer, written = discover.FoundWriter(folder, own=True), set()
+    writer, written, last = discover.FoundWriter(folder, own=True), set(), [time.monotonic()]
 
-    def on_round(runs: list[pool.Run]) -> None:  # each run's new schemes, as they come
+    def on_round(runs: list[pool.Run]) -> None:  # each run's new schemes, written every 30 s
         for run in runs:
             new = {k: v for k, v in run.schemes.items() if (run.seed, k) not in written}
             written.update((run.seed, k) for k in new)
             if new:
-                writer.add(new)
+                writer.add(new, write=False)
+        if time.monotonic() - last[0] > WRITE_SECONDS:
+            writer.flush()
+            last[0] = time.monotonic()
 
     try:
         runs = pool.pooled_search(fmt, rank, seeds, search, cfg["workers"], address, args[0],
@@ -108,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
                                        cfg["equivalence_checks"], cfg["workers"], address,
                                        f"{args[0]} equivalence checks")
     except Interrupted as exc:
+        writer.flush()
         print(f"error: discover@{args[0]}: {exc}; the finished rounds' schemes are in {folder} "
               "(index.json lists them); metrics not written", file=sys.stderr)
         return exc.exit_code

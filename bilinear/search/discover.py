@@ -212,12 +212,17 @@ class FoundWriter:
                                                            "walks": walks.get(key)}
                                                           for key in sorted(merged)]})
 
-    def add(self, schemes: dict[str, str]) -> None:
+    def add(self, schemes: dict[str, str], write: bool = True) -> None:
         """A finished walk's (or run's) schemes {fingerprint: JSON}: add the new ones, count
-        them, rewrite the bundle and the index."""
+        them, and (unless `write` is False: call flush later) rewrite the bundle and index."""
         for key, text in sorted(schemes.items()):
             self.schemes.setdefault(key, text)
             self.walks[key] = self.walks.get(key, 0) + 1
+        if write:
+            self._write()
+
+    def flush(self) -> None:
+        """Rewrite the bundle and the index with every scheme added so far."""
         self._write()
 
     def finish(self, schemes: dict[str, str]) -> Path:
