@@ -677,6 +677,7 @@ typedef struct { uint64_t key; int count, head, two; } pentry_t;   /* count 0: a
 
 typedef struct {
     int n, orbits, fixed, ntwo;
+    int merge;                    /* 1: merges at changed slots (preduce); 0: zero factors only */
     uint64_t fx[MAXF];
     uint64_t f[PSLOTS];
     int nxt[PSLOTS], prv[PSLOTS]; /* the holders of one value */
@@ -807,8 +808,8 @@ static int psettle_all(pwalk_t *w) {
 }
 
 /* one flip: holders p, q of one value d in different orbits, read as (d, f, e) from there,
- * become (d, f_p, e_p + e_q) and (d, f_p + f_q, e_q); a zero factor drops its orbit, then the
- * reductions at the changed slots.  1 if made; *reduced counts orbits dropped */
+ * become (d, f_p, e_p + e_q) and (d, f_p + f_q, e_q); a zero factor drops its orbit, then (with
+ * merge) the reductions at the changed slots.  1 if made; *reduced counts orbits dropped */
 static int pflip(pwalk_t *w, int *reduced) {
     int p = -1, q = -1;
     for (int tries = 0; tries < 64 && p < 0; tries++) {
@@ -830,15 +831,15 @@ static int pflip(pwalk_t *w, int *reduced) {
     pset(w, fq, nf);
     if (!ne) pdrop(w, track[0] / 3, track, 2);
     if (!nf) pdrop(w, track[1] / 3, track, 2);
-    psettle(w, track, 2);
+    if (w->merge) psettle(w, track, 2);
     *reduced += before - w->orbits;
     return 1;
 }
 
 /* the plus transition on random slots p, q of two orbits, read as (d, f, e) from there:
  * P + Q = (d_p, f_p, e_p + e_q) + (d_p, f_p + f_q, e_q) + (d_p + d_q, f_q, e_q), the third a new
- * orbit (all factors nonzero: d, f and e differ between P and Q); then the reductions at the
- * changed slots.  1 if made */
+ * orbit (all factors nonzero: d, f and e differ between P and Q); then (with merge) the
+ * reductions at the changed slots.  1 if made */
 static int pplus(pwalk_t *w) {
     if (w->orbits < 2 || w->orbits >= PMAXO) return 0;
     for (int tries = 0; tries < 1000; tries++) {
@@ -859,7 +860,7 @@ static int pplus(pwalk_t *w) {
         pset(w, q, dp);
         pset(w, fq, Fp ^ Fq);
         int track[6] = {ep, q, fq, r, r + 1, r + 2};
-        psettle(w, track, 6);
+        if (w->merge) psettle(w, track, 6);
         return 1;
     }
     return 0;
@@ -901,13 +902,15 @@ static void pcopy_out(const pwalk_t *w, int16_t *out) {
 
 /* The walk of symmetric.walk with packed=True (GF(2), fixed products kept): arguments and
  * outputs as bl_symmetric_walk's (entries 0/1), plus patience (> 0: the walk also ends after
- * that many flips without a new lowest rank) and plus_any (1: plus transitions at any rank
- * below the start's, not only at the lowest rank reached).  Returns 0, or -1 if out of range. */
+ * that many flips without a new lowest rank), plus_any (1: plus transitions at any rank below
+ * the start's, not only at the lowest rank reached) and merge (1: products sharing two factors
+ * merge as soon as a move makes them; 0: only flips that make a factor zero reduce).  Returns
+ * 0, or -1 if out of range. */
 int bl_symmetric_walk_packed(int n, int fixed, const int16_t *fixed_x, int orbits,
                              const int16_t *representatives, int target, uint64_t seed,
                              int64_t max_flips, int64_t plateau, int64_t patience, int plus_any,
-                             int samples, int64_t sample_every, int16_t *best, int16_t *last,
-                             int16_t *sample_out, int64_t *stats) {
+                             int merge, int samples, int64_t sample_every, int16_t *best,
+                             int16_t *last, int16_t *sample_out, int64_t *stats) {
     if (n < 1 || n * n > 64 || fixed < 0 || fixed > MAXF || orbits < 0 || orbits >= PMAXO
         || fixed + orbits < 1) return -1;
     pwalk_t *w = calloc(1, sizeof(pwalk_t));
@@ -918,6 +921,7 @@ int bl_symmetric_walk_packed(int n, int fixed, const int16_t *fixed_x, int orbit
     for (int k = 0; k < 4; k++) w->s[k] = splitmix64(&x);
     w->n = n;
     w->fixed = fixed;
+    w->merge = merge != 0;
     for (int f = 0; f < fixed; f++) w->fx[f] = pget(fixed_x + (size_t)f * L, n, 0);
     for (int o = 0; o < orbits; o++) {
         const int16_t *r = representatives + (size_t)o * width;
@@ -931,7 +935,7 @@ int bl_symmetric_walk_packed(int n, int fixed, const int16_t *fixed_x, int orbit
     int top = prank(w);
     int16_t *best_rows = malloc(sizeof(int16_t) * width * (size_t)top);
     if (!best_rows) { free(w); return -1; }
-    psettle_all(w);
+    if (w->merge) psettle_all(w);
     int best_rank = prank(w), kept = 0, stuck = 0;
     top = best_rank;
     pcopy_out(w, best_rows);

@@ -55,8 +55,8 @@ int bl_symmetric_walk(int n, int fixed, const int16_t *fixed_x, int orbits,
 int bl_symmetric_walk_packed(int n, int fixed, const int16_t *fixed_x, int orbits,
                              const int16_t *representatives, int target, uint64_t seed,
                              int64_t max_flips, int64_t plateau, int64_t patience, int plus_any,
-                             int samples, int64_t sample_every, int16_t *best, int16_t *last,
-                             int16_t *sample_out, int64_t *stats);
+                             int merge, int samples, int64_t sample_every, int16_t *best,
+                             int16_t *last, int16_t *sample_out, int64_t *stats);
 """
 CFLAGS = ["-O2", "-std=c11", "-fPIC", "-shared"]
 MAX_LENGTH, MAX_RANK, MAX_BOUND, MAX_FIXED = 64, 512, 16000, 64   # the C walker's limits

@@ -48,11 +48,13 @@ terms E_ii (x) E_jj (x) E_kk of each part (i, j, k in P, not all equal) (cube_st
 change; factors are 64-bit words and an orbit is stored as (a, b, c^T), on which sigma is a
 rotation; a flip draws a factor value held by two products or more (from a table of the values'
 holders), then a random ordered pair of its holders in different orbits; a flip that makes a
-factor zero drops its orbit, and a product sharing a changed factor and one more with a product
-of another orbit merges with it (rank - 3); plus transitions split two orbits into three as
-above, after `plateau` flips without a reduction, at the lowest rank reached (plus_from "best")
-or, as theirs, at any rank below the start's ("any"); with `patience`, a walk also ends after that
-many flips without a new lowest rank.  The walk
+factor zero drops its orbit (rank - 3), the only reduction, as theirs (two products sharing two
+factors are reduced when the flip on one of them that zeroes the third is drawn); with merge,
+such products are merged as soon as a move makes them instead (measured worse at <5,5,5>:93);
+plus transitions split two orbits into three as above, after `plateau` flips without a
+reduction, at the lowest rank reached (plus_from "best") or, as theirs, at any rank below the
+start's ("any"); with `patience`, a walk also ends after that many flips without a new lowest
+rank.  The walk
 is deterministic per seed on any machine (the PRNG of flips.c), and nothing it returns is
 trusted: search verifies every scheme exactly, lifting GF(2) ones first
 (bilinear.algebra.lift).
@@ -184,12 +186,13 @@ def cube_start(n: int, parts) -> list[Product]:
 def walk(products: list[Product], target: int, seed: int, max_flips: int, plateau: int,
          samples: int, sample_every: int, max_coefficient: int = 1,
          ring: str = "integer", fixed_moves: str | None = None, packed: bool = False,
-         patience: int = 0, plus_from: str = "best") -> WalkResult:
+         patience: int = 0, plus_from: str = "best", merge: bool = False) -> WalkResult:
     """The symmetric walk (see the module) from a symmetric scheme of a square format, with the
     arguments and result of flips.walk (plus fixed_moves, one of FIXED_MOVES, by default "free",
     or "none" when packed): ranks and samples count full products, and every scheme returned is
     symmetric, its fixed products first, then the orbits' three each.  packed: the packed GF(2)
-    walker, fixed products kept, with patience and plus_from (one of PLUS_FROM; the module)."""
+    walker, fixed products kept, with patience, plus_from (one of PLUS_FROM) and merge (the
+    module)."""
     if ring not in RINGS:
         raise ValueError(f"symmetric walk: ring must be one of {RINGS}, got {ring!r}")
     if fixed_moves is None:
@@ -202,8 +205,8 @@ def walk(products: list[Product], target: int, seed: int, max_flips: int, platea
                          f"got {plus_from!r}")
     if packed and (ring != "gf2" or fixed_moves != "none"):
         raise ValueError("symmetric walk: the packed walker runs over gf2 without fixed moves")
-    if not packed and (patience or plus_from != "best"):
-        raise ValueError("symmetric walk: patience and plus_from are the packed walker's")
+    if not packed and (patience or plus_from != "best" or merge):
+        raise ValueError("symmetric walk: patience, plus_from and merge are the packed walker's")
     if ring == "gf2":
         products = [tuple(tuple(a % 2 for a in v) for v in prod) for prod in products]
         max_coefficient = 1
@@ -230,7 +233,7 @@ def walk(products: list[Product], target: int, seed: int, max_flips: int, platea
             len(representatives),
             FFI.new("int16_t[]", [a for p in representatives for v in p for a in v] or [0]),
             target, seed % 2**64, max_flips, plateau, patience, int(plus_from == "any"),
-            samples, sample_every, *buffers.outputs())
+            int(merge), samples, sample_every, *buffers.outputs())
         if status:
             raise ValueError("symmetric walk refused its arguments")
         return buffers.result((n * n, n * n, n * n))
@@ -249,19 +252,20 @@ def walk(products: list[Product], target: int, seed: int, max_flips: int, platea
 class SymmetricSearch:
     """One symmetric walk from the standard algorithm and what came of it: the exact schemes
     (lifted over gf2) among its samples at the target rank, lift counts, and process seconds
-    (walk, verification and lifting)."""
+    (walk, verification and lifting; walk_seconds: the walk's alone)."""
 
     walk: WalkResult
     schemes: list[Scheme] = field(default_factory=list)
     lift: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    walk_seconds: float = 0.0
 
 
 def search(n: int, target: int, seed: int, max_flips: int, plateau: int, ring: str = "integer",
            samples: int = 1, sample_every: int = 10_000, max_coefficient: int = 1,
            lift_steps: int = 19, fixed_moves: str | None = None, cubes=None,
-           packed: bool = False, patience: int = 0,
-           plus_from: str = "best") -> SymmetricSearch:
+           packed: bool = False, patience: int = 0, plus_from: str = "best",
+           merge: bool = False) -> SymmetricSearch:
     """A symmetric walk on <n,n,n> toward `target` (see walk) from the standard algorithm, or
     with cubes (a partition of range(n)) from cube_start; its samples at the target, if it got
     there, are verified exactly, over gf2 after lifting (bilinear.algebra.lift; attempts and
@@ -270,8 +274,8 @@ def search(n: int, target: int, seed: int, max_flips: int, plateau: int, ring: s
     fmt = (n, n, n)
     start = standard(fmt) if cubes is None else cube_start(n, cubes)
     result = walk(start, target, seed, max_flips, plateau, samples, sample_every,
-                  max_coefficient, ring, fixed_moves, packed, patience, plus_from)
-    out = SymmetricSearch(result)
+                  max_coefficient, ring, fixed_moves, packed, patience, plus_from, merge)
+    out = SymmetricSearch(result, walk_seconds=time.process_time() - clock)
     for k, products in enumerate(result.samples):
         provenance = {"method": f"symmetric flip-graph walk ({ring})", "seed": seed,
                       "sample": k, "max_coefficient": max_coefficient}
