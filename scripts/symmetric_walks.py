@@ -6,11 +6,19 @@ process time of this process, or of the pool's tasks):
     # independent walks of a fixed flip budget: rank reached, hits of the target, lifts
     .venv/bin/python scripts/symmetric_walks.py runs 5 93 --ring gf2 --seeds 0 40 \\
         --flips 5000000 --plateau 20000 --minutes 20
+    # Moosbauer and Poole's setting: fixed products of the diagonal parts {0,4} {1,3} {2}, the
+    # packed GF(2) walker, plus transitions at any rank, a walk ending 33M flips after its last
+    # new lowest rank
+    .venv/bin/python scripts/symmetric_walks.py runs 5 93 --ring gf2 --seeds 0 1000 \\
+        --cubes 0,4 1,3 2 --packed --plus-from any --flips 1000000000 --patience 33000000 \\
+        --plateau 16667 --minutes 10
     # one pooled run (bilinear.search.pool) with symmetric walks: [rank, core-seconds] history
     .venv/bin/python scripts/symmetric_walks.py pooled 4 49 --ring integer --seed 0 \\
         --walkers 4 --round-flips 2000000 --max-rounds 40
 
-`runs` stops starting new walks after --minutes of its own CPU time.
+`runs` stops starting new walks after --minutes of its own CPU time; its summary counts the walks
+that reached the target over the ring and the hits (exact schemes, lifted over gf2), and gives
+the walks' flips per second of their own process time.
 """
 
 from __future__ import annotations
@@ -31,26 +39,37 @@ from bilinear.search.pool import PoolSearch, pooled_search  # noqa: E402
 def runs(args) -> dict:
     """Independent symmetric walks of seeds [first, last), each verified (lifted over gf2)."""
     clock, hits, lifts, ranks = time.process_time(), 0, Counter(), Counter()
-    done = 0
+    done = reached = flips = 0
+    walk_seconds = 0.0
+    cubes = None if args.cubes is None else [tuple(map(int, p.split(","))) for p in args.cubes]
     for seed in range(args.seeds[0], args.seeds[1]):
         if time.process_time() - clock > 60 * args.minutes:
             break
         found = symmetric.search(args.n, args.target, seed, args.flips, args.plateau, args.ring,
                                  args.samples, args.sample_every, lift_steps=args.lift_steps,
-                                 fixed_moves=args.fixed_moves)
+                                 fixed_moves=args.fixed_moves, cubes=cubes, packed=args.packed,
+                                 patience=args.patience, plus_from=args.plus_from,
+                                 merge=args.merge)
         rank = len(found.walk.products)
         hits += bool(found.schemes) and rank <= args.target
+        reached += rank <= args.target
+        flips += found.walk.flips
+        walk_seconds += found.walk_seconds
         lifts.update(found.lift)
         ranks[rank] += 1
         done += 1
         print(json.dumps({"seed": seed, "rank": rank, "reached_at": found.walk.reached_at,
                           "flips": found.walk.flips, "exact": len(found.schemes),
-                          "lift": dict(found.lift), "core_seconds": round(found.seconds, 2)}),
+                          "lift": dict(found.lift), "core_seconds": round(found.seconds, 2),
+                          "walk_seconds": round(found.walk_seconds, 2)}),
               flush=True)
     seconds = time.process_time() - clock
     return {"format": [args.n] * 3, "target": args.target, "ring": args.ring, "walks": done,
             "flips_per_walk": args.flips, "plateau": args.plateau,
-            "fixed_moves": args.fixed_moves, "samples": args.samples, "hits": hits,
+            "fixed_moves": args.fixed_moves, "cubes": args.cubes, "packed": args.packed,
+            "patience": args.patience, "plus_from": args.plus_from, "merge": args.merge,
+            "samples": args.samples, "reached": reached, "hits": hits,
+            "flips_per_walk_second": round(flips / walk_seconds) if walk_seconds else None,
             "ranks": dict(sorted(ranks.items())), "lift": dict(lifts),
             "core_seconds": round(seconds, 1),
             "hits_per_core_minute": round(60 * hits / seconds, 4) if seconds else None}
@@ -91,7 +110,19 @@ def main() -> int:
     sub.choices["runs"].add_argument("--flips", type=int, default=5_000_000)
     sub.choices["runs"].add_argument("--minutes", type=float, default=10.0)
     sub.choices["runs"].add_argument("--fixed-moves", choices=symmetric.FIXED_MOVES,
-                                     default="free")
+                                     default=None, help="default: free, or none if --packed")
+    sub.choices["runs"].add_argument("--cubes", nargs="+", default=None,
+                                     help="fixed products from diagonal parts, e.g. 0,4 1,3 2 "
+                                          "(default: the standard algorithm)")
+    sub.choices["runs"].add_argument("--packed", action="store_true",
+                                     help="the packed GF(2) walker (fixed products kept)")
+    sub.choices["runs"].add_argument("--patience", type=int, default=0,
+                                     help="packed: end a walk after this many flips without a "
+                                          "new lowest rank (0: never)")
+    sub.choices["runs"].add_argument("--plus-from", choices=symmetric.PLUS_FROM,
+                                     default="best")
+    sub.choices["runs"].add_argument("--merge", action="store_true",
+                                     help="packed: merge products sharing two factors at once")
     sub.choices["runs"].add_argument("--samples", type=int, default=1,
                                      help="schemes kept (and verified) per walk at the target")
     sub.choices["runs"].add_argument("--sample-every", type=int, default=20_000)

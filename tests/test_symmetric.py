@@ -1,7 +1,7 @@
 """Z3-symmetric flip-graph walks: the action sigma(a, b, c) = (b, c^T, a^T) maps the matmul tensor
 to itself, the standard algorithm's orbits, walks that keep every scheme symmetric and reach
-Strassen's rank and <3,3,3>:23 (over GF(2) after lifting), determinism per seed, and pooled
-search with symmetric walks."""
+Strassen's rank and <3,3,3>:23 (over GF(2) after lifting), determinism per seed, pooled
+search with symmetric walks, and starts from diagonal cubes with the packed GF(2) walker."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from bilinear.search import symmetric
 from bilinear.search.discover import to_scheme
 from bilinear.search.flips import standard
 from bilinear.search.pool import PoolSearch, pooled_search, symmetric_walks
-from bilinear.search.symmetric import expand, orbits, rotate, tensor_key
+from bilinear.search.symmetric import cube_start, expand, orbits, rotate, tensor_key
 
 
 def _tensor(products, n):
@@ -124,3 +124,67 @@ def test_pooled_search_with_symmetric_walks():
         for products in runs[0].pool:
             orbits(products, fmt[0])
 
+
+
+@pytest.mark.parametrize("n, parts", [(3, [(0,), (1,), (2,)]), (3, [(0, 2), (1,)]),
+                                      (4, [(0, 1, 2, 3)]), (5, [(0, 4), (1, 3), (2,)])])
+def test_cube_start_is_an_exact_symmetric_scheme(n, parts):
+    products = cube_start(n, parts)
+    assert verify(to_scheme((n, n, n), products, {}))
+    fixed, representatives = orbits(products, n)
+    assert sorted(fixed) == sorted(tuple(int(t in {i * n + i for i in p}) for t in range(n * n))
+                                   for p in parts)
+    if all(len(p) == 1 for p in parts):
+        assert sorted(map(tensor_key, products)) == sorted(map(tensor_key, standard((n,) * 3)))
+    else:   # 3 + 3 * 44 = 135 at <5,5,5> with the parts of Moosbauer and Poole's 93
+        assert len(products) == n ** 3 - n + len(parts) + sum(len(p) ** 3 - len(p) for p in parts)
+    with pytest.raises(ValueError, match="partition"):
+        cube_start(n, parts[1:])
+
+
+def _packed(products, n, target, seed, flips=200_000, plateau=2000, **kw):
+    w = symmetric.walk(products, target, seed, flips, plateau, 2, 100, ring="gf2", packed=True,
+                       **kw)
+    for p in [w.products, w.last, *w.samples]:
+        assert _symmetric_and_exact(p, n, "gf2")
+    return w
+
+
+@pytest.mark.parametrize("merge", [False, True])
+def test_packed_walk_keeps_the_fixed_products_and_is_deterministic(merge):
+    start = standard((3, 3, 3))
+    w = _packed(start, 3, 23, seed=0, merge=merge)
+    fixed, _ = orbits([tuple(tuple(a % 2 for a in v) for v in p) for p in w.products], 3)
+    assert sorted(fixed) == sorted(orbits(start, 3)[0])   # kept, so rank = 3 + 3 * orbits
+    assert len(w.products) % 3 == 0 and len(w.products) < 27 and w.reached_at is None
+
+    def run(seed):
+        w = _packed(cube_start(4, [(0, 1, 2, 3)]), 4, 49, seed, plus_from="any", merge=merge)
+        return w.products, w.last, w.samples, w.flips, w.plus, w.reached_at
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+def test_packed_walk_reaches_333_23_and_444_49_from_cubes():
+    for n, target, parts in [(3, 23, [(0, 2), (1,)]), (4, 49, [(0, 1, 2, 3)])]:
+        for seed in range(2):
+            w = _packed(cube_start(n, parts), n, target, seed, flips=2_000_000,
+                        plus_from="any", patience=1_000_000)
+            assert len(w.products) == target and w.reached_at is not None and w.samples
+            fixed, _ = orbits([tuple(tuple(a % 2 for a in v) for v in p) for p in w.samples[0]],
+                              n)
+            assert len(fixed) == len(parts)
+    found = symmetric.search(3, 23, seed=0, max_flips=200_000, plateau=2000, ring="gf2",
+                             cubes=[(0, 2), (1,)], packed=True)
+    assert len(found.walk.products) == 23 and found.lift["attempts"] == 1
+    assert all(verify(s) and s.rank == 23 for s in found.schemes)
+
+
+def test_packed_walk_refuses_what_it_does_not_do():
+    with pytest.raises(ValueError, match="packed walker runs over gf2"):
+        symmetric.walk(standard((2, 2, 2)), 7, 0, 100, 10, 1, 1, packed=True)
+    with pytest.raises(ValueError, match="packed walker runs over gf2"):
+        symmetric.walk(standard((2, 2, 2)), 7, 0, 100, 10, 1, 1, ring="gf2", packed=True,
+                       fixed_moves="free")
+    with pytest.raises(ValueError, match="packed walker's"):
+        symmetric.walk(standard((2, 2, 2)), 7, 0, 100, 10, 1, 1, ring="gf2", patience=10)

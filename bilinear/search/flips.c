@@ -42,8 +42,7 @@ static uint64_t splitmix64(uint64_t *x) {
 
 static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
 
-static uint64_t next(walk_t *w) {
-    uint64_t *s = w->s;
+static uint64_t next_s(uint64_t *s) {
     uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
     s[2] ^= s[0]; s[3] ^= s[1]; s[1] ^= s[2]; s[0] ^= s[3];
     s[2] ^= t; s[3] = rotl(s[3], 45);
@@ -51,11 +50,14 @@ static uint64_t next(walk_t *w) {
 }
 
 /* uniform integer in [0, n), by rejection (no modulo bias) */
-static int below(walk_t *w, int n) {
+static int below_s(uint64_t *s, int n) {
     uint64_t limit = UINT64_MAX - UINT64_MAX % (uint64_t)n, r;
-    do { r = next(w); } while (r >= limit);
+    do { r = next_s(s); } while (r >= limit);
     return (int)(r % (uint64_t)n);
 }
+
+static uint64_t next(walk_t *w) { return next_s(w->s); }
+static int below(walk_t *w, int n) { return below_s(w->s, n); }
 
 /* x + s*y over the walk's ring (xor over GF(2), where -1 = 1); 0 if outside +-bound */
 static int comb(const walk_t *w, int x, int y, int s, int16_t *out) {
@@ -656,4 +658,327 @@ int bl_symmetric_walk(int n, int fixed, const int16_t *fixed_x, int orbits,
                      sample_out, stats);
     free(w);
     return status;
+}
+
+/* ---- bit-packed GF(2) symmetric walk (symmetric.py documents it) ----
+ * A factor of an n x n matrix (n <= 8) is a 64-bit word, bit i*n+k for entry (i, k), and sums
+ * are xor.  Orbit o is kept as (u, v, w) = (a, b, c^T) of its representative (a, b, c), in slots
+ * 3o, 3o+1, 3o+2: sigma is then the rotation (u, v, w) -> (v, w, u), so a product may be read
+ * from any slot of its orbit.  A table maps each factor value to the slots holding it (a linked
+ * list), and the values held by two slots or more are listed: a flip draws such a value, then
+ * an ordered pair of its holders in different orbits.  The fixed products x (x) x (x) x^T
+ * (x, x, x in this form) are never changed. */
+
+#define PMAXO 170                 /* most orbits */
+#define PSLOTS (3 * PMAXO)
+#define PHASH 2048                /* table size, a power of two above 2 * PSLOTS */
+
+typedef struct { uint64_t key; int count, head, two; } pentry_t;   /* count 0: a free entry */
+
+typedef struct {
+    int n, orbits, fixed, ntwo;
+    int merge;                    /* 1: merges at changed slots (preduce); 0: zero factors only */
+    uint64_t fx[MAXF];
+    uint64_t f[PSLOTS];
+    int nxt[PSLOTS], prv[PSLOTS]; /* the holders of one value */
+    pentry_t table[PHASH];
+    int two[PHASH];               /* table entries of the values with two holders or more */
+    uint64_t s[4];
+} pwalk_t;
+
+static int phash(uint64_t k) { return (int)((k * 0x9e3779b97f4a7c15ULL) >> 53); }   /* 11 bits */
+
+/* the table entry of value k, or the free entry where it would go (linear probing) */
+static int pfind(const pwalk_t *w, uint64_t k) {
+    int h = phash(k);
+    while (w->table[h].count && w->table[h].key != k) h = (h + 1) & (PHASH - 1);
+    return h;
+}
+
+static void two_add(pwalk_t *w, int h) { w->table[h].two = w->ntwo; w->two[w->ntwo++] = h; }
+
+static void two_remove(pwalk_t *w, int h) {
+    int i = w->table[h].two, moved = w->two[--w->ntwo];
+    w->two[i] = moved;
+    w->table[moved].two = i;
+    w->table[h].two = -1;
+}
+
+/* slot s (nonzero) joins the holders of its value */
+static void plink(pwalk_t *w, int s) {
+    int h = pfind(w, w->f[s]);
+    pentry_t *e = &w->table[h];
+    if (!e->count) { e->key = w->f[s]; e->head = -1; e->two = -1; }
+    w->prv[s] = -1;
+    w->nxt[s] = e->head;
+    if (e->head >= 0) w->prv[e->head] = s;
+    e->head = s;
+    if (++e->count == 2) two_add(w, h);
+}
+
+/* slot s (nonzero) leaves the holders of its value; a value without holders leaves the table
+ * (backward-shift deletion keeps every probe sequence unbroken) */
+static void punlink(pwalk_t *w, int s) {
+    int h = pfind(w, w->f[s]);
+    pentry_t *e = &w->table[h];
+    if (w->prv[s] >= 0) w->nxt[w->prv[s]] = w->nxt[s];
+    else e->head = w->nxt[s];
+    if (w->nxt[s] >= 0) w->prv[w->nxt[s]] = w->prv[s];
+    if (--e->count == 1) two_remove(w, h);
+    if (e->count) return;
+    int i = h, j = h;
+    for (;;) {
+        j = (j + 1) & (PHASH - 1);
+        if (!w->table[j].count) break;
+        int home = phash(w->table[j].key);
+        if (i <= j ? (i < home && home <= j) : (i < home || home <= j)) continue;
+        w->table[i] = w->table[j];   /* j's entry may fill the hole at i */
+        if (w->table[i].two >= 0) w->two[w->table[i].two] = i;
+        i = j;
+    }
+    w->table[i].count = 0;
+}
+
+static void pset(pwalk_t *w, int s, uint64_t v) {
+    if (w->f[s]) punlink(w, s);
+    w->f[s] = v;
+    if (v) plink(w, s);
+}
+
+/* orbit o is dropped and the last orbit moves into its slots; the slot indices in track follow
+ * the move (-1: the slot was in o) */
+static void pdrop(pwalk_t *w, int o, int *track, int ntrack) {
+    int last = --w->orbits;
+    for (int k = 0; k < 3; k++) pset(w, 3 * o + k, 0);
+    if (o != last)
+        for (int k = 0; k < 3; k++) {
+            uint64_t v = w->f[3 * last + k];
+            pset(w, 3 * last + k, 0);
+            pset(w, 3 * o + k, v);
+        }
+    for (int i = 0; i < ntrack; i++) {
+        if (track[i] < 0) continue;
+        if (track[i] / 3 == o) track[i] = -1;
+        else if (track[i] / 3 == last) track[i] = 3 * o + track[i] % 3;
+    }
+}
+
+/* a reduction at slot track[t]: a product of another orbit holding its value and, aligned there,
+ * one more factor merges into it (the third factors added; a zero sum drops both orbits).
+ * track[t] becomes the slot changed (-1 if dropped), the other tracked slots follow; 1 if made */
+static int preduce(pwalk_t *w, int *track, int ntrack, int t) {
+    int s = track[t], os = s / 3, ks = s % 3;
+    if (s < 0 || !w->f[s]) return 0;
+    for (int q = w->table[pfind(w, w->f[s])].head; q >= 0; q = w->nxt[q]) {
+        int oq = q / 3, kq = q % 3;
+        if (oq == os) continue;
+        for (int d = 1; d <= 2; d++) {
+            if (w->f[3 * os + (ks + d) % 3] != w->f[3 * oq + (kq + d) % 3]) continue;
+            int a = 3 * os + (ks + 3 - d) % 3, b = 3 * oq + (kq + 3 - d) % 3;
+            uint64_t sum = w->f[a] ^ w->f[b];
+            pset(w, a, sum);
+            track[t] = a;
+            pdrop(w, oq, track, ntrack);
+            if (!sum) pdrop(w, track[t] / 3, track, ntrack);
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* all reductions at the tracked slots, each followed while it changes a slot; orbits dropped */
+static int psettle(pwalk_t *w, int *track, int ntrack) {
+    int before = w->orbits;
+    for (int t = 0; t < ntrack; t++)
+        while (preduce(w, track, ntrack, t)) {}
+    return before - w->orbits;
+}
+
+/* reductions anywhere, until none is left; orbits dropped */
+static int psettle_all(pwalk_t *w) {
+    int before = w->orbits, again = 1;
+    while (again) {
+        again = 0;
+        for (int s = 0; s < 3 * w->orbits && !again; s++) {
+            int track[1] = {s};
+            again = preduce(w, track, 1, 0);
+        }
+    }
+    return before - w->orbits;
+}
+
+/* one flip: holders p, q of one value d in different orbits, read as (d, f, e) from there,
+ * become (d, f_p, e_p + e_q) and (d, f_p + f_q, e_q); a zero factor drops its orbit, then (with
+ * merge) the reductions at the changed slots.  1 if made; *reduced counts orbits dropped */
+static int pflip(pwalk_t *w, int *reduced) {
+    int p = -1, q = -1;
+    for (int tries = 0; tries < 64 && p < 0; tries++) {
+        if (!w->ntwo) return 0;
+        const pentry_t *e = &w->table[w->two[below_s(w->s, w->ntwo)]];
+        int x = below_s(w->s, e->count), y = below_s(w->s, e->count - 1), a = e->head, b;
+        if (y >= x) y++;
+        for (int i = 0; i < x; i++) a = w->nxt[a];
+        for (b = e->head; y > 0; y--) b = w->nxt[b];
+        if (a / 3 != b / 3) { p = a; q = b; }
+    }
+    if (p < 0) return 0;
+    int op = p - p % 3, oq = q - q % 3;
+    int fp = op + (p % 3 + 1) % 3, ep = op + (p % 3 + 2) % 3;
+    int fq = oq + (q % 3 + 1) % 3, eq = oq + (q % 3 + 2) % 3;
+    uint64_t ne = w->f[ep] ^ w->f[eq], nf = w->f[fq] ^ w->f[fp];
+    int before = w->orbits, track[2] = {ep, fq};
+    pset(w, ep, ne);
+    pset(w, fq, nf);
+    if (!ne) pdrop(w, track[0] / 3, track, 2);
+    if (!nf) pdrop(w, track[1] / 3, track, 2);
+    if (w->merge) psettle(w, track, 2);
+    *reduced += before - w->orbits;
+    return 1;
+}
+
+/* the plus transition on random slots p, q of two orbits, read as (d, f, e) from there:
+ * P + Q = (d_p, f_p, e_p + e_q) + (d_p, f_p + f_q, e_q) + (d_p + d_q, f_q, e_q), the third a new
+ * orbit (all factors nonzero: d, f and e differ between P and Q); then (with merge) the
+ * reductions at the changed slots.  1 if made */
+static int pplus(pwalk_t *w) {
+    if (w->orbits < 2 || w->orbits >= PMAXO) return 0;
+    for (int tries = 0; tries < 1000; tries++) {
+        int p = below_s(w->s, 3 * w->orbits), q = below_s(w->s, 3 * w->orbits);
+        if (p / 3 == q / 3) continue;
+        int op = p - p % 3, oq = q - q % 3;
+        int fp = op + (p % 3 + 1) % 3, ep = op + (p % 3 + 2) % 3;
+        int fq = oq + (q % 3 + 1) % 3, eq = oq + (q % 3 + 2) % 3;
+        uint64_t dp = w->f[p], dq = w->f[q], Fp = w->f[fp], Fq = w->f[fq];
+        uint64_t Ep = w->f[ep], Eq = w->f[eq];
+        if (dp == dq || Fp == Fq || Ep == Eq) continue;
+        int r = 3 * w->orbits++;
+        w->f[r] = 0; w->f[r + 1] = 0; w->f[r + 2] = 0;
+        pset(w, r, dp ^ dq);
+        pset(w, r + 1, Fq);
+        pset(w, r + 2, Eq);
+        pset(w, ep, Ep ^ Eq);
+        pset(w, q, dp);
+        pset(w, fq, Fp ^ Fq);
+        int track[6] = {ep, q, fq, r, r + 1, r + 2};
+        if (w->merge) psettle(w, track, 6);
+        return 1;
+    }
+    return 0;
+}
+
+static int prank(const pwalk_t *w) { return w->fixed + 3 * w->orbits; }
+
+/* the bits of an n x n matrix of 0/1 entries (transposed: of its transpose) */
+static uint64_t pget(const int16_t *x, int n, int transposed) {
+    uint64_t bits = 0;
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < n; k++)
+            if (x[i * n + k] & 1) bits |= 1ULL << (transposed ? k * n + i : i * n + k);
+    return bits;
+}
+
+static void pput(uint64_t bits, int16_t *out, int n, int transposed) {
+    for (int i = 0; i < n; i++)
+        for (int k = 0; k < n; k++)
+            out[i * n + k] = (int16_t)((bits >> (transposed ? k * n + i : i * n + k)) & 1);
+}
+
+/* the full scheme: fixed products (x, x, x^T), then each orbit's three images (u, v, w^T),
+ * (v, w, u^T), (w, u, v^T) */
+static void pcopy_out(const pwalk_t *w, int16_t *out) {
+    int n = w->n, L = n * n;
+    for (int f = 0; f < w->fixed; f++, out += 3 * L) {
+        pput(w->fx[f], out, n, 0);
+        pput(w->fx[f], out + L, n, 0);
+        pput(w->fx[f], out + 2 * L, n, 1);
+    }
+    for (int o = 0; o < w->orbits; o++)
+        for (int k = 0; k < 3; k++, out += 3 * L) {
+            pput(w->f[3 * o + k], out, n, 0);
+            pput(w->f[3 * o + (k + 1) % 3], out + L, n, 0);
+            pput(w->f[3 * o + (k + 2) % 3], out + 2 * L, n, 1);
+        }
+}
+
+/* The walk of symmetric.walk with packed=True (GF(2), fixed products kept): arguments and
+ * outputs as bl_symmetric_walk's (entries 0/1), plus patience (> 0: the walk also ends after
+ * that many flips without a new lowest rank), plus_any (1: plus transitions at any rank below
+ * the start's, not only at the lowest rank reached) and merge (1: products sharing two factors
+ * merge as soon as a move makes them; 0: only flips that make a factor zero reduce).  Returns
+ * 0, or -1 if out of range. */
+int bl_symmetric_walk_packed(int n, int fixed, const int16_t *fixed_x, int orbits,
+                             const int16_t *representatives, int target, uint64_t seed,
+                             int64_t max_flips, int64_t plateau, int64_t patience, int plus_any,
+                             int merge, int samples, int64_t sample_every, int16_t *best,
+                             int16_t *last, int16_t *sample_out, int64_t *stats) {
+    if (n < 1 || n * n > 64 || fixed < 0 || fixed > MAXF || orbits < 0 || orbits >= PMAXO
+        || fixed + orbits < 1) return -1;
+    pwalk_t *w = calloc(1, sizeof(pwalk_t));
+    if (!w) return -1;
+    int L = n * n;
+    size_t width = (size_t)(3 * L);
+    uint64_t x = seed;
+    for (int k = 0; k < 4; k++) w->s[k] = splitmix64(&x);
+    w->n = n;
+    w->fixed = fixed;
+    w->merge = merge != 0;
+    for (int f = 0; f < fixed; f++) w->fx[f] = pget(fixed_x + (size_t)f * L, n, 0);
+    for (int o = 0; o < orbits; o++) {
+        const int16_t *r = representatives + (size_t)o * width;
+        int s = 3 * w->orbits++;
+        w->f[s] = w->f[s + 1] = w->f[s + 2] = 0;
+        pset(w, s, pget(r, n, 0));
+        pset(w, s + 1, pget(r + L, n, 0));
+        pset(w, s + 2, pget(r + 2 * L, n, 1));
+        if (!w->f[s] || !w->f[s + 1] || !w->f[s + 2]) pdrop(w, w->orbits - 1, NULL, 0);
+    }
+    int top = prank(w);
+    int16_t *best_rows = malloc(sizeof(int16_t) * width * (size_t)top);
+    if (!best_rows) { free(w); return -1; }
+    if (w->merge) psettle_all(w);
+    int best_rank = prank(w), kept = 0, stuck = 0;
+    top = best_rank;
+    pcopy_out(w, best_rows);
+    pcopy_out(w, last);
+    int64_t flips = 0, nplus = 0, since = 0, reached = -1, at = 0, improved = 0;
+    if (best_rank <= target) reached = 0;
+    while (flips < max_flips && (patience <= 0 || flips - improved < patience)) {
+        int reduced = 0, rank = prank(w);
+        if (rank <= target) {
+            if (kept >= samples) break;
+            if (at % sample_every == 0) {
+                pcopy_out(w, sample_out + (size_t)kept * (size_t)target * width);
+                if (++kept >= samples) break;
+            }
+            at++;
+        } else if (since >= plateau || stuck) {
+            if (plus_any ? rank < top : rank <= best_rank) {
+                if (rank == best_rank) pcopy_out(w, last);
+                nplus += pplus(w);
+                since = 0;
+            } else if (stuck) break;
+        }
+        stuck = !pflip(w, &reduced);
+        if (!stuck) since++;
+        flips++;
+        if (reduced) since = 0;
+        rank = prank(w);
+        if (rank < best_rank) {
+            best_rank = rank;
+            improved = flips;
+            pcopy_out(w, best_rows);
+            if (rank <= target) {
+                if (reached < 0) reached = flips;
+                kept = 0;
+                at = 0;
+            }
+        }
+    }
+    if (prank(w) == best_rank) pcopy_out(w, last);
+    memcpy(best, best_rows, sizeof(int16_t) * width * (size_t)best_rank);
+    stats[0] = flips; stats[1] = nplus; stats[2] = reached; stats[3] = best_rank;
+    stats[4] = kept;
+    free(best_rows);
+    free(w);
+    return 0;
 }

@@ -52,9 +52,15 @@ int bl_symmetric_walk(int n, int fixed, const int16_t *fixed_x, int orbits,
                       int64_t max_flips, int64_t plateau, int samples, int64_t sample_every,
                       int bound, int mod2, int fixed_moves, int16_t *best, int16_t *last,
                       int16_t *sample_out, int64_t *stats);
+int bl_symmetric_walk_packed(int n, int fixed, const int16_t *fixed_x, int orbits,
+                             const int16_t *representatives, int target, uint64_t seed,
+                             int64_t max_flips, int64_t plateau, int64_t patience, int plus_any,
+                             int merge, int samples, int64_t sample_every, int16_t *best,
+                             int16_t *last, int16_t *sample_out, int64_t *stats);
 """
 CFLAGS = ["-O2", "-std=c11", "-fPIC", "-shared"]
 MAX_LENGTH, MAX_RANK, MAX_BOUND, MAX_FIXED = 64, 512, 16000, 64   # the C walker's limits
+MAX_PACKED_ORBITS = 170   # the packed symmetric walker's orbits are fewer (PMAXO in flips.c)
 FFI = cffi.FFI()   # the C walker's interface (library() loads it)
 FFI.cdef(CDEF)
 _LIB = None
@@ -88,8 +94,9 @@ class WalkResult:
 
 
 def library():
-    """The compiled C walkers, bl_flip_walk and bilinear.search.symmetric's bl_symmetric_walk
-    (built with gcc into the cache folder on first use, keyed by the source hash)."""
+    """The compiled C walkers, bl_flip_walk and bilinear.search.symmetric's bl_symmetric_walk and
+    bl_symmetric_walk_packed (built with gcc into the cache folder on first use, keyed by the
+    source hash)."""
     global _LIB
     if _LIB is None:
         source = SOURCE.read_bytes()

@@ -37,9 +37,29 @@ threefold:
   fixed products themselves change; "target" makes only the moves toward a fitting f.
 
 Without fixed moves ("none"), over the integers the fixed products never change, so from the
-standard algorithm the rank stays n modulo 3 (<3,3,3> cannot reach 23).  The walk
-is deterministic per seed on any machine (the PRNG of flips.c), and nothing it returns is
-trusted: search verifies every scheme exactly, lifting GF(2) ones first
+standard algorithm the rank stays n modulo 3 (<3,3,3> cannot reach 23).
+
+Moosbauer and Poole start instead from fixed products chosen up front and kept: for a partition
+of the diagonal indices into parts P, the fixed products of x_P = sum_(i in P) E_ii, and the
+orbits of the rest of the tensor, the standard terms (i, j, k) other than (i, i, i) and minus the
+terms E_ii (x) E_jj (x) E_kk of each part (i, j, k in P, not all equal) (cube_start; their
+<5,5,5>:93 comes from the parts {0, 4}, {1, 3}, {2}, rank 3 + 3 * 30).  The *packed* walker
+(flips.c, bl_symmetric_walk_packed; GF(2) only) follows their solver: the fixed products never
+change; factors are 64-bit words and an orbit is stored as (a, b, c^T), on which sigma is a
+rotation; a flip draws a factor value held by two products or more (from a table of the values'
+holders), then a random ordered pair of its holders in different orbits; a flip that makes a
+factor zero drops its orbit (rank - 3), the only reduction, as theirs (two products sharing two
+factors are reduced when the flip on one of them that zeroes the third is drawn); with merge,
+such products are merged as soon as a move makes them instead (no clear difference measured at
+<5,5,5>:93, and some 15% fewer flips per second); plus transitions split two orbits into three
+as above, after `plateau` flips without a reduction, at the lowest rank reached (plus_from
+"best") or, as theirs, at any rank below the start's ("any"); with `patience`, a walk also ends
+after that many flips without a new lowest rank.  From the parts {0, 4}, {1, 3}, {2} with their
+settings it makes some 20M orbit flips per second and reaches <5,5,5>:93 in about one walk of 45
+(scripts/symmetric_walks.py).
+
+The walks are deterministic per seed on any machine (the PRNG of flips.c), and nothing they
+return is trusted: search verifies every scheme exactly, lifting GF(2) ones first
 (bilinear.algebra.lift).
 """
 
@@ -57,6 +77,7 @@ from bilinear.search.flips import (
     MAX_BOUND,
     MAX_FIXED,
     MAX_LENGTH,
+    MAX_PACKED_ORBITS,
     MAX_RANK,
     RINGS,
     Buffers,
@@ -68,6 +89,7 @@ from bilinear.search.flips import (
 )
 
 FIXED_MOVES = ("none", "target", "free")   # which fixed moves plateaus may make (the module)
+PLUS_FROM = ("best", "any")   # the ranks the packed walker makes plus transitions at (the module)
 
 
 def transpose(v: Vec, n: int) -> Vec:
@@ -138,18 +160,56 @@ def expand(fixed: list[Vec], representatives: list[Product], n: int) -> list[Pro
     return out
 
 
+def cube_start(n: int, parts) -> list[Product]:
+    """The symmetric scheme of <n,n,n> with the fixed products of x_P = sum_(i in P) E_ii for each
+    part P of a partition of range(n), then the orbits of the rest of the tensor (the module);
+    parts of one index each give the standard algorithm's products."""
+    parts = [tuple(part) for part in parts]
+    if sorted(i for part in parts for i in part) != list(range(n)) or not all(parts):
+        raise ValueError(f"cube start: the parts must partition range({n}), got {parts}")
+
+    def unit(*entries, sign=1):
+        return tuple(sign * int(t in entries) for t in range(n * n))
+
+    out = [fixed_product(unit(*(i * n + i for i in part)), n) for part in parts]
+    for i in range(n):
+        for j in range(n):
+            for k in range(n):
+                if not i == j == k:
+                    out.append((unit(i * n + j), unit(j * n + k), unit(i * n + k)))
+    for part in parts:
+        for i in part:
+            for j in part:
+                for k in part:
+                    if not i == j == k:
+                        out.append((unit(i * n + i), unit(j * n + j), unit(k * n + k, sign=-1)))
+    return out
+
+
 def walk(products: list[Product], target: int, seed: int, max_flips: int, plateau: int,
          samples: int, sample_every: int, max_coefficient: int = 1,
-         ring: str = "integer", fixed_moves: str = "free") -> WalkResult:
+         ring: str = "integer", fixed_moves: str | None = None, packed: bool = False,
+         patience: int = 0, plus_from: str = "best", merge: bool = False) -> WalkResult:
     """The symmetric walk (see the module) from a symmetric scheme of a square format, with the
-    arguments and result of flips.walk (plus fixed_moves, one of FIXED_MOVES): ranks and samples
-    count full products, and every scheme returned is symmetric, its fixed products first, then
-    the orbits' three each."""
+    arguments and result of flips.walk (plus fixed_moves, one of FIXED_MOVES, by default "free",
+    or "none" when packed): ranks and samples count full products, and every scheme returned is
+    symmetric, its fixed products first, then the orbits' three each.  packed: the packed GF(2)
+    walker, fixed products kept, with patience, plus_from (one of PLUS_FROM) and merge (the
+    module)."""
     if ring not in RINGS:
         raise ValueError(f"symmetric walk: ring must be one of {RINGS}, got {ring!r}")
+    if fixed_moves is None:
+        fixed_moves = "none" if packed else "free"
     if fixed_moves not in FIXED_MOVES:
         raise ValueError(f"symmetric walk: fixed_moves must be one of {FIXED_MOVES}, "
                          f"got {fixed_moves!r}")
+    if plus_from not in PLUS_FROM:
+        raise ValueError(f"symmetric walk: plus_from must be one of {PLUS_FROM}, "
+                         f"got {plus_from!r}")
+    if packed and (ring != "gf2" or fixed_moves != "none"):
+        raise ValueError("symmetric walk: the packed walker runs over gf2 without fixed moves")
+    if not packed and (patience or plus_from != "best" or merge):
+        raise ValueError("symmetric walk: patience, plus_from and merge are the packed walker's")
     if ring == "gf2":
         products = [tuple(tuple(a % 2 for a in v) for v in prod) for prod in products]
         max_coefficient = 1
@@ -167,6 +227,19 @@ def walk(products: list[Product], target: int, seed: int, max_flips: int, platea
                          f"{len(representatives)} orbits (3 per orbit + 3 <= {MAX_RANK}), "
                          f"bound {max_coefficient} (1..{MAX_BOUND}, every entry within it)")
     buffers = Buffers(3 * n * n, rank, target, samples)
+    if packed:
+        if len(representatives) >= MAX_PACKED_ORBITS or patience < 0:
+            raise ValueError(f"symmetric walk out of range: {len(representatives)} orbits "
+                             f"(< {MAX_PACKED_ORBITS} packed), patience {patience} (>= 0)")
+        status = library().bl_symmetric_walk_packed(
+            n, len(fixed), FFI.new("int16_t[]", [a for x in fixed for a in x] or [0]),
+            len(representatives),
+            FFI.new("int16_t[]", [a for p in representatives for v in p for a in v] or [0]),
+            target, seed % 2**64, max_flips, plateau, patience, int(plus_from == "any"),
+            int(merge), samples, sample_every, *buffers.outputs())
+        if status:
+            raise ValueError("symmetric walk refused its arguments")
+        return buffers.result((n * n, n * n, n * n))
     status = library().bl_symmetric_walk(
         n, len(fixed), FFI.new("int16_t[]", [a for x in fixed for a in x] or [0]),
         len(representatives),
@@ -182,28 +255,36 @@ def walk(products: list[Product], target: int, seed: int, max_flips: int, platea
 class SymmetricSearch:
     """One symmetric walk from the standard algorithm and what came of it: the exact schemes
     (lifted over gf2) among its samples at the target rank, lift counts, and process seconds
-    (walk, verification and lifting)."""
+    (walk, verification and lifting; walk_seconds: the walk's alone)."""
 
     walk: WalkResult
     schemes: list[Scheme] = field(default_factory=list)
     lift: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    walk_seconds: float = 0.0
 
 
 def search(n: int, target: int, seed: int, max_flips: int, plateau: int, ring: str = "integer",
            samples: int = 1, sample_every: int = 10_000, max_coefficient: int = 1,
-           lift_steps: int = 19, fixed_moves: str = "free") -> SymmetricSearch:
-    """A symmetric walk on <n,n,n> from the standard algorithm toward `target` (see walk); its
-    samples at the target, if it got there, are verified exactly, over gf2 after lifting
-    (bilinear.algebra.lift; attempts and failures counted in `lift`)."""
+           lift_steps: int = 19, fixed_moves: str | None = None, cubes=None,
+           packed: bool = False, patience: int = 0, plus_from: str = "best",
+           merge: bool = False) -> SymmetricSearch:
+    """A symmetric walk on <n,n,n> toward `target` (see walk) from the standard algorithm, or
+    with cubes (a partition of range(n)) from cube_start; its samples at the target, if it got
+    there, are verified exactly, over gf2 after lifting (bilinear.algebra.lift; attempts and
+    failures counted in `lift`)."""
     clock = time.process_time()
     fmt = (n, n, n)
-    result = walk(standard(fmt), target, seed, max_flips, plateau, samples, sample_every,
-                  max_coefficient, ring, fixed_moves)
-    out = SymmetricSearch(result)
+    start = standard(fmt) if cubes is None else cube_start(n, cubes)
+    result = walk(start, target, seed, max_flips, plateau, samples, sample_every,
+                  max_coefficient, ring, fixed_moves, packed, patience, plus_from, merge)
+    out = SymmetricSearch(result, walk_seconds=time.process_time() - clock)
     for k, products in enumerate(result.samples):
         provenance = {"method": f"symmetric flip-graph walk ({ring})", "seed": seed,
                       "sample": k, "max_coefficient": max_coefficient}
+        if cubes is not None or packed:
+            provenance.update(cubes=None if cubes is None else [list(p) for p in cubes],
+                              packed=packed)
         scheme = exact_scheme(fmt, products, ring, lift_steps, provenance, out.lift)
         if scheme is not None:
             out.schemes.append(scheme)
