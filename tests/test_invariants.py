@@ -67,3 +67,20 @@ def test_refinement_separates_schemes_the_profile_lumps():
         assert verify(scheme)
         groups.setdefault(profile(scheme), set()).add(refined_fingerprint(scheme))
     assert any(len(prints) > 1 for prints in groups.values())
+
+
+@pytest.mark.parametrize("fmt,rank", [((2, 2, 3), 11), ((2, 3, 3), 15), ((2, 3, 2), 11),
+                                      ((3, 3, 3), 23)])
+def test_invariant_under_every_role_map_that_keeps_the_format(fmt, rank):
+    from bilinear.algebra.equivalence_search import ROLE_MAPS, role_format, role_map
+    from bilinear.algebra.fingerprint import fingerprint
+
+    for seed in range(3):
+        w = search(fmt, rank, seed, 300_000, 20000, 1, 20000)
+        scheme = to_scheme(fmt, w.products, {})
+        for role in ROLE_MAPS:
+            if role_format(fmt, *role) == fmt:
+                moved = role_map(scheme, *role)
+                assert verify(moved)
+                assert refined_fingerprint(moved) == refined_fingerprint(scheme)
+                assert fingerprint(moved) == fingerprint(scheme)

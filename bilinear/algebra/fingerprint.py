@@ -3,8 +3,9 @@
 Two schemes of one format are *equivalent* when one is mapped to the other by the symmetries of
 matrix multiplication: the sandwich maps (A, B, C) -> (X A Y^-1, Y B Z^-1, X C Z^-1) with
 invertible X, Y, Z, permuting the products, rescaling a product's three factors by a, b, 1/(ab),
-and, where they map the format to itself, transposition (<n,m,n>) and the cyclic rotation
-(<n,n,n>).  The profile of a product r is
+and, where they map the format to itself, the role maps: transposition, the cyclic rotation and
+their products (all of them for <n,n,n>, one for <n,m,n>, <n,n,p> and <n,p,p>).  The profile of
+a product r is
 
     (rank U_r, rank V_r, rank W_r, #U parallel, #V parallel, #W parallel)
 
@@ -69,12 +70,19 @@ def _direction(matrix: np.ndarray) -> tuple:
 
 
 def role_permutations(fmt: tuple[int, int, int]) -> list[tuple[int, int, int]]:
-    """Permutations of the roles (U, V, W) induced by the format's own symmetries."""
+    """Permutations of the roles (U, V, W) induced by the format's own symmetries: all six for
+    <n,n,n>; for two equal dimensions the one role map that keeps the format (transposition,
+    (a, b, c) -> (b^T, a^T, c^T), for <n,m,n>; rotation then transposition, (a^T, c, b), for
+    <n,n,p>; (c, b^T, a) for <n,p,p>)."""
     n, m, p = fmt
     if n == m == p:
         return list(permutations(range(3)))
     if n == p:
         return [(0, 1, 2), (1, 0, 2)]
+    if n == m:
+        return [(0, 1, 2), (0, 2, 1)]
+    if m == p:
+        return [(0, 1, 2), (2, 1, 0)]
     return [(0, 1, 2)]
 
 
