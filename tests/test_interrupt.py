@@ -105,7 +105,8 @@ def _stage_dir(tmp_path: Path, target: str, rank: int, seeds: int, cfg: discover
     params["discover"].update(targets={target: rank}, seeds=seeds, ring="integer",
                               walkers=walkers, round_flips=cfg.max_flips, max_rounds=10**6,
                               collect_rounds=10**5, plateau=cfg.plateau, samples=cfg.samples,
-                              sample_every=cfg.sample_every, workers=2, scheduler=None)
+                              sample_every=cfg.sample_every, workers=2, scheduler=None,
+                              census={})
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     return tmp_path
 
@@ -128,8 +129,9 @@ def test_stage_sigint_after_first_walks_keeps_them(tmp_path):
     folder = cwd / "schemes/found/2x2x2-r7"
     proc = _start_stage(cwd, "2x2x2")
     deadline = time.monotonic() + 60
-    while not (folder.is_dir() and _scheme_files(folder)) and time.monotonic() < deadline:
+    while not (folder / "index.json").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
+    time.sleep(3.0)  # rounds finish; the bundle is written every 30 s and on the signal
     seconds, err = _stop(proc, signal.SIGINT)
     assert proc.returncode == 130 and seconds < 5, (seconds, err[-500:])
     last = err.strip().splitlines()[-1].split("\r")[-1].strip()
