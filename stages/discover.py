@@ -4,6 +4,7 @@ bundle, an entry per refined fingerprint) and index.json, written even when noth
 and metrics/discover/<n>x<m>x<p>.json (with the time-to-rank table and lift counts).  The
 schemes of the finished rounds are written every 30 s and at the end; SIGINT or SIGTERM stops
 the walks with one line, the finished rounds' schemes written.
+Targets in discover.packed run Moosbauer and Poole's search instead (bilinear.search.pool).
 Usage: python -m stages.discover 3x3x3   (a key of params discover.targets)
 Reads: params.yaml (seed, discover). Writes: schemes/found/<n>x<m>x<p>-r<R>,
 metrics/discover/<n>x<m>x<p>.json."""
@@ -16,7 +17,7 @@ import time
 from bilinear import params as blocks
 from bilinear.io import write_json
 from bilinear.params import Field, ParamError, read_sections
-from bilinear.search import census, discover, pool
+from bilinear.search import census, discover, pool, symmetric
 from bilinear.search.executor import Interrupted, scheduler_address
 from bilinear.search.flips import RINGS
 from bilinear.seeds import walk_seed
@@ -44,6 +45,7 @@ SPECS = {
         "census": Field(dict),
         "equivalence_checks": Field(int, low=0, high=1000000),
         "symmetric": Field(list, item=str),
+        "packed": Field(dict),
         "workers": Field(int, low=1, high=64),
         "scheduler": Field(str, nullable=True),
     },
@@ -74,9 +76,46 @@ def read_params(key: str, path: str = "params.yaml") -> tuple[int, dict, tuple, 
         if not n == m == p:
             raise ParamError(f"discover.symmetric: {name} is not square (n x n x n); only square "
                              "formats have the Z3-symmetric flip graph")
+    for name, entry in cfg["packed"].items():
+        packed_search(name, entry, cfg)
     if key not in cfg["targets"]:
         raise ParamError(f"discover.targets: no entry {key} (targets {sorted(cfg['targets'])})")
     return params["seed"], cfg, discover.parse_format(key), cfg["targets"][key]
+
+
+PACKED = {"cubes": Field(list, item=list, min_len=1), "flips": Field(int, low=1),
+          "patience": Field(int, low=0), "plateau": Field(int, low=1)}
+
+
+def packed_search(name: str, entry, cfg: dict) -> pool.PackedSearch:
+    """The PackedSearch of discover.packed.<name> (a square target, not also symmetric, whose
+    cube start's fixed products leave the target rank reachable); ParamError otherwise."""
+    where = f"discover.packed.{name}"
+    if name not in cfg["targets"]:
+        raise ParamError(f"{where}: not a target (targets {sorted(cfg['targets'])})")
+    if name in cfg["symmetric"]:
+        raise ParamError(f"{where}: also in discover.symmetric; a target walks in one graph")
+    n, m, p = discover.parse_format(name)
+    if not n == m == p:
+        raise ParamError(f"{where}: {name} is not square (n x n x n); only square formats "
+                         "have cube starts")
+    if not isinstance(entry, dict) or set(entry) != set(PACKED):
+        raise ParamError(f"{where}: expected the keys {sorted(PACKED)}, got {entry!r}")
+    values = {k: PACKED[k].check(f"{where}.{k}", entry[k]) for k in PACKED}
+    if not all(isinstance(i, int) and not isinstance(i, bool) for part in values["cubes"]
+               for i in part):
+        raise ParamError(f"{where}.cubes: expected lists of indices, got {values['cubes']!r}")
+    cubes = tuple(tuple(part) for part in values["cubes"])
+    try:
+        fixed, orbits = symmetric.orbits(symmetric.cube_start(n, cubes), n)
+    except ValueError as exc:
+        raise ParamError(f"{where}.cubes: {exc}") from None
+    target = cfg["targets"][name]
+    if target % 3 != len(fixed) % 3 or target > len(fixed) + 3 * len(orbits):
+        raise ParamError(f"{where}.cubes: {len(fixed)} fixed products, kept by the packed "
+                         f"walker, make the ranks {len(fixed)} + 3k up to "
+                         f"{len(fixed) + 3 * len(orbits)}; the target {target} is not one")
+    return pool.PackedSearch(cubes, values["flips"], values["patience"], values["plateau"])
 
 
 @stage_main
@@ -90,7 +129,9 @@ def main(argv: list[str] | None = None) -> int:
                              cfg["max_rounds"], cfg["plateau"], cfg["samples"],
                              cfg["sample_every"], cfg["max_coefficient"], cfg["lift_steps"],
                              cfg["census"].get(args[0], cfg["collect_rounds"]),
-                             args[0] in cfg["symmetric"], cfg["restart_above"])
+                             args[0] in cfg["symmetric"], cfg["restart_above"],
+                             packed_search(args[0], cfg["packed"][args[0]], cfg)
+                             if args[0] in cfg["packed"] else None)
     address = scheduler_address(cfg["scheduler"])
     seeds = [walk_seed(seed, fmt, k) for k in range(cfg["seeds"])]
     folder = f"schemes/found/{args[0]}-r{rank}"

@@ -6,14 +6,18 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from bilinear.algebra.formats.project_json import scheme_from_dict
 from bilinear.algebra.schemes import verify
 from bilinear.search.flips import standard
 from bilinear.search.pool import (
+    PackedSearch,
     PoolSearch,
     Run,
     _start,
     pooled_search,
+    start_scheme,
     summarize_runs,
     time_to_rank,
 )
@@ -32,6 +36,11 @@ def _check(runs, fmt, target):
         ranks = [rank for rank, _ in run.history]
         assert ranks == sorted(ranks, reverse=True) and len(set(ranks)) == len(ranks)
         assert run.rank == ranks[-1] and all(len(p) == run.rank for p in run.pool)
+    _check_schemes(runs, fmt, target)
+
+
+def _check_schemes(runs, fmt, target):
+    for run in runs:
         for text in run.schemes.values():
             scheme = scheme_from_dict(json.loads(text))
             assert scheme.fmt == fmt and scheme.rank == target and verify(scheme)
@@ -93,9 +102,38 @@ def test_max_rounds_bound_the_descent_not_the_collection():
 def test_walkers_go_on_from_their_own_last_scheme_near_the_run_rank():
     std = standard((2, 2, 2))
     run = Run(0, 8, [std, std[1:] + std[:1]])
-    assert _start(run, 1, seed=3) == run.pool[1]  # first round: a pool member by seed
+    assert _start(run, 1, 3, SMALL, std) == run.pool[1]  # first round: a pool member by seed
     mine, above = std[::-1], std + std[:1]
     run.lasts = [mine, above]
-    assert _start(run, 0, seed=3) == mine  # at the run's rank: the walk goes on
-    assert _start(run, 1, seed=3) == run.pool[1]  # one above it: the pool ...
-    assert _start(run, 1, seed=3, restart_above=1) == above  # ... unless one above may go on
+    assert _start(run, 0, 3, SMALL, std) == mine  # at the run's rank: the walk goes on
+    assert _start(run, 1, 3, SMALL, std) == run.pool[1]  # one above it: the pool ...
+    one_above = PoolSearch(**{**SMALL.__dict__, "restart_above": 1})
+    assert _start(run, 1, 3, one_above, std) == above  # ... unless one above may go on
+    packed = PoolSearch(**{**SMALL.__dict__, "packed": PACKED})
+    assert _start(run, 0, 3, packed, std) is std  # packed walks always start afresh
+
+
+PACKED = PackedSearch(cubes=((0, 1), (2,)), flips=10_000_000, patience=200_000, plateau=2000)
+
+
+def test_packed_runs_walk_from_the_cube_start_and_lift_only_at_the_target():
+    cfg = PoolSearch(**{**SMALL.__dict__, "packed": PACKED, "walkers": 2, "collect_rounds": 1})
+    assert len(start_scheme((3, 3, 3), cfg)) == 2 + 3 * 10   # 2 fixed products, 10 orbits
+    runs = pooled_search((3, 3, 3), 23, [5, 6], cfg, workers=1)
+    assert [r.rank for r in runs] == [23, 23] and all(r.schemes for r in runs)
+    assert all(r.gf2_rank == 23 and [k for k, _ in r.history] == [32, 23] for r in runs)
+    # lifts only of samples at the target (every lifted scheme is kept or a collision)
+    assert all(0 < r.lift["lifted"] <= r.lift["attempts"] for r in runs)
+    _check_schemes(runs, (3, 3, 3), 23)
+    again = pooled_search((3, 3, 3), 23, [5, 6], cfg, workers=2)
+    assert _comparable(again) == _comparable(runs)
+    m = summarize_runs((3, 3, 3), 23, runs, cfg, 23)
+    assert m["ring"] == "gf2" and m["symmetric"] and m["packed"]["start_rank"] == 32
+    assert [row["rank"] for row in m["time_to_rank"]] == [23]   # only the ranks reached
+    assert m["packed"]["best_gf2_rank"] == 23 and m["runs"][0]["gf2_rank"] == 23
+
+
+def test_packed_runs_need_a_square_format():
+    cfg = PoolSearch(**{**SMALL.__dict__, "packed": PACKED})
+    with pytest.raises(ValueError, match="square"):
+        start_scheme((2, 3, 3), cfg)

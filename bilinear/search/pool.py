@@ -20,7 +20,13 @@ exactly.  Ring "gf2": walks run over GF(2); a walk counts as descended only with
 lift to exact ones (bilinear.algebra.lift), so the pool never moves to a rank known only mod 2;
 every lift attempt and failure is counted.  With `symmetric`, walks on square formats run in
 the Z3-symmetric flip graph (bilinear.search.symmetric), so every pool member is symmetric;
-verification and lifting are the same.  Walks are pure functions of (start, seed,
+verification and lifting are the same.  With `packed` (a PackedSearch), a square target runs
+Moosbauer and Poole's search instead: every walk is an independent packed GF(2) symmetric walk
+from the cube start (bilinear.search.symmetric.cube_start; its fixed products kept), ending
+after `patience` flips without a new lowest rank, at `flips` or at its first scheme at the
+target (as theirs); only that scheme is lifted, so the run's rank (and the time-to-rank table)
+moves from the start straight to the target once one lifts, and `gf2_rank` records the lowest
+rank the walks reached over GF(2), not lifted.  Walks are pure functions of (start, seed,
 settings), and rounds are combined in task order, so a seed gives the same schemes on local
 processes or a Dask cluster.  Time is counted in core-seconds (process time of the tasks); a
 rank's time is the run's total up to the end of the round that first reached it.
@@ -47,6 +53,17 @@ LIFT_KEYS = ("attempts", "lifted", "obstructed", "proved_unliftable", "unreconst
 
 
 @dataclass(frozen=True)
+class PackedSearch:
+    """Moosbauer and Poole's search for one square target (the module): the diagonal parts of
+    the cube start, and each walk's flip cap, patience and plateau."""
+
+    cubes: tuple[tuple[int, ...], ...]
+    flips: int
+    patience: int
+    plateau: int
+
+
+@dataclass(frozen=True)
 class PoolSearch:
     """Settings of a pooled search (see the module docstring and flips.search)."""
 
@@ -63,6 +80,7 @@ class PoolSearch:
     collect_rounds: int = 0
     symmetric: bool = False   # square formats walk in the Z3-symmetric flip graph (symmetric.py)
     restart_above: int = 0    # a walker further above the run's rank restarts from the pool
+    packed: PackedSearch | None = None   # independent packed GF(2) walks from a cube start
 
 
 @dataclass
@@ -81,12 +99,40 @@ class Run:
     lift: Counter = field(default_factory=Counter)
     collected: int = 0      # rounds run at the target rank, collecting schemes
     lasts: list[list[Product]] = field(default_factory=list)  # each walker's last scheme
+    gf2_rank: int | None = None   # packed: the lowest rank any walk reached over GF(2)
 
 
 def symmetric_walks(fmt: tuple[int, int, int], cfg: PoolSearch) -> bool:
     """True when the walks of this format run in the Z3-symmetric flip graph: cfg.symmetric and
     a square format (the standard algorithm, every pool's first member, is symmetric)."""
-    return cfg.symmetric and fmt[0] == fmt[1] == fmt[2]
+    return (cfg.symmetric or cfg.packed is not None) and fmt[0] == fmt[1] == fmt[2]
+
+
+def start_scheme(fmt: tuple[int, int, int], cfg: PoolSearch) -> list[Product]:
+    """Every run's first pool member: the standard algorithm, or with cfg.packed the cube
+    start of its diagonal parts."""
+    if cfg.packed is None:
+        return standard(fmt)
+    if not fmt[0] == fmt[1] == fmt[2]:
+        raise ValueError(f"packed search: only square formats have cube starts, got {fmt}")
+    return symmetric.cube_start(fmt[0], cfg.packed.cubes)
+
+
+def ring(cfg: PoolSearch) -> str:
+    """The ring the walks run over: gf2 for packed walks, else cfg.ring."""
+    return "gf2" if cfg.packed is not None else cfg.ring
+
+
+def _walk(fmt: tuple[int, int, int], start: list[Product], target: int, seed: int,
+          cfg: PoolSearch):
+    """One walk of a round in the graph cfg names (the module)."""
+    if cfg.packed is not None:
+        p = cfg.packed
+        return symmetric.walk(start, target, seed, p.flips, p.plateau, 1, 1, 1, "gf2",
+                              packed=True, patience=p.patience, plus_from="any")
+    return (symmetric.walk if symmetric_walks(fmt, cfg) else walk)(
+        start, target, seed, cfg.round_flips, cfg.plateau, cfg.samples, cfg.sample_every,
+        cfg.max_coefficient, cfg.ring)
 
 
 def pool_task(task: tuple) -> dict:
@@ -97,20 +143,22 @@ def pool_task(task: tuple) -> dict:
     The walk aims at the target itself, so one round may descend several ranks."""
     fmt, start, rank, target, seed, cfg = task
     clock = time.process_time()
-    symmetric_walk = symmetric_walks(fmt, cfg)
-    w = (symmetric.walk if symmetric_walk else walk)(
-        start, target, seed, cfg.round_flips, cfg.plateau, cfg.samples, cfg.sample_every,
-        cfg.max_coefficient, cfg.ring)
-    method = "symmetric pooled" if symmetric_walk else "pooled"
+    w = _walk(fmt, start, target, seed, cfg)
+    method = ("packed symmetric" if cfg.packed is not None
+              else "symmetric pooled" if symmetric_walks(fmt, cfg) else "pooled")
     counts: Counter = Counter()
     best, pool, schemes, collisions = rank, [w.last] if len(w.last) == rank else [], {}, []
-    if len(w.products) < rank or rank <= target:
+    at_target = len(w.products) <= target
+    if (len(w.products) < rank or rank <= target) and (cfg.packed is None or at_target):
         pool = []
-        at_target = len(w.products) <= target
         for k, products in enumerate(w.samples if at_target and w.samples else [w.last]):
-            provenance = {"method": f"{method} flip-graph walk ({cfg.ring})", "walk_seed": seed,
+            provenance = {"method": f"{method} flip-graph walk ({ring(cfg)})", "walk_seed": seed,
                           "sample": k, "max_coefficient": cfg.max_coefficient}
-            scheme = exact_scheme(fmt, products, cfg.ring, cfg.lift_steps, provenance, counts)
+            if cfg.packed is not None:
+                provenance.update(cubes=[list(part) for part in cfg.packed.cubes],
+                                  flips=cfg.packed.flips, patience=cfg.packed.patience,
+                                  plateau=cfg.packed.plateau)
+            scheme = exact_scheme(fmt, products, ring(cfg), cfg.lift_steps, provenance, counts)
             if scheme is None:
                 continue
             best = len(products)
@@ -120,7 +168,8 @@ def pool_task(task: tuple) -> dict:
                 key, text = refined_fingerprint(scheme), scheme_to_json(scheme)
                 if census.new_collision(schemes, key, text):
                     collisions.append((key, text))
-    return {"seed": seed, "best_rank": best, "pool": pool, "last": w.last, "flips": w.flips,
+    return {"seed": seed, "best_rank": best, "walk_rank": len(w.products), "pool": pool,
+            "last": w.last, "flips": w.flips,
             "schemes": schemes, "collisions": collisions, "lift": dict(counts),
             "seconds": time.process_time() - clock}
 
@@ -143,6 +192,9 @@ def advance(run: Run, results: list[dict], target: int, cfg: PoolSearch) -> None
     for r in results:
         run.lift.update(r["lift"])
     best = min(r["best_rank"] for r in results)
+    if cfg.packed is not None:
+        low = min(r["walk_rank"] for r in results)
+        run.gf2_rank = low if run.gf2_rank is None else min(run.gf2_rank, low)
     if run.rank <= target:
         run.collected += 1
     if best < run.rank:
@@ -161,10 +213,14 @@ def advance(run: Run, results: list[dict], target: int, cfg: PoolSearch) -> None
                         run.collisions.append((key, text))
 
 
-def _start(run: Run, k: int, seed: int, restart_above: int = 0) -> list[Product]:
-    """Walker k's start: its own last scheme when that is at most restart_above products above
-    the run's rank (the walk goes on), else a pool member drawn by the walk's seed."""
-    if run.lasts and len(run.lasts[k]) <= run.rank + restart_above:
+def _start(run: Run, k: int, seed: int, cfg: PoolSearch, first: list[Product]
+           ) -> list[Product]:
+    """Walker k's start: with cfg.packed the run's first scheme (independent walks); else its
+    own last scheme when that is at most cfg.restart_above products above the run's rank (the
+    walk goes on), else a pool member drawn by the walk's seed."""
+    if cfg.packed is not None:
+        return first
+    if run.lasts and len(run.lasts[k]) <= run.rank + cfg.restart_above:
         return run.lasts[k]
     return run.pool[seed % len(run.pool)]
 
@@ -176,8 +232,9 @@ def pooled_search(fmt: tuple[int, int, int], target: int, run_seeds: list[int],
     """One pooled run per seed (all runs' walks of a round submitted together); on_round(runs)
     after each round.  Walks run in worker processes, so SIGINT or SIGTERM stops them at once
     (executor.Interrupted; the rounds before it were passed to on_round)."""
-    top = fmt[0] * fmt[1] * fmt[2]
-    runs = [Run(seed, top, [standard(fmt)], history=[[top, 0.0]]) for seed in run_seeds]
+    first = start_scheme(fmt, cfg)
+    top = len(first)
+    runs = [Run(seed, top, [first], history=[[top, 0.0]]) for seed in run_seeds]
     stop = Interruptible()
     with stop.active():
         round_ = 0
@@ -190,9 +247,8 @@ def pooled_search(fmt: tuple[int, int, int], target: int, run_seeds: list[int],
             for run in active:
                 for k in range(cfg.walkers):
                     seed = pool_walk_seed(run.seed, round_, k)
-                    tasks.append((fmt, _start(run, k, seed, cfg.restart_above), run.rank,
-                                  target, seed,
-                                  cfg))
+                    tasks.append((fmt, _start(run, k, seed, cfg, first), run.rank, target,
+                                  seed, cfg))
             stop.total += len(tasks)
             try:
                 results = run_tasks(pool_task, tasks, workers, scheduler,
@@ -218,12 +274,16 @@ def _median(values: list) -> float | None:
     return float(values[mid]) if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
-def time_to_rank(runs: list[Run], top: int) -> list[dict]:
-    """Per rank from top - 1 down to the lowest reached: the core-seconds at which each run
-    first reached it (or a lower rank; None if never), how many did, and their median."""
+def time_to_rank(runs: list[Run], top: int, every_rank: bool = True) -> list[dict]:
+    """Per rank from top - 1 down to the lowest reached (every_rank False: only the ranks some
+    run's history holds): the core-seconds at which each run first reached it (or a lower rank;
+    None if never), how many did, and their median."""
     low = min((run.rank for run in runs), default=top)
+    held = {r for run in runs for r, _ in run.history}
     rows = []
     for rank in range(top - 1, low - 1, -1):
+        if not every_rank and rank not in held:
+            continue
         times = [next((t for r, t in run.history if r <= rank), None) for run in runs]
         reached = [t for t in times if t is not None]
         rows.append({"rank": rank, "reached": len(reached), "runs": len(runs),
@@ -255,12 +315,19 @@ def summarize_runs(fmt: tuple[int, int, int], target: int, runs: list[Run], cfg:
     lifts = Counter()
     for run in runs:
         lifts.update(run.lift)
-    table = time_to_rank(runs, fmt[0] * fmt[1] * fmt[2])
+    table = time_to_rank(runs, runs[0].history[0][0] if runs else fmt[0] * fmt[1] * fmt[2],
+                         every_rank=cfg.packed is None)
     at_target = [row for row in table if row["rank"] == target]
     return {
         "format": list(fmt), "target_rank": target, "best_known_rank": best_known,
-        "best_rank": min((run.rank for run in runs), default=None), "ring": cfg.ring,
+        "best_rank": min((run.rank for run in runs), default=None), "ring": ring(cfg),
         "symmetric": symmetric_walks(fmt, cfg),
+        "packed": None if cfg.packed is None else {
+            "cubes": [list(part) for part in cfg.packed.cubes], "flips": cfg.packed.flips,
+            "patience": cfg.packed.patience, "plateau": cfg.packed.plateau,
+            "start_rank": runs[0].history[0][0] if runs else None,
+            "best_gf2_rank": min((r.gf2_rank for r in runs if r.gf2_rank is not None),
+                                 default=None)},
         "tried": len(runs), "exact": exact, "yield": wilson(exact, len(runs), alpha),
         "search_seconds": seconds, "seconds_per_exact_scheme": seconds / exact if exact else None,
         "median_core_seconds_to_target": at_target[0]["median_core_seconds"] if at_target else None,
@@ -272,7 +339,8 @@ def summarize_runs(fmt: tuple[int, int, int], target: int, runs: list[Run], cfg:
                                   if seconds else None),
         "equivalence_checks": checks,
         "time_to_rank": table, "lift": {key: lifts.get(key, 0) for key in LIFT_KEYS},
-        "runs": [{"seed": run.seed, "best_rank": run.rank, "rounds": run.rounds,
+        "runs": [{"seed": run.seed, "best_rank": run.rank, "gf2_rank": run.gf2_rank,
+                  "rounds": run.rounds,
                   "flips": run.flips, "core_seconds": run.core_seconds, "history": run.history}
                  for run in runs],
     }
