@@ -2,8 +2,8 @@
 (bilinear.search.pool) -> schemes/found/<n>x<m>x<p>-r<R>/schemes.jsonl.gz (one compressed
 bundle, an entry per refined fingerprint) and index.json, written even when nothing is found,
 and metrics/discover/<n>x<m>x<p>.json (with the time-to-rank table and lift counts).  The
-schemes of the finished rounds are written every 30 s and at the end; SIGINT or SIGTERM stops
-the walks with one line, the finished rounds' schemes written.
+schemes of the finished rounds are written every 30 s (with a progress line on stderr) and at
+the end; SIGINT or SIGTERM stops the walks with one line, the finished rounds' schemes written.
 Targets in discover.packed run Moosbauer and Poole's search instead (bilinear.search.pool).
 Usage: python -m stages.discover 3x3x3   (a key of params discover.targets)
 Reads: params.yaml (seed, discover). Writes: schemes/found/<n>x<m>x<p>-r<R>,
@@ -118,6 +118,16 @@ def packed_search(name: str, entry, cfg: dict) -> pool.PackedSearch:
     return pool.PackedSearch(cubes, values["flips"], values["patience"], values["plateau"])
 
 
+def progress_line(key: str, runs: list[pool.Run]) -> str:
+    """One line on the runs so far: rounds, ranks (and lowest GF(2) ranks of packed runs),
+    schemes kept and core-seconds."""
+    ranks = ", ".join(str(r.rank) + (f" (GF(2) {r.gf2_rank})" if r.gf2_rank is not None else "")
+                      for r in runs)
+    return (f"discover@{key}: {sum(r.rounds for r in runs)} rounds, run ranks {ranks}, "
+            f"{sum(len(r.schemes) for r in runs)} schemes kept, "
+            f"{sum(r.core_seconds for r in runs):.0f} core-s")
+
+
 @stage_main
 def main(argv: list[str] | None = None) -> int:
     """Search one target and write its schemes and metrics."""
@@ -146,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         if time.monotonic() - last[0] > WRITE_SECONDS:
             writer.flush()
             last[0] = time.monotonic()
+            print(progress_line(args[0], runs), file=sys.stderr, flush=True)
 
     try:
         runs = pool.pooled_search(fmt, rank, seeds, search, cfg["workers"], address, args[0],

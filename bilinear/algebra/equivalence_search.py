@@ -43,7 +43,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from bilinear.algebra.equivalence import _key, _lead  # scale-free product keys, shared
+from bilinear.algebra import equivalence  # slots, role maps and scale-free keys, shared
 from bilinear.algebra.invariants import product_colors
 from bilinear.algebra.schemes import Scheme, encode_fraction, to_fractions
 
@@ -66,16 +66,7 @@ def _frac(M) -> np.ndarray:
 
 
 def _slots(scheme: Scheme) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    n, m, p = scheme.fmt
-    return [(_frac(scheme.U[r]).reshape(n, m), _frac(scheme.V[r]).reshape(m, p),
-             _frac(scheme.W[:, r]).reshape(n, p)) for r in range(scheme.rank)]
-
-
-def _to_scheme(fmt, slots, provenance) -> Scheme:
-    U = np.array([a.reshape(-1) for a, _, _ in slots], dtype=object)
-    V = np.array([b.reshape(-1) for _, b, _ in slots], dtype=object)
-    W = np.array([c.reshape(-1) for _, _, c in slots], dtype=object).T
-    return Scheme(tuple(fmt), U, V, W, dict(provenance))
+    return [(_frac(a), _frac(b), _frac(c)) for a, b, c in equivalence._slots(scheme)]
 
 
 def role_format(fmt: tuple[int, int, int], transpose: int, cyclic: int) -> tuple[int, int, int]:
@@ -86,18 +77,11 @@ def role_format(fmt: tuple[int, int, int], transpose: int, cyclic: int) -> tuple
     return (p, m, n) if transpose else (n, m, p)
 
 
-def _role(slots, transpose: int, cyclic: int):
-    for _ in range(cyclic):
-        slots = [(c.T, a, b.T) for a, b, c in slots]
-    if transpose:
-        slots = [(b.T, a.T, c.T) for a, b, c in slots]
-    return slots
-
-
 def role_map(scheme: Scheme, transpose: int, cyclic: int) -> Scheme:
     """The scheme under a role map (cyclic^k, then transpose): a scheme of role_format(...)."""
-    return _to_scheme(role_format(scheme.fmt, transpose, cyclic),
-                      _role(_slots(scheme), transpose, cyclic), scheme.provenance)
+    return equivalence._scheme(role_format(scheme.fmt, transpose, cyclic),
+                               equivalence._role(_slots(scheme), transpose, cyclic),
+                               scheme.provenance)
 
 
 # --- exact linear algebra over the rationals --------------------------------------------------
@@ -196,7 +180,7 @@ def _sandwich(slots, X, Y, Z, wanted: dict | None = None):
     out = []
     for a, b, c in slots:
         moved = (Xi.T @ a @ Y.T, Yi.T @ b @ Z.T, X @ c @ Zi)
-        if wanted is not None and _key(*moved) not in wanted:
+        if wanted is not None and equivalence._key(*moved) not in wanted:
             return None
         out.append(moved)
     return out
@@ -213,21 +197,21 @@ def _primitive(v: list[Fraction]) -> list[Fraction]:
 
 
 def _finish(slots, target_slots, X, Y, Z, role) -> dict | None:
-    moved = _sandwich(slots, X, Y, Z, {_key(*t): None for t in target_slots})
+    moved = _sandwich(slots, X, Y, Z, {equivalence._key(*t): None for t in target_slots})
     if moved is None:
         return None
-    keys = [_key(*s) for s in moved]
+    keys = [equivalence._key(*s) for s in moved]
     where = {k: r for r, k in enumerate(keys)}
     if ("zero",) in where or len(where) != len(keys):
         return None
     perm = []
     for t in target_slots:
-        r = where.get(_key(*t))
+        r = where.get(equivalence._key(*t))
         if r is None:
             return None
         perm.append(r)
-    scales = [[encode_fraction(_lead(ta) / _lead(moved[r][0])),
-               encode_fraction(_lead(tb) / _lead(moved[r][1]))]
+    scales = [[encode_fraction(equivalence._lead(ta) / equivalence._lead(moved[r][0])),
+               encode_fraction(equivalence._lead(tb) / equivalence._lead(moved[r][1]))]
               for r, (ta, tb, _) in zip(perm, target_slots, strict=True)]
     return {"role": {"cyclic": role[1], "transpose": bool(role[0])},
             **{name: [[encode_fraction(v) for v in row] for row in M]
@@ -350,7 +334,7 @@ def apply_witness(scheme: Scheme, witness: dict) -> Scheme:
         alpha, beta = Fraction(sa), Fraction(sb)
         a, b, c = slots[r]
         out.append((a * alpha, b * beta, c / (alpha * beta)))
-    return _to_scheme(moved.fmt, out, {"source": "equivalence witness"})
+    return equivalence._scheme(moved.fmt, out, {"source": "equivalence witness"})
 
 
 def same_products(scheme: Scheme, target: Scheme) -> bool:

@@ -79,6 +79,14 @@ def discover_section(metrics: dict) -> list[str]:
                   + "; ".join(f"{k}: {c['checked']} of {c['collisions']}: {c['equivalent']} / "
                               f"{c['inequivalent']} / {c['undecided']}"
                               for k, c in checked.items()) + ".", ""]
+    packed = {k: t["packed"] for k, t in targets.items() if t.get("packed")}
+    if packed:
+        lines += ["Packed targets (Moosbauer and Poole's search: independent packed GF(2) "
+                  "symmetric walks from a cube start, lifted at the target; their time to rank "
+                  "counts from that start and lists only the target): "
+                  + "; ".join(f"{k}: parts {p['cubes']}, start rank {p['start_rank']}, "
+                              f"lowest rank over GF(2) {_g(p['best_gf2_rank'])}"
+                              for k, p in packed.items()) + ".", ""]
     lines += ["### Time to rank (core-seconds from the standard algorithm)", "",
               "A rank's time is the run's process time summed over its walks up to the end of "
               "the round that first reached it (plots/discover_rank_time.png).", "",

@@ -545,6 +545,15 @@ static void copy_in(walk_t *w, const int16_t *in, int rank) {
 
 static int reduce_any(walk_t *w) { return w->symmetric ? sym_reduce_all(w) : reduce_all(w); }
 
+/* a walk's outputs: the lowest-rank scheme (best_rows, freed here) and the stats */
+static void finish(int16_t *best, int16_t *best_rows, size_t width, int best_rank,
+                   int64_t *stats, int64_t flips, int64_t nplus, int64_t reached, int kept) {
+    memcpy(best, best_rows, sizeof(int16_t) * width * (size_t)best_rank);
+    stats[0] = flips; stats[1] = nplus; stats[2] = reached; stats[3] = best_rank;
+    stats[4] = kept;
+    free(best_rows);
+}
+
 /* the walk loop shared by both entry points (see bl_flip_walk): w holds the start; 0, or -1 if
  * out of memory */
 static int run(walk_t *w, int target, int64_t max_flips, int64_t plateau, int samples,
@@ -591,10 +600,7 @@ static int run(walk_t *w, int target, int64_t max_flips, int64_t plateau, int sa
         }
     }
     if (total_rank(w) == best_rank) copy_out(w, last);
-    memcpy(best, best_rows, sizeof(int16_t) * width * (size_t)best_rank);
-    stats[0] = flips; stats[1] = nplus; stats[2] = reached; stats[3] = best_rank;
-    stats[4] = kept;
-    free(best_rows);
+    finish(best, best_rows, width, best_rank, stats, flips, nplus, reached, kept);
     return 0;
 }
 
@@ -975,10 +981,7 @@ int bl_symmetric_walk_packed(int n, int fixed, const int16_t *fixed_x, int orbit
         }
     }
     if (prank(w) == best_rank) pcopy_out(w, last);
-    memcpy(best, best_rows, sizeof(int16_t) * width * (size_t)best_rank);
-    stats[0] = flips; stats[1] = nplus; stats[2] = reached; stats[3] = best_rank;
-    stats[4] = kept;
-    free(best_rows);
+    finish(best, best_rows, width, best_rank, stats, flips, nplus, reached, kept);
     free(w);
     return 0;
 }
