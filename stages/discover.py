@@ -171,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
               "(index.json lists them); metrics not written", file=sys.stderr)
         return exc.exit_code
     writer.finish({**found, **extra})
-    metrics = pool.summarize_runs(fmt, rank, runs, search, discover.BEST_KNOWN.get(fmt),
+    metrics = pool.summarize_runs(fmt, rank, runs, search, discover.best_known(fmt),
                                   len(found) + len(extra), checks)
     metrics["executor"] = "dask" if address else "local processes"
     write_json(f"metrics/discover/{args[0]}.json", metrics)

@@ -178,3 +178,8 @@ def test_verify_reports_an_incorrect_bundle_entry(tmp_path, capsys):
     assert "entry b" in out and "1 of 2 schemes exact" in out
     path.write_bytes(b"\x1f\x8bnot gzip")
     assert main(["verify", str(path)]) == 2
+
+
+def test_best_known_ranks_do_not_depend_on_the_order_of_the_format():
+    assert discover.best_known((2, 2, 5)) == discover.best_known((5, 2, 2)) == 18
+    assert discover.best_known((5, 4, 4)) == 61 and discover.best_known((7, 7, 7)) is None

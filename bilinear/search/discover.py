@@ -32,11 +32,19 @@ from bilinear.search.executor import run_tasks
 from bilinear.search.flips import Product, search
 from bilinear.seeds import walk_seed
 
-BEST_KNOWN = {  # best known ranks over the integers (AlphaTensor 2022; Kauers and Moosbauer)
+BEST_KNOWN = {  # best known ranks over the integers, n <= m <= p (AlphaTensor 2022; Kauers and
+    # Moosbauer 2022-2025; Moosbauer and Poole 2025 for <5,5,5> and <6,6,6>)
     (2, 2, 2): 7, (2, 2, 3): 11, (2, 2, 4): 14, (2, 3, 3): 15, (2, 3, 4): 20, (3, 3, 3): 23,
     (2, 4, 4): 26, (3, 3, 4): 29, (3, 4, 4): 38, (4, 4, 4): 49,
+    (2, 2, 5): 18, (2, 3, 5): 25, (2, 4, 5): 33, (2, 5, 5): 40, (3, 3, 5): 36, (3, 4, 5): 47,
+    (3, 5, 5): 58, (4, 4, 5): 61, (4, 5, 5): 76, (5, 5, 5): 93, (6, 6, 6): 153,
 }
 FORMAT_KEY = re.compile(r"^(\d+)x(\d+)x(\d+)$")
+
+
+def best_known(fmt) -> int | None:
+    """The best known integer rank of <n,m,p> (the same for every order of n, m, p), or None."""
+    return BEST_KNOWN.get(tuple(sorted(fmt)))
 
 
 @dataclass(frozen=True)
@@ -134,7 +142,7 @@ def summarize(fmt: tuple[int, int, int], rank: int, results: list[dict],
     seconds = sum(r["seconds"] for r in results)
     prints = sorted({f for r in results for f in r["schemes"]})
     return {
-        "format": list(fmt), "target_rank": rank, "best_known_rank": BEST_KNOWN.get(tuple(fmt)),
+        "format": list(fmt), "target_rank": rank, "best_known_rank": best_known(fmt),
         "best_rank": min((r["best_rank"] for r in results), default=None),
         "tried": len(results), "exact": exact, "yield": wilson(exact, len(results), alpha),
         "search_seconds": seconds,
