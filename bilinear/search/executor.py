@@ -69,7 +69,8 @@ class _Guard:
 
     @contextmanager
     def deliver(self):
-        """Hold signals back while a finished result is handed over, then raise if one came."""
+        """Hold signals back while a finished result is handed over (or workers are forked),
+        then raise if one came."""
         self.critical = True
         try:
             yield
@@ -145,7 +146,7 @@ def run_tasks(fn: Callable, tasks: Sequence, workers: int = 2, scheduler: str | 
                 return _dask(fn, tasks, scheduler, finished)
             if workers <= 1 and in_process:
                 return [_serial(fn, t, i, finished) for i, t in enumerate(tasks)]
-            return _local(fn, tasks, max(workers, 1), finished)
+            return _local(fn, tasks, max(workers, 1), finished, guard)
     except _Signal as sig:
         raise Interrupted(sig.signum, done[0], len(tasks)) from None
     finally:
@@ -165,11 +166,13 @@ def _worker_init() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _local(fn, tasks, workers, finished) -> list:
+def _local(fn, tasks, workers, finished, guard: _Guard) -> list:
     results = [None] * len(tasks)
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_worker_init)
     try:  # the shutdown too: a signal during it must still end the workers
-        futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
+        with guard.deliver():  # the workers are forked here: a signal raised inside fork's
+            # handlers would leave a lock held (logging's) and hang the process at exit
+            futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
         for future in as_completed(futures):
             results[futures[future]] = future.result()
             finished(futures[future], results[futures[future]])
